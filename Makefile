@@ -1,0 +1,33 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Each installs what it needs.
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint services clean
+
+$(STAMP): pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+services:
+	@bash scripts/services.sh
+
+demo: $(STAMP)
+	$(BIN)/pertinent demo --workspace demo-workspace
+
+test: $(STAMP) services
+	$(BIN)/pytest
+
+bench: $(STAMP) services
+	$(BIN)/python bench/ingest.py --quick
+	$(BIN)/python bench/latency.py --quick
+	$(BIN)/python bench/recommend.py --quick
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) demo-workspace

@@ -1,0 +1,1 @@
+"""HTTP: Segment-compatible ingestion, the admin API, tracking endpoints."""

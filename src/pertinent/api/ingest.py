@@ -1,0 +1,136 @@
+"""Segment-compatible ingestion: /v1/track|identify|page|screen|group|alias|batch and the pixel
+API. Bodies are read raw and parsed with orjson (the hot path); the write runs in a thread so
+the event loop keeps serving."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+from datetime import datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from pertinent.api.auth import check_write_key, require_write_key
+from pertinent.api.errors import problem
+from pertinent.app import System
+from pertinent.events.normalize import as_utc
+from pertinent.ingest.pipeline import MAX_BATCH_BYTES, MAX_EVENT_BYTES, IngestResult
+
+# The smallest transparent 1x1 GIF.
+PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+SINGLE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+async def _body(request: Request, limit: int) -> tuple[Any, JSONResponse | None]:
+    raw = await request.body()
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError):
+            return None, problem(400, "body is not valid gzip")
+    if len(raw) > limit:
+        what = "32 KB per event" if limit == MAX_EVENT_BYTES else "500 KB per batch"
+        return None, problem(400, f"request body is {len(raw)} bytes; the limit is {what}")
+    try:
+        return orjson.loads(raw), None
+    except orjson.JSONDecodeError as exc:
+        return None, problem(400, f"malformed JSON: {exc}", where="body")
+
+
+def _answer(result: IngestResult) -> dict[str, Any]:
+    return {
+        "success": True,
+        "accepted": result.accepted,
+        "duplicates": result.duplicates,
+        "rejected": [r.__dict__ for r in result.rejections],
+    }
+
+
+def _request_context(request: Request) -> dict[str, Any]:
+    """What Segment fills in from the request when the event does not say."""
+    out: dict[str, Any] = {}
+    if request.client is not None:
+        out["ip"] = request.client.host
+    return out
+
+
+def build_router(system: System) -> APIRouter:
+    router = APIRouter(tags=["ingestion"])
+    keys = system.workspace.settings.keys
+
+    @router.post("/v1/batch", summary="Send many calls in one request (Segment batch API)")
+    async def batch(request: Request) -> Response:
+        require_write_key(request, keys.write)
+        body, error = await _body(request, MAX_BATCH_BYTES)
+        if error:
+            return error
+        if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
+            return problem(400, "body must be an object with a 'batch' list", where="batch")
+        result = await run_in_threadpool(
+            system.ingestor.ingest, body["batch"],
+            batch_sent_at=_parse_time(body.get("sentAt")),
+            context_defaults=_request_context(request),
+        )
+        return JSONResponse(_answer(result))
+
+    def single(kind: str) -> Any:
+        async def endpoint(request: Request) -> Response:
+            require_write_key(request, keys.write)
+            body, error = await _body(request, MAX_EVENT_BYTES)
+            if error:
+                return error
+            if isinstance(body, dict) and body.get("type", kind) != kind:
+                return problem(400, f"type must be '{kind}' on /v1/{kind}", where="type")
+            result = await run_in_threadpool(
+                system.ingestor.ingest, [body], default_type=kind,
+                context_defaults=_request_context(request),
+            )
+            if result.rejections:
+                r = result.rejections[0]
+                return problem(400, r.reason, where=r.field)
+            return JSONResponse(_answer(result))
+
+        endpoint.__name__ = kind
+        return endpoint
+
+    for kind in SINGLE_TYPES:
+        router.add_api_route(f"/v1/{kind}", single(kind), methods=["POST"],
+                             summary=f"Segment {kind} call")
+
+    @router.get("/v1/pixel/{kind}", summary="Segment pixel API: base64 JSON in ?data=")
+    async def pixel(kind: str, request: Request, data: str = "") -> Response:
+        if kind not in ("track", "page", "identify"):
+            return problem(404, f"no pixel endpoint for {kind!r}; use track, page or identify")
+        try:
+            padded = data + "=" * (-len(data) % 4)
+            body = orjson.loads(base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_")))
+        except (binascii.Error, ValueError, orjson.JSONDecodeError):
+            return problem(400, "data must be base64-encoded JSON", where="data")
+        if not isinstance(body, dict) or not check_write_key(body.get("writeKey"), keys.write):
+            return problem(401, "missing or unknown writeKey in the pixel data")
+        defaults = _request_context(request)
+        if agent := request.headers.get("user-agent"):
+            defaults["userAgent"] = agent
+        result = await run_in_threadpool(
+            system.ingestor.ingest, [body], default_type=kind, context_defaults=defaults
+        )
+        if result.rejections:
+            r = result.rejections[0]
+            return problem(400, r.reason, where=r.field)
+        return Response(PIXEL_GIF, media_type="image/gif", headers={"Cache-Control": "no-store"})
+
+    return router

@@ -1,0 +1,86 @@
+"""Tracking endpoints: open pixel, click redirect, unsubscribe (RFC 8058 one-click).
+
+Every token is signed; a click only redirects to the URL signed into its token, so the
+endpoint cannot be used as an open redirect. What happened goes into the log as an event.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from pertinent.api.errors import problem
+from pertinent.api.ingest import PIXEL_GIF
+from pertinent.app import System
+from pertinent.events.system import system_event
+from pertinent.tracking.tokens import InvalidToken
+
+
+def build_router(system: System) -> APIRouter:
+    router = APIRouter(prefix="/t", tags=["tracking"])
+
+    def record(name: str, claims: dict[str, str], request: Request, **props: Any) -> None:
+        event = system_event(name, claims["p"], {
+            "message_id": claims["m"], **props,
+            "user_agent": request.headers.get("user-agent"),
+        }, system.clock.now())
+        system.ingestor.append([event])
+
+    @router.get("/o/{token}.gif", summary="Open pixel")
+    async def opened(token: str, request: Request) -> Response:
+        try:
+            claims = system.signer.verify("open", token)
+        except InvalidToken:
+            return Response(PIXEL_GIF, media_type="image/gif")
+        await run_in_threadpool(record, "email_opened", claims, request)
+        return Response(PIXEL_GIF, media_type="image/gif", headers={"Cache-Control": "no-store"})
+
+    @router.get("/c/{token}", summary="Click redirect")
+    async def clicked(token: str, request: Request) -> Response:
+        try:
+            claims = system.signer.verify("click", token)
+        except InvalidToken:
+            return problem(404, "this link is not valid; it may have been altered")
+        await run_in_threadpool(record, "email_clicked", claims, request, url=claims["u"])
+        return RedirectResponse(claims["u"], status_code=302)
+
+    @router.get("/u/{token}", summary="Unsubscribe page", response_class=HTMLResponse)
+    async def unsubscribe_page(token: str) -> Response:
+        try:
+            system.signer.verify("unsubscribe", token)
+        except InvalidToken:
+            return problem(404, "this unsubscribe link is not valid")
+        # A GET only shows a button: mail scanners follow links, and must not unsubscribe.
+        return HTMLResponse(
+            "<!doctype html><title>Unsubscribe</title><body style='font-family:sans-serif'>"
+            "<h1>Unsubscribe</h1><p>Stop receiving these emails?</p>"
+            f"<form method='post' action='/t/u/{escape(token)}'>"
+            "<button type='submit'>Unsubscribe</button></form></body>"
+        )
+
+    @router.post("/u/{token}", summary="Unsubscribe (also RFC 8058 one-click)")
+    async def unsubscribe(token: str, request: Request) -> Response:
+        try:
+            claims = system.signer.verify("unsubscribe", token)
+        except InvalidToken:
+            return problem(404, "this unsubscribe link is not valid")
+
+        def run() -> None:
+            now = system.clock.now()
+            with system.storage.transaction() as tx:
+                state = tx.profiles.load([claims["p"]]).get(claims["p"])
+                address = state.traits.get("email") if state else None
+                if isinstance(address, str):
+                    tx.suppressions.add(address, claims["p"], "unsubscribed", now)
+                tx.log.append([system_event("unsubscribed", claims["p"], {
+                    "message_id": claims["m"], "email": address}, now)])
+
+        await run_in_threadpool(run)
+        return HTMLResponse("<!doctype html><title>Unsubscribed</title>"
+                            "<p>You are unsubscribed. You will not get these emails again.</p>")
+
+    return router

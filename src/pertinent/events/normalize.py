@@ -1,0 +1,122 @@
+"""Turning a validated Segment call into the one internal `Event` shape.
+
+- Times become UTC; a time without a zone is read as UTC.
+- Clock skew is corrected the way Segment does it: when the client says when it sent the call
+  (`sentAt`), `timestamp = receivedAt - (sentAt - originalTimestamp)`, so a phone whose clock
+  is an hour off still lands its events at the right instant.
+- E-commerce spec v2 numbers sent as strings ("12.50") become numbers.
+- Emails are trimmed and lowercased wherever the spec puts them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pertinent.events.model import Event
+from pertinent.events.validate import (
+    AliasCall,
+    GroupCall,
+    IdentifyCall,
+    PageCall,
+    ScreenCall,
+    TrackCall,
+)
+
+# Fields of Segment's e-commerce spec v2 that hold numbers, on the event and on each product.
+NUMERIC_FIELDS = frozenset(
+    {"price", "quantity", "revenue", "total", "subtotal", "value", "tax", "shipping",
+     "discount", "position"}
+)
+
+
+def as_utc(instant: datetime) -> datetime:
+    """The same instant in UTC; a naive time is taken to be UTC already."""
+    if instant.tzinfo is None:
+        return instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC)
+
+
+def event_time(
+    original: datetime | None, sent_at: datetime | None, received_at: datetime
+) -> datetime:
+    """When the event happened, corrected for the sender's clock skew."""
+    if original is None:
+        return received_at
+    if sent_at is None:
+        return as_utc(original)
+    return received_at - (as_utc(sent_at) - as_utc(original))
+
+
+def _number(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip().replace(",", "")
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return value
+
+
+def _numbers(bag: dict[str, Any]) -> dict[str, Any]:
+    out = {k: (_number(v) if k in NUMERIC_FIELDS else v) for k, v in bag.items()}
+    products = out.get("products")
+    if isinstance(products, list):
+        out["products"] = [_numbers(p) if isinstance(p, dict) else p for p in products]
+    return out
+
+
+def _email(bag: dict[str, Any]) -> dict[str, Any]:
+    email = bag.get("email")
+    if isinstance(email, str):
+        return {**bag, "email": email.strip().lower()}
+    return bag
+
+
+def _context(context: dict[str, Any]) -> dict[str, Any]:
+    traits = context.get("traits")
+    if isinstance(traits, dict) and "email" in traits:
+        return {**context, "traits": _email(traits)}
+    return context
+
+
+Call = TrackCall | IdentifyCall | PageCall | ScreenCall | GroupCall | AliasCall
+
+
+def normalize(
+    call: Call, *, received_at: datetime, batch_sent_at: datetime | None, is_bot: bool
+) -> Event:
+    """The internal event for one validated call."""
+    original = call.timestamp or call.originalTimestamp
+    timestamp = event_time(original, call.sentAt or batch_sent_at, received_at)
+    common: dict[str, Any] = {
+        "message_id": call.messageId or str(uuid.uuid4()),
+        "type": call.type,
+        "timestamp": timestamp,
+        "received_at": received_at,
+        "user_id": call.userId,
+        "anonymous_id": call.anonymousId,
+        "context": _context(call.context),
+        "is_bot": is_bot,
+    }
+    match call:
+        case TrackCall():
+            return Event(**common, name=call.event, properties=_email(_numbers(call.properties)))
+        case IdentifyCall():
+            return Event(**common, traits=_email(call.traits))
+        case PageCall():
+            props = call.properties
+            if call.category is not None:
+                props = {"category": call.category, **props}
+            return Event(**common, name=call.name, properties=props)
+        case ScreenCall():
+            return Event(**common, name=call.name, properties=call.properties)
+        case GroupCall():
+            return Event(**common, group_id=call.groupId, traits=call.traits)
+        case AliasCall():
+            return Event(**common, previous_id=call.previousId)

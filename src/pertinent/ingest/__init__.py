@@ -1,0 +1,1 @@
+"""Accepting events: validate, normalize, dedupe, flag bots, append to the log."""

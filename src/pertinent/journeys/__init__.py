@@ -1,0 +1,1 @@
+"""Journeys: definitions and the durable runtime."""

@@ -1,0 +1,1 @@
+"""Profile state: traits, identity, computed properties."""

@@ -1,0 +1,105 @@
+"""Computed properties: what a person has done, folded from their events.
+
+Stored: counts per action, orders, revenue, first/last order, last visit, category counts and
+the favourite category. Derived at read time (they change with the clock, not with events):
+days since last visit and since last purchase.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pertinent.events.model import Event
+
+ORDER_COMPLETED = "Order Completed"
+# Events Pertinent writes about a person; they are history, not the person's own activity.
+SYSTEM_ACTIONS = frozenset(
+    {"segment_entered", "segment_exited", "email_sent", "journey_step", "email_bounced"}
+)
+# Segment e-commerce spec v2 events whose properties name a product category.
+_CATEGORY_EVENTS = frozenset(
+    {"Product Viewed", "Product Added", "Product Clicked", "Order Completed", "Product Removed"}
+)
+
+
+def favourite(category_counts: dict[str, int]) -> str | None:
+    """The most frequent category; ties go to the alphabetically first, so order is moot."""
+    if not category_counts:
+        return None
+    return min(category_counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+def _categories(event: Event) -> list[str]:
+    props = event.properties
+    found: list[str] = []
+    if isinstance(props.get("category"), str):
+        found.append(props["category"])
+    products = props.get("products")
+    if isinstance(products, list):
+        found.extend(
+            p["category"] for p in products if isinstance(p, dict)
+            and isinstance(p.get("category"), str)
+        )
+    return found
+
+
+def _revenue(props: dict[str, Any]) -> float:
+    for key in ("revenue", "total", "value"):
+        value = props.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    products = props.get("products")
+    if isinstance(products, list):
+        return sum(
+            float(p.get("price", 0) or 0) * float(p.get("quantity", 1) or 1)
+            for p in products if isinstance(p, dict)
+            and isinstance(p.get("price", 0), int | float)
+            and isinstance(p.get("quantity", 1), int | float)
+        )
+    return 0.0
+
+
+def fold_event(computed: dict[str, Any], event: Event) -> dict[str, Any]:
+    """The computed bag after one more event (a new dict; the input is not changed)."""
+    action = event.action
+    out = dict(computed)
+    if action is None:
+        return out
+    counts = dict(out.get("event_counts", {}))
+    counts[action] = counts.get(action, 0) + 1
+    out["event_counts"] = counts
+    stamp = event.timestamp.isoformat()
+    if action in SYSTEM_ACTIONS:
+        return out
+    if out.get("last_visit_at") is None or stamp > out["last_visit_at"]:
+        out["last_visit_at"] = stamp
+    if action in _CATEGORY_EVENTS:
+        cats = dict(out.get("category_counts", {}))
+        for category in _categories(event):
+            cats[category] = cats.get(category, 0) + 1
+        out["category_counts"] = cats
+        out["favourite_category"] = favourite(cats)
+    if action == ORDER_COMPLETED:
+        out["orders"] = out.get("orders", 0) + 1
+        out["revenue"] = round(out.get("revenue", 0.0) + _revenue(event.properties), 2)
+        if out.get("last_order_at") is None or stamp > out["last_order_at"]:
+            out["last_order_at"] = stamp
+        if out.get("first_order_at") is None or stamp < out["first_order_at"]:
+            out["first_order_at"] = stamp
+    return out
+
+
+def _days_since(stamp: str | None, now: datetime) -> int | None:
+    if stamp is None:
+        return None
+    return (now - datetime.fromisoformat(stamp)).days
+
+
+def with_recency(computed: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The stored bag plus the clock-dependent properties, for reading."""
+    return {
+        **computed,
+        "days_since_last_visit": _days_since(computed.get("last_visit_at"), now),
+        "days_since_last_purchase": _days_since(computed.get("last_order_at"), now),
+    }

@@ -1,0 +1,1 @@
+"""Segments: the condition language, its SQL compiler, and the evaluation engine."""

@@ -1,0 +1,1 @@
+"""Ports the parts use, and the adapters behind them."""

@@ -1,0 +1,1 @@
+"""The SQL adapter: one implementation with SQLAlchemy Core for SQLite and PostgreSQL."""

@@ -1,0 +1,46 @@
+"""The SQL unit of work: every store bound to one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection
+
+from pertinent.storage.sql.database import Database
+from pertinent.storage.sql.journeys import SqlJourneyStore
+from pertinent.storage.sql.log import SqlCursors, SqlEventLog
+from pertinent.storage.sql.outbox import SqlOutbox, SqlSuppressions
+from pertinent.storage.sql.profiles import SqlProfileStore
+from pertinent.storage.sql.segments import SqlSegmentStore
+
+
+class SqlTransaction:
+    def __init__(self, conn: Connection):
+        self.log = SqlEventLog(conn)
+        self.cursors = SqlCursors(conn)
+        self.profiles = SqlProfileStore(conn)
+        self.segments = SqlSegmentStore(conn)
+        self.journeys = SqlJourneyStore(conn)
+        self.outbox = SqlOutbox(conn)
+        self.suppressions = SqlSuppressions(conn)
+
+
+class SqlStorage:
+    """`Storage` on SQLite or PostgreSQL."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        with self.db.write() as conn:
+            yield SqlTransaction(conn)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SqlTransaction]:
+        with self.db.read() as conn:
+            yield SqlTransaction(conn)
+
+    def close(self) -> None:
+        self.db.close()

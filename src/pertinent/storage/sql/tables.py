@@ -1,0 +1,175 @@
+"""Every table Pertinent keeps. Migrations (`migrations.py`) create and change them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from pertinent.storage.sql.types import Json, SeqInt, UtcDateTime
+
+metadata = MetaData()
+
+# The event log: append-only, ordered by seq, the single source of truth.
+events = Table(
+    "events",
+    metadata,
+    Column("seq", SeqInt, primary_key=True, autoincrement=True),
+    Column("message_id", String(512), nullable=False, unique=True),
+    Column("type", String(16), nullable=False),
+    Column("name", String(512)),
+    Column("user_id", String(512)),
+    Column("anonymous_id", String(512)),
+    Column("previous_id", String(512)),
+    Column("group_id", String(512)),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("properties", Json, nullable=False),
+    Column("traits", Json, nullable=False),
+    Column("context", Json, nullable=False),
+    Column("is_bot", Boolean, nullable=False),
+)
+
+# Where each processor has got to in the log.
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("seq", SeqInt, nullable=False),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("profile_id", String(520), primary_key=True),
+    Column("traits", Json, nullable=False),
+    Column("trait_times", Json, nullable=False),
+    Column("computed", Json, nullable=False),
+    Column("first_seen", UtcDateTime),
+    Column("last_seen", UtcDateTime),
+)
+
+# The identity graph: which profile a user id or anonymous id belongs to.
+identities = Table(
+    "identities",
+    metadata,
+    Column("kind", String(8), nullable=False),
+    Column("value", String(512), nullable=False),
+    Column("profile_id", String(520), nullable=False, index=True),
+    PrimaryKeyConstraint("kind", "value"),
+)
+
+# Each processed event, attributed to its profile: what segments count and timelines show.
+profile_events = Table(
+    "profile_events",
+    metadata,
+    Column("seq", SeqInt, primary_key=True, autoincrement=False),
+    Column("profile_id", String(520), nullable=False),
+    Column("action", String(512)),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("properties", Json, nullable=False),
+    Index("ix_profile_events_lookup", "profile_id", "action", "timestamp"),
+)
+
+segment_membership = Table(
+    "segment_membership",
+    metadata,
+    Column("id", SeqInt, primary_key=True, autoincrement=True),
+    Column("segment_key", String(128), nullable=False),
+    Column("profile_id", String(520), nullable=False),
+    Column("entered_at", UtcDateTime, nullable=False),
+    Column("exited_at", UtcDateTime),
+    Index("ix_membership_current", "segment_key", "exited_at", "profile_id"),
+    Index("ix_membership_profile", "profile_id"),
+)
+
+# Due-time wake-ups for segment window edges.
+timers = Table(
+    "timers",
+    metadata,
+    Column("segment_key", String(128), nullable=False),
+    Column("profile_id", String(520), nullable=False),
+    Column("due_at", UtcDateTime, nullable=False, index=True),
+    PrimaryKeyConstraint("segment_key", "profile_id"),
+)
+
+journey_instances = Table(
+    "journey_instances",
+    metadata,
+    Column("id", SeqInt, primary_key=True, autoincrement=True),
+    Column("journey_key", String(128), nullable=False),
+    Column("profile_id", String(520), nullable=False, index=True),
+    Column("step", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("wake_at", UtcDateTime),
+    Column("wait_event", String(512)),
+    Column("trigger", Json, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+    Index("ix_journey_due", "status", "wake_at"),
+    Index("ix_journey_active", "journey_key", "profile_id", "status"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", SeqInt, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(256), nullable=False, unique=True),
+    Column("message_id", String(128), nullable=False, unique=True),
+    Column("profile_id", String(520), nullable=False, index=True),
+    Column("journey_key", String(128)),
+    Column("template", String(128), nullable=False),
+    Column("to_address", String(512), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("unsubscribe_url", Text, nullable=False),
+    Column("meta", Json, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("last_error", Text),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+# Addresses never to send to again (unsubscribed, hard-bounced).
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("address", String(512), primary_key=True),
+    Column("profile_id", String(520), index=True),
+    Column("reason", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("item_id", String(256), primary_key=True),
+    Column("title", Text),
+    Column("url", Text),
+    Column("image", Text),
+    Column("price", Float),
+    Column("category", String(256), index=True),
+    Column("in_stock", Boolean, nullable=False),
+    Column("created_at", UtcDateTime),
+    Column("extra", Json, nullable=False),
+)
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", UtcDateTime, nullable=False),
+)
