@@ -106,7 +106,7 @@ class Processor:
         tx.profiles.save(states.values())
         tx.profiles.record([(s, final(p), a, t, props) for s, p, a, t, props in records])
         tx.log.append(exits)
-        return {final(p) for _, p in inputs}, [(final(p), e) for p, e in inputs]
+        return {final(p) for p, _ in inputs}, [(final(p), e) for p, e in inputs]
 
     def _run_journeys(
         self, tx: Transaction, inputs: list[tuple[str, Event]], now: datetime

@@ -23,6 +23,14 @@ _CATEGORY_EVENTS = frozenset(
 )
 
 
+def empty_computed() -> dict[str, Any]:
+    """Every stored computed property at its starting value (so all profiles have all keys)."""
+    return {
+        "event_counts": {}, "category_counts": {}, "favourite_category": None, "orders": 0,
+        "revenue": 0.0, "first_order_at": None, "last_order_at": None, "last_visit_at": None,
+    }
+
+
 def favourite(category_counts: dict[str, int]) -> str | None:
     """The most frequent category; ties go to the alphabetically first, so order is moot."""
     if not category_counts:
@@ -63,7 +71,7 @@ def _revenue(props: dict[str, Any]) -> float:
 def fold_event(computed: dict[str, Any], event: Event) -> dict[str, Any]:
     """The computed bag after one more event (a new dict; the input is not changed)."""
     action = event.action
-    out = dict(computed)
+    out = {**empty_computed(), **computed}
     if action is None:
         return out
     counts = dict(out.get("event_counts", {}))

@@ -47,7 +47,7 @@ class SqlSegmentStore:
         return found
 
     def enter(self, key: str, profile_ids: Iterable[str], at: datetime) -> None:
-        rows = [{"segment_key": key, "profile_id": p, "entered_at": at} for p in profile_ids]
+        rows = [{"segment_key": key, "profile_id": p, "entered_at": at} for p in sorted(profile_ids)]
         if rows:
             self._conn.execute(_M.insert(), rows)
 

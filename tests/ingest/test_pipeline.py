@@ -1,0 +1,79 @@
+"""Validation and normalization of incoming Segment calls."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from conftest import START
+
+from pertinent.ingest.pipeline import prepare
+
+
+def test_clock_skew_is_corrected_from_sent_at() -> None:
+    # The phone's clock is 1 hour fast: it says it sent at 10:05 and the event was at 10:00.
+    raw = {"type": "track", "event": "Product Viewed", "userId": "u1",
+           "timestamp": "2026-03-02T10:00:00Z", "sentAt": "2026-03-02T10:05:00Z"}
+    events, rejections = prepare([raw], received_at=START)
+    assert rejections == []
+    assert events[0].timestamp == START - timedelta(minutes=5)
+    assert events[0].received_at == START
+
+
+def test_batch_level_sent_at_applies_to_every_event() -> None:
+    raw = {"type": "track", "event": "E", "userId": "u1", "timestamp": "2026-03-02T08:00:00"}
+    events, _ = prepare([raw], received_at=START,
+                        batch_sent_at=datetime(2026, 3, 2, 8, 1, tzinfo=UTC))
+    assert events[0].timestamp == START - timedelta(minutes=1)
+
+
+def test_without_a_timestamp_the_event_happened_on_arrival() -> None:
+    events, _ = prepare([{"type": "page", "anonymousId": "a"}], received_at=START)
+    assert events[0].timestamp == START
+    assert events[0].action == "Page Viewed"
+
+
+def test_ecommerce_numbers_and_emails_are_normalized() -> None:
+    raw = {"type": "track", "event": "Order Completed", "userId": 42,
+           "properties": {"revenue": "1,299.50", "email": " Ann@Example.COM ",
+                          "products": [{"product_id": "p1", "price": "12", "quantity": "2"}]}}
+    ident = {"type": "identify", "userId": "u1", "traits": {"email": "  BOB@example.com"}}
+    events, rejections = prepare([raw, ident], received_at=START)
+    assert rejections == []
+    order, who = events
+    assert order.user_id == "42"
+    assert order.properties["revenue"] == 1299.5
+    assert order.properties["email"] == "ann@example.com"
+    assert order.properties["products"] == [{"product_id": "p1", "price": 12, "quantity": 2}]
+    assert who.traits["email"] == "bob@example.com"
+
+
+def test_each_rejection_names_index_field_and_reason_and_good_events_are_kept() -> None:
+    batch = [
+        {"type": "track", "event": "Good", "userId": "u1"},
+        {"type": "track", "userId": "u1"},
+        {"type": "track", "event": "No id"},
+        {"type": "launch", "userId": "u1"},
+        "not an object",
+        {"type": "identify", "userId": "u2", "timestamp": "yesterday"},
+        {"type": "track", "event": "Huge", "userId": "u1", "properties": {"x": "y" * 40_000}},
+        {"type": "alias", "userId": "u3"},
+        {"type": "identify", "userId": "u4", "traits": {"plan": "pro"}},
+    ]
+    events, rejections = prepare(batch, received_at=START)
+    assert [e.name or e.type for e in events] == ["Good", "identify"]
+    assert [(r.index, r.field) for r in rejections] == [
+        (1, "event"), (2, "(event)"), (3, "type"), (4, "(event)"), (5, "timestamp"),
+        (6, "(event)"), (7, "previousId"),
+    ]
+    assert "userId or anonymousId" in rejections[1].reason
+    assert "32 KB" in rejections[5].reason
+
+
+def test_known_bots_are_flagged_not_dropped() -> None:
+    bot = {"type": "page", "anonymousId": "x", "context": {
+        "userAgent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}}
+    person = {"type": "page", "anonymousId": "y", "context": {
+        "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 "
+                     "(KHTML, like Gecko) Version/17.4 Safari/605.1.15"}}
+    events, _ = prepare([bot, person], received_at=START)
+    assert [e.is_bot for e in events] == [True, False]
