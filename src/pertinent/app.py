@@ -55,7 +55,8 @@ def _check_references(ws: Workspace, segments: SegmentEngine, templates: Templat
         for index, step in enumerate(journey.steps):
             if isinstance(step, SendStep) and step.template not in known_templates:
                 raise ConfigError(
-                    f"steps.{index}.template: no template {step.template!r}", where=where,
+                    f"steps.{index}.template: no template {step.template!r}",
+                    where=where,
                     hint=f"templates are folders in {ws.templates_dir}: "
                     f"{', '.join(sorted(known_templates)) or 'none yet'}",
                 )
@@ -78,19 +79,32 @@ def build_system(
     _check_references(workspace, segments, templates)
     composer = Composer(renderer, clock)
     journeys = JourneyRuntime(
-        workspace.journeys, composer,
+        workspace.journeys,
+        composer,
         lambda pid, name, props: system_event(name, pid, props, clock.now()),
     )
     processor = Processor(storage, clock, segments, journeys)
     transport = transport or SmtpTransport(SmtpSettings.from_url(workspace.settings.smtp.url))
     sender = Sender(storage, clock, transport, workspace.settings.smtp.sender)
     settings = workspace.settings.processor
-    worker = Worker(processor, sender, batch_size=settings.batch_size,
-                    poll_interval=settings.poll_interval_seconds)
+    worker = Worker(
+        processor,
+        sender,
+        batch_size=settings.batch_size,
+        poll_interval=settings.poll_interval_seconds,
+    )
     return System(
-        workspace=workspace, clock=clock, storage=storage, ingestor=Ingestor(storage, clock),
-        segments=segments, processor=processor, renderer=renderer, signer=signer,
-        sender=sender, worker=worker, templates=templates,
+        workspace=workspace,
+        clock=clock,
+        storage=storage,
+        ingestor=Ingestor(storage, clock),
+        segments=segments,
+        processor=processor,
+        renderer=renderer,
+        signer=signer,
+        sender=sender,
+        worker=worker,
+        templates=templates,
     )
 
 

@@ -4,10 +4,8 @@ one red line that says what to do, never a traceback."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,11 +18,16 @@ from pertinent.app import System, open_system
 from pertinent.errors import InputError, PertinentError
 from pertinent.ingest.files import count_lines, read_events, read_people
 from pertinent.ingest.pipeline import prepare
+from pertinent.scaffold import write_example_workspace
 
-app = typer.Typer(help="Pertinent: data-driven email personalization.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
-import_app = typer.Typer(help="Import events or people through the ingestion pipeline.",
-                         no_args_is_help=True)
+app = typer.Typer(
+    help="Pertinent: data-driven email personalization.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+import_app = typer.Typer(
+    help="Import events or people through the ingestion pipeline.", no_args_is_help=True
+)
 app.add_typer(import_app, name="import")
 console = Console()
 err = Console(stderr=True)
@@ -36,14 +39,11 @@ IMPORT_CHUNK = 1000
 @app.command()
 def init(directory: Path) -> None:
     """Write a working example workspace into DIRECTORY."""
-    if (directory / "pertinent.yaml").exists():
-        raise InputError("already a workspace", where=str(directory),
-                         hint="pick an empty folder, or edit the files that are there")
-    template = resources.files("pertinent") / "workspace_template"
-    with resources.as_file(template) as source:
-        shutil.copytree(source, directory, dirs_exist_ok=True)
-    console.print(f"[green]Workspace written to {directory}[/green]. Next: "
-                  f"pertinent serve --workspace {directory}")
+    write_example_workspace(directory)
+    console.print(
+        f"[green]Workspace written to {directory}[/green]. Next: "
+        f"pertinent serve --workspace {directory}"
+    )
 
 
 @app.command()
@@ -51,6 +51,7 @@ def serve(
     workspace: WorkspaceOpt = Path("."),
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    worker: Annotated[bool, typer.Option(help="run the processor/timers/sender loop too")] = True,
 ) -> None:
     """Run the API, processor, timers and sender in one process."""
     import uvicorn
@@ -59,14 +60,15 @@ def serve(
 
     system = open_system(workspace)
     console.print(f"Pertinent serving {workspace} on http://{host}:{port}  (docs at /docs)")
-    uvicorn.run(create_app(system), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(system, run_worker=worker), host=host, port=port, log_level="warning")
 
 
 @app.command()
 def process(
     workspace: WorkspaceOpt = Path("."),
-    until_idle: Annotated[bool, typer.Option("--until-idle", help="stop at the end of the log")]
-    = False,
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="stop at the end of the log")
+    ] = False,
 ) -> None:
     """Run the processor, timers and sender (to the end of the log with --until-idle)."""
     system = open_system(workspace)
@@ -76,8 +78,7 @@ def process(
         else:
             asyncio.run(system.worker.run(asyncio.Event()))
         with system.storage.snapshot() as tx:
-            console.print(f"processed to seq {tx.cursors.get('processor')} of "
-                          f"{tx.log.last_seq()}")
+            console.print(f"processed to seq {tx.cursors.get('processor')} of {tx.log.last_seq()}")
     finally:
         system.close()
 
@@ -98,8 +99,12 @@ def _import(system: System, records: Iterator[tuple[int, Any]], total: int, what
         chunk.clear()
         lines.clear()
 
-    columns = (TextColumn(f"importing {what}"), BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn(f"importing {what}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(what, total=total)
         for number, raw in records:
@@ -112,8 +117,10 @@ def _import(system: System, records: Iterator[tuple[int, Any]], total: int, what
             if len(chunk) >= IMPORT_CHUNK:
                 flush()
         flush()
-    console.print(f"[green]{accepted} accepted[/green], {duplicates} duplicates skipped, "
-                  f"[{'red' if rejected else 'green'}]{len(rejected)} rejected[/]")
+    console.print(
+        f"[green]{accepted} accepted[/green], {duplicates} duplicates skipped, "
+        f"[{'red' if rejected else 'green'}]{len(rejected)} rejected[/]"
+    )
     if rejected:
         table = Table("line", "field", "reason", title="first rejections")
         for number, field, reason in rejected[:20]:
@@ -147,16 +154,24 @@ def demo(
     days: Annotated[int, typer.Option(help="simulated days to replay")] = 3,
     people: Annotated[int, typer.Option(help="simulated people")] = 300,
     port: Annotated[int, typer.Option(help="port to serve on afterwards")] = 8000,
-    exit_when_done: Annotated[bool, typer.Option("--exit-when-done",
-                                                 help="stop after the replay")] = False,
+    exit_when_done: Annotated[
+        bool, typer.Option("--exit-when-done", help="stop after the replay")
+    ] = False,
     seed: Annotated[int, typer.Option(help="simulation seed")] = 7,
 ) -> None:
     """Replay simulated shop days through the real API, deliver emails to a local SMTP sink,
     then keep serving with a page of the delivered emails."""
     from pertinent.demo import run_demo
 
-    run_demo(workspace, days=days, people=people, port=port, exit_when_done=exit_when_done,
-             seed=seed, console=console)
+    run_demo(
+        workspace,
+        days=days,
+        people=people,
+        port=port,
+        exit_when_done=exit_when_done,
+        seed=seed,
+        console=console,
+    )
 
 
 def main() -> None:

@@ -76,7 +76,7 @@ class Workspace:
         url = os.environ.get("PERTINENT_DATABASE_URL") or self.settings.storage.url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-            return prefix + str((self.root / url[len(prefix):]).resolve())
+            return prefix + str((self.root / url[len(prefix) :]).resolve())
         return url
 
 
@@ -86,7 +86,8 @@ def _expand_env(text: str, path: Path) -> str:
         value = os.environ.get(name, default)
         if value is None:
             raise ConfigError(
-                f"environment variable {name} is not set", where=str(path),
+                f"environment variable {name} is not set",
+                where=str(path),
                 hint=f"set {name} or write ${{{name}:-default}}",
             )
         return value
@@ -154,7 +155,8 @@ def load_workspace(root: Path) -> Workspace:
     config_path = root / CONFIG_FILE
     if not config_path.is_file():
         raise ConfigError(
-            f"no {CONFIG_FILE} here", where=str(root),
+            f"no {CONFIG_FILE} here",
+            where=str(root),
             hint="run `pertinent init DIR` to create a workspace",
         )
     settings = _apply_overrides(

@@ -55,8 +55,9 @@ class Processor:
             if not batch:
                 return None
             now = self._clock.now()
-            touched, inputs = self._fold(tx, batch_events=[(b.seq, b.event) for b in batch],
-                                         now=now)
+            touched, inputs = self._fold(
+                tx, batch_events=[(b.seq, b.event) for b in batch], now=now
+            )
             emitted = []
             changes = self._segments.evaluate(tx.segments, now, touched)
             emitted.extend(_changes_as_events(changes, now))
@@ -89,8 +90,10 @@ class Processor:
                 winner_state.absorb(state_of(loser))
                 del states[loser]
                 left = tx.segments.exit_all(loser, now)
-                exits.extend(system_event("segment_exited", pid, {"segment": k, "merged": loser},
-                                          now) for k in left)
+                exits.extend(
+                    system_event("segment_exited", pid, {"segment": k, "merged": loser}, now)
+                    for k in left
+                )
                 tx.profiles.merge(loser, pid)
                 resolver.merged(loser, pid)
                 redirect[loser] = pid
@@ -132,8 +135,9 @@ class Processor:
             if due:
                 woke += len(due)
                 # All segments, not just the one whose edge passed: others may depend on it.
-                emitted.extend(_changes_as_events(
-                    self._segments.evaluate(tx.segments, now, due), now))
+                emitted.extend(
+                    _changes_as_events(self._segments.evaluate(tx.segments, now, due), now)
+                )
             for inst in tx.journeys.due(now, limit):
                 woke += 1
                 emitted.extend(self._journeys.on_wake(tx, inst, now))

@@ -7,6 +7,7 @@ loop polls briefly when idle and runs back-to-back while there is work.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from pertinent.delivery.sender import Sender
@@ -16,8 +17,9 @@ log = logging.getLogger("pertinent.worker")
 
 
 class Worker:
-    def __init__(self, processor: Processor, sender: Sender, *, batch_size: int,
-                 poll_interval: float):
+    def __init__(
+        self, processor: Processor, sender: Sender, *, batch_size: int, poll_interval: float
+    ):
         self._processor = processor
         self._sender = sender
         self._batch_size = batch_size
@@ -39,10 +41,8 @@ class Worker:
                 log.exception("worker tick failed; retrying")
                 busy = False
             if not busy:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self._poll)
-                except TimeoutError:
-                    pass
 
     async def run_until_idle(self) -> None:
         """Work until nothing is left to do now (tests, `process --until-idle`, the demo)."""

@@ -55,16 +55,21 @@ def test_a_rolled_back_transaction_leaves_nothing(storage: SqlStorage) -> None:
 
 def test_profiles_identities_merge_and_erase(storage: SqlStorage) -> None:
     with storage.transaction() as tx:
-        seqs = [tx.log.append([e]).last_seq for e in (
-            identify(START, user="u1", email="a@example.com"),
-            track("Product Viewed", START, anon="x1"),
-        )]
-        tx.profiles.save([ProfileState("u1", traits={"email": "a@example.com"}),
-                          ProfileState("anon:x1")])
+        seqs = [
+            tx.log.append([e]).last_seq
+            for e in (
+                identify(START, user="u1", email="a@example.com"),
+                track("Product Viewed", START, anon="x1"),
+            )
+        ]
+        tx.profiles.save(
+            [ProfileState("u1", traits={"email": "a@example.com"}), ProfileState("anon:x1")]
+        )
         tx.profiles.link("user", "u1", "u1")
         tx.profiles.link("anon", "x1", "anon:x1")
-        tx.profiles.record([(seqs[0], "u1", None, START, {}),
-                            (seqs[1], "anon:x1", "Product Viewed", START, {})])
+        tx.profiles.record(
+            [(seqs[0], "u1", None, START, {}), (seqs[1], "anon:x1", "Product Viewed", START, {})]
+        )
     with storage.transaction() as tx:
         tx.profiles.merge("anon:x1", "u1")
     with storage.snapshot() as tx:
@@ -99,8 +104,11 @@ def test_membership_history_and_timers(storage: SqlStorage) -> None:
 
 def test_journey_instances_wake_when_due(storage: SqlStorage) -> None:
     with storage.transaction() as tx:
-        inst = tx.journeys.save(Instance("cart", "u1", 0, "waiting", START, {"name": "E"},
-                                         wake_at=START + timedelta(hours=1)))
+        inst = tx.journeys.save(
+            Instance(
+                "cart", "u1", 0, "waiting", START, {"name": "E"}, wake_at=START + timedelta(hours=1)
+            )
+        )
     assert inst.id is not None
     with storage.snapshot() as tx:
         assert tx.journeys.due(START, 10) == []
@@ -111,9 +119,18 @@ def test_journey_instances_wake_when_due(storage: SqlStorage) -> None:
 
 def _item(key: str, message_id: str) -> OutboxItem:
     return OutboxItem(
-        idempotency_key=key, message_id=message_id, profile_id="u1", template="t",
-        to_address="a@example.com", subject="s", html="<p>h</p>", text="h",
-        unsubscribe_url="http://x/u", created_at=START, journey_key="cart", meta={"step": 1},
+        idempotency_key=key,
+        message_id=message_id,
+        profile_id="u1",
+        template="t",
+        to_address="a@example.com",
+        subject="s",
+        html="<p>h</p>",
+        text="h",
+        unsubscribe_url="http://x/u",
+        created_at=START,
+        journey_key="cart",
+        meta={"step": 1},
     )
 
 

@@ -11,8 +11,13 @@ from pertinent.ingest.pipeline import prepare
 
 def test_clock_skew_is_corrected_from_sent_at() -> None:
     # The phone's clock is 1 hour fast: it says it sent at 10:05 and the event was at 10:00.
-    raw = {"type": "track", "event": "Product Viewed", "userId": "u1",
-           "timestamp": "2026-03-02T10:00:00Z", "sentAt": "2026-03-02T10:05:00Z"}
+    raw = {
+        "type": "track",
+        "event": "Product Viewed",
+        "userId": "u1",
+        "timestamp": "2026-03-02T10:00:00Z",
+        "sentAt": "2026-03-02T10:05:00Z",
+    }
     events, rejections = prepare([raw], received_at=START)
     assert rejections == []
     assert events[0].timestamp == START - timedelta(minutes=5)
@@ -21,8 +26,9 @@ def test_clock_skew_is_corrected_from_sent_at() -> None:
 
 def test_batch_level_sent_at_applies_to_every_event() -> None:
     raw = {"type": "track", "event": "E", "userId": "u1", "timestamp": "2026-03-02T08:00:00"}
-    events, _ = prepare([raw], received_at=START,
-                        batch_sent_at=datetime(2026, 3, 2, 8, 1, tzinfo=UTC))
+    events, _ = prepare(
+        [raw], received_at=START, batch_sent_at=datetime(2026, 3, 2, 8, 1, tzinfo=UTC)
+    )
     assert events[0].timestamp == START - timedelta(minutes=1)
 
 
@@ -33,9 +39,16 @@ def test_without_a_timestamp_the_event_happened_on_arrival() -> None:
 
 
 def test_ecommerce_numbers_and_emails_are_normalized() -> None:
-    raw = {"type": "track", "event": "Order Completed", "userId": 42,
-           "properties": {"revenue": "1,299.50", "email": " Ann@Example.COM ",
-                          "products": [{"product_id": "p1", "price": "12", "quantity": "2"}]}}
+    raw = {
+        "type": "track",
+        "event": "Order Completed",
+        "userId": 42,
+        "properties": {
+            "revenue": "1,299.50",
+            "email": " Ann@Example.COM ",
+            "products": [{"product_id": "p1", "price": "12", "quantity": "2"}],
+        },
+    }
     ident = {"type": "identify", "userId": "u1", "traits": {"email": "  BOB@example.com"}}
     events, rejections = prepare([raw, ident], received_at=START)
     assert rejections == []
@@ -62,18 +75,33 @@ def test_each_rejection_names_index_field_and_reason_and_good_events_are_kept() 
     events, rejections = prepare(batch, received_at=START)
     assert [e.name or e.type for e in events] == ["Good", "identify"]
     assert [(r.index, r.field) for r in rejections] == [
-        (1, "event"), (2, "(event)"), (3, "type"), (4, "(event)"), (5, "timestamp"),
-        (6, "(event)"), (7, "previousId"),
+        (1, "event"),
+        (2, "(event)"),
+        (3, "type"),
+        (4, "(event)"),
+        (5, "timestamp"),
+        (6, "(event)"),
+        (7, "previousId"),
     ]
     assert "userId or anonymousId" in rejections[1].reason
     assert "32 KB" in rejections[5].reason
 
 
 def test_known_bots_are_flagged_not_dropped() -> None:
-    bot = {"type": "page", "anonymousId": "x", "context": {
-        "userAgent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}}
-    person = {"type": "page", "anonymousId": "y", "context": {
-        "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 "
-                     "(KHTML, like Gecko) Version/17.4 Safari/605.1.15"}}
+    bot = {
+        "type": "page",
+        "anonymousId": "x",
+        "context": {
+            "userAgent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+        },
+    }
+    person = {
+        "type": "page",
+        "anonymousId": "y",
+        "context": {
+            "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.4 Safari/605.1.15"
+        },
+    }
     events, _ = prepare([bot, person], received_at=START)
     assert [e.is_bot for e in events] == [True, False]

@@ -36,9 +36,7 @@ def _profiles(storage: SqlStorage) -> dict[str, Any]:
     with storage.snapshot() as tx:
         ids = {pid for pid in _all_ids(tx)}
         states = tx.profiles.load(ids)
-        return {
-            pid: (s.traits, s.computed, s.first_seen, s.last_seen) for pid, s in states.items()
-        }
+        return {pid: (s.traits, s.computed, s.first_seen, s.last_seen) for pid, s in states.items()}
 
 
 def _all_ids(tx: Any) -> list[str]:
@@ -51,13 +49,22 @@ def _all_ids(tx: Any) -> list[str]:
 
 def test_anonymous_history_joins_the_person_on_identify(storage: SqlStorage) -> None:
     clock = SimClock(START)
-    _run(storage, clock, [
-        track("Product Viewed", START, anon="a1", category="Books"),
-        track("Product Viewed", START + timedelta(minutes=1), anon="a1", category="Books"),
-        identify(START + timedelta(minutes=2), user="u1", anon="a1", email="u1@example.com"),
-        track("Order Completed", START + timedelta(minutes=3), user="u1", revenue="12.50",
-              products=[{"product_id": "b1", "category": "Books", "price": 12.5}]),
-    ])
+    _run(
+        storage,
+        clock,
+        [
+            track("Product Viewed", START, anon="a1", category="Books"),
+            track("Product Viewed", START + timedelta(minutes=1), anon="a1", category="Books"),
+            identify(START + timedelta(minutes=2), user="u1", anon="a1", email="u1@example.com"),
+            track(
+                "Order Completed",
+                START + timedelta(minutes=3),
+                user="u1",
+                revenue="12.50",
+                products=[{"product_id": "b1", "category": "Books", "price": 12.5}],
+            ),
+        ],
+    )
     profiles = _profiles(storage)
     assert list(profiles) == ["u1"]
     traits, computed, first, last = profiles["u1"]
@@ -70,9 +77,12 @@ def test_anonymous_history_joins_the_person_on_identify(storage: SqlStorage) -> 
 
 def test_alias_merges_two_known_people(storage: SqlStorage) -> None:
     clock = SimClock(START)
-    _run(storage, clock,
-         [track("Product Viewed", START, user="old"), track("Product Viewed", START, user="new")],
-         [alias(START + timedelta(minutes=1), previous="old", user="new")])
+    _run(
+        storage,
+        clock,
+        [track("Product Viewed", START, user="old"), track("Product Viewed", START, user="new")],
+        [alias(START + timedelta(minutes=1), previous="old", user="new")],
+    )
     profiles = _profiles(storage)
     assert list(profiles) == ["new"]
     assert profiles["new"][1]["event_counts"] == {"Product Viewed": 2}
@@ -103,17 +113,32 @@ def _event(draw: st.DrawFn, index: int) -> Event:
     mid = f"m{index}"
     kind = draw(st.sampled_from(["view", "order", "identify", "alias", "anon_view"]))
     if kind == "identify":
-        return identify(at, user=_USERS[person], anon=f"a{person}", message_id=mid,
-                        plan=draw(st.sampled_from(["free", "pro"])))
+        return identify(
+            at,
+            user=_USERS[person],
+            anon=f"a{person}",
+            message_id=mid,
+            plan=draw(st.sampled_from(["free", "pro"])),
+        )
     if kind == "alias" and person >= 2:
         return alias(at, previous=_USERS[person], user=_USERS[person - 2], message_id=mid)
     if kind == "anon_view":
         return track("Product Viewed", at, anon=f"a{person}", message_id=mid, category="Toys")
     if kind == "order":
-        return track("Order Completed", at, user=_USERS[person], message_id=mid,
-                     revenue=draw(st.integers(1, 9999)) / 100)
-    return track("Product Viewed", at, user=_USERS[person], message_id=mid,
-                 category=draw(st.sampled_from(["Books", "Garden"])))
+        return track(
+            "Order Completed",
+            at,
+            user=_USERS[person],
+            message_id=mid,
+            revenue=draw(st.integers(1, 9999)) / 100,
+        )
+    return track(
+        "Product Viewed",
+        at,
+        user=_USERS[person],
+        message_id=mid,
+        category=draw(st.sampled_from(["Books", "Garden"])),
+    )
 
 
 @st.composite
@@ -128,8 +153,9 @@ def _scenario(draw: st.DrawFn) -> tuple[list[Event], list[list[Event]]]:
     return events, batches
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(scenario=_scenario())
 def test_any_interleaving_of_duplicated_reordered_batches_gives_the_same_profiles(
     tmp_path_factory: Any, scenario: tuple[list[Event], list[list[Event]]]

@@ -20,24 +20,43 @@ from pertinent.segments.language import SegmentDefinition
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 
-ELECTRONICS = SegmentDefinition.model_validate({
-    "key": "electronics_fans",
-    "condition": {"type": "performed", "event": "Product Viewed", "at_least": 3,
-                  "within": "7d", "where": [{"property": "category", "value": "Electronics"}]},
-})
-DORMANT = SegmentDefinition.model_validate({
-    "key": "dormant",
-    "condition": {"type": "all", "conditions": [
-        {"type": "trait", "trait": "email", "op": "exists"},
-        {"type": "not_performed", "event": "Logged In", "within": "30d"}]},
-})
-NYC_25_35 = SegmentDefinition.model_validate({
-    "key": "nyc",
-    "condition": {"type": "all", "conditions": [
-        {"type": "trait", "trait": "city", "value": "NYC"},
-        {"type": "trait", "trait": "age", "op": "between", "value": [25, 35]},
-        {"type": "in_segment", "segment": "electronics_fans"}]},
-})
+ELECTRONICS = SegmentDefinition.model_validate(
+    {
+        "key": "electronics_fans",
+        "condition": {
+            "type": "performed",
+            "event": "Product Viewed",
+            "at_least": 3,
+            "within": "7d",
+            "where": [{"property": "category", "value": "Electronics"}],
+        },
+    }
+)
+DORMANT = SegmentDefinition.model_validate(
+    {
+        "key": "dormant",
+        "condition": {
+            "type": "all",
+            "conditions": [
+                {"type": "trait", "trait": "email", "op": "exists"},
+                {"type": "not_performed", "event": "Logged In", "within": "30d"},
+            ],
+        },
+    }
+)
+NYC_25_35 = SegmentDefinition.model_validate(
+    {
+        "key": "nyc",
+        "condition": {
+            "type": "all",
+            "conditions": [
+                {"type": "trait", "trait": "city", "value": "NYC"},
+                {"type": "trait", "trait": "age", "op": "between", "value": [25, 35]},
+                {"type": "in_segment", "segment": "electronics_fans"},
+            ],
+        },
+    }
+)
 
 
 class Shop:
@@ -65,8 +84,9 @@ class Shop:
 
     def logged(self, name: str) -> list[dict[str, Any]]:
         with self.storage.snapshot() as tx:
-            return [e.event.properties for e in tx.log.read_after(0, 10_000)
-                    if e.event.name == name]
+            return [
+                e.event.properties for e in tx.log.read_after(0, 10_000) if e.event.name == name
+            ]
 
 
 def _view(at: Any, user: str, category: str = "Electronics") -> Event:
@@ -90,8 +110,9 @@ def test_three_views_in_a_week_enter_and_the_window_edge_exits(storage: SqlStora
 
 def test_thirty_days_of_silence_fire_at_the_mark_without_new_events(storage: SqlStorage) -> None:
     shop = Shop(storage, [DORMANT])
-    shop.send(identify(START, user="u1", email="u1@example.com"),
-              track("Logged In", START, user="u1"))
+    shop.send(
+        identify(START, user="u1", email="u1@example.com"), track("Logged In", START, user="u1")
+    )
     shop.advance(timedelta(days=29, hours=23))
     assert shop.members("dormant") == set()
     shop.advance(timedelta(hours=2))
@@ -102,33 +123,62 @@ def test_thirty_days_of_silence_fire_at_the_mark_without_new_events(storage: Sql
 
 def test_traits_and_segment_references(storage: SqlStorage) -> None:
     shop = Shop(storage, [NYC_25_35, ELECTRONICS])
-    shop.send(identify(START, user="a", city="NYC", age=30),
-              identify(START, user="b", city="NYC", age=40),
-              *[_view(START, u) for u in ("a", "b") for _ in range(3)])
+    shop.send(
+        identify(START, user="a", city="NYC", age=30),
+        identify(START, user="b", city="NYC", age=40),
+        *[_view(START, u) for u in ("a", "b") for _ in range(3)],
+    )
     assert shop.members("electronics_fans") == {"a", "b"}
     assert shop.members("nyc") == {"a"}
 
 
 # --- incremental == batch ----------------------------------------------------------------
 
-COUNTED = SegmentDefinition.model_validate({
-    "key": "counted", "condition": {"type": "performed", "event": "V", "at_least": 2,
-                                    "within": "3h"}})
-SILENT = SegmentDefinition.model_validate({
-    "key": "silent", "condition": {"type": "all", "conditions": [
-        {"type": "performed", "event": "V"},
-        {"type": "not_performed", "event": "O", "within": "2h"}]}})
-EITHER = SegmentDefinition.model_validate({
-    "key": "either", "condition": {"type": "any", "conditions": [
-        {"type": "in_segment", "segment": "counted"},
-        {"type": "not", "condition": {"type": "in_segment", "segment": "silent"}}]}})
+COUNTED = SegmentDefinition.model_validate(
+    {
+        "key": "counted",
+        "condition": {"type": "performed", "event": "V", "at_least": 2, "within": "3h"},
+    }
+)
+SILENT = SegmentDefinition.model_validate(
+    {
+        "key": "silent",
+        "condition": {
+            "type": "all",
+            "conditions": [
+                {"type": "performed", "event": "V"},
+                {"type": "not_performed", "event": "O", "within": "2h"},
+            ],
+        },
+    }
+)
+EITHER = SegmentDefinition.model_validate(
+    {
+        "key": "either",
+        "condition": {
+            "type": "any",
+            "conditions": [
+                {"type": "in_segment", "segment": "counted"},
+                {"type": "not", "condition": {"type": "in_segment", "segment": "silent"}},
+            ],
+        },
+    }
+)
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=st.lists(st.tuples(st.integers(0, 180), st.sampled_from(["a", "b", "c"]),
-                                st.sampled_from(["V", "O"])), min_size=1, max_size=15),
-       tail=st.integers(0, 400))
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(0, 180), st.sampled_from(["a", "b", "c"]), st.sampled_from(["V", "O"])
+        ),
+        min_size=1,
+        max_size=15,
+    ),
+    tail=st.integers(0, 400),
+)
 def test_incremental_evaluation_always_agrees_with_batch(
     tmp_path_factory: Any, steps: list[tuple[int, str, str]], tail: int
 ) -> None:

@@ -82,9 +82,13 @@ def build_router(system: System) -> APIRouter:
             log_seq = tx.log.last_seq()
             processed = tx.cursors.get(CURSOR)
             return Status(
-                log_seq=log_seq, processed_seq=processed, lag=log_seq - processed,
-                profiles=tx.profiles.count(), segments=tx.segments.sizes(),
-                journeys=tx.journeys.counts(), outbox=tx.outbox.counts(),
+                log_seq=log_seq,
+                processed_seq=processed,
+                lag=log_seq - processed,
+                profiles=tx.profiles.count(),
+                segments=tx.segments.sizes(),
+                journeys=tx.journeys.counts(),
+                outbox=tx.outbox.counts(),
             )
 
     @router.get("/profiles/{user_id}", response_model=Profile)
@@ -111,8 +115,12 @@ def build_router(system: System) -> APIRouter:
             pid = find(tx, user_id)
             return [
                 TimelineItem(
-                    seq=e.seq, type=e.event.type, action=e.action, name=e.event.name,
-                    timestamp=e.timestamp.isoformat(), properties=e.event.properties,
+                    seq=e.seq,
+                    type=e.event.type,
+                    action=e.action,
+                    name=e.event.name,
+                    timestamp=e.timestamp.isoformat(),
+                    properties=e.event.properties,
                     traits=e.event.traits,
                 )
                 for e in tx.profiles.timeline(pid, limit)
@@ -131,16 +139,21 @@ def build_router(system: System) -> APIRouter:
     def segments() -> list[SegmentSize]:
         with system.storage.snapshot() as tx:
             sizes = tx.segments.sizes()
-        return [SegmentSize(key=s.key, name=s.name or s.key, size=sizes.get(s.key, 0))
-                for s in system.segments.segments]
+        return [
+            SegmentSize(key=s.key, name=s.name or s.key, size=sizes.get(s.key, 0))
+            for s in system.segments.segments
+        ]
 
     @router.get("/segments/{key}/members", response_model=list[Member])
-    def members(key: str, limit: int = Query(100, ge=1, le=10_000),
-                offset: int = Query(0, ge=0)) -> list[Member]:
+    def members(
+        key: str, limit: int = Query(100, ge=1, le=10_000), offset: int = Query(0, ge=0)
+    ) -> list[Member]:
         if system.segments.by_key(key) is None:
             raise NotFoundError(f"no segment {key!r}", where="key")
         with system.storage.snapshot() as tx:
-            return [Member(profile_id=p, entered_at=t.isoformat())
-                    for p, t in tx.segments.members(key, limit, offset)]
+            return [
+                Member(profile_id=p, entered_at=t.isoformat())
+                for p, t in tx.segments.members(key, limit, offset)
+            ]
 
     return router

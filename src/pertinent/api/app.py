@@ -12,6 +12,7 @@ from pertinent import __version__
 from pertinent.api import admin, ingest, tracking
 from pertinent.api.errors import install_error_handlers
 from pertinent.app import System
+from pertinent.web import routes as web
 
 
 def create_app(system: System, *, run_worker: bool = True) -> FastAPI:
@@ -38,6 +39,7 @@ def create_app(system: System, *, run_worker: bool = True) -> FastAPI:
     app.include_router(ingest.build_router(system))
     app.include_router(admin.build_router(system))
     app.include_router(tracking.build_router(system))
+    app.include_router(web.build_router(system))
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

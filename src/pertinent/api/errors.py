@@ -14,8 +14,9 @@ from pertinent.errors import InputError, NotFoundError, PertinentError
 log = logging.getLogger("pertinent.api")
 
 
-def problem(status: int, message: str, *, where: str | None = None,
-            hint: str | None = None, **extra: object) -> JSONResponse:
+def problem(
+    status: int, message: str, *, where: str | None = None, hint: str | None = None, **extra: object
+) -> JSONResponse:
     body: dict[str, object] = {"success": False, "error": message}
     if where is not None:
         body["where"] = where
@@ -29,8 +30,9 @@ def problem(status: int, message: str, *, where: str | None = None,
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PertinentError)
     async def _pertinent(_req: Request, exc: PertinentError) -> JSONResponse:
-        status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(
-            exc, InputError) else 422
+        status = (
+            404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, InputError) else 422
+        )
         return problem(status, exc.message, where=exc.where, hint=exc.hint)
 
     @app.exception_handler(HTTPException)

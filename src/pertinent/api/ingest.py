@@ -81,7 +81,8 @@ def build_router(system: System) -> APIRouter:
         if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
             return problem(400, "body must be an object with a 'batch' list", where="batch")
         result = await run_in_threadpool(
-            system.ingestor.ingest, body["batch"],
+            system.ingestor.ingest,
+            body["batch"],
             batch_sent_at=_parse_time(body.get("sentAt")),
             context_defaults=_request_context(request),
         )
@@ -96,7 +97,9 @@ def build_router(system: System) -> APIRouter:
             if isinstance(body, dict) and body.get("type", kind) != kind:
                 return problem(400, f"type must be '{kind}' on /v1/{kind}", where="type")
             result = await run_in_threadpool(
-                system.ingestor.ingest, [body], default_type=kind,
+                system.ingestor.ingest,
+                [body],
+                default_type=kind,
                 context_defaults=_request_context(request),
             )
             if result.rejections:
@@ -108,8 +111,9 @@ def build_router(system: System) -> APIRouter:
         return endpoint
 
     for kind in SINGLE_TYPES:
-        router.add_api_route(f"/v1/{kind}", single(kind), methods=["POST"],
-                             summary=f"Segment {kind} call")
+        router.add_api_route(
+            f"/v1/{kind}", single(kind), methods=["POST"], summary=f"Segment {kind} call"
+        )
 
     @router.get("/v1/pixel/{kind}", summary="Segment pixel API: base64 JSON in ?data=")
     async def pixel(kind: str, request: Request, data: str = "") -> Response:
@@ -117,7 +121,9 @@ def build_router(system: System) -> APIRouter:
             return problem(404, f"no pixel endpoint for {kind!r}; use track, page or identify")
         try:
             padded = data + "=" * (-len(data) % 4)
-            body = orjson.loads(base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_")))
+            body = orjson.loads(
+                base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_"))
+            )
         except (binascii.Error, ValueError, orjson.JSONDecodeError):
             return problem(400, "data must be base64-encoded JSON", where="data")
         if not isinstance(body, dict) or not check_write_key(body.get("writeKey"), keys.write):

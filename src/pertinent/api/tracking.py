@@ -24,10 +24,16 @@ def build_router(system: System) -> APIRouter:
     router = APIRouter(prefix="/t", tags=["tracking"])
 
     def record(name: str, claims: dict[str, str], request: Request, **props: Any) -> None:
-        event = system_event(name, claims["p"], {
-            "message_id": claims["m"], **props,
-            "user_agent": request.headers.get("user-agent"),
-        }, system.clock.now())
+        event = system_event(
+            name,
+            claims["p"],
+            {
+                "message_id": claims["m"],
+                **props,
+                "user_agent": request.headers.get("user-agent"),
+            },
+            system.clock.now(),
+        )
         system.ingestor.append([event])
 
     @router.get("/o/{token}.gif", summary="Open pixel")
@@ -76,11 +82,21 @@ def build_router(system: System) -> APIRouter:
                 address = state.traits.get("email") if state else None
                 if isinstance(address, str):
                     tx.suppressions.add(address, claims["p"], "unsubscribed", now)
-                tx.log.append([system_event("unsubscribed", claims["p"], {
-                    "message_id": claims["m"], "email": address}, now)])
+                tx.log.append(
+                    [
+                        system_event(
+                            "unsubscribed",
+                            claims["p"],
+                            {"message_id": claims["m"], "email": address},
+                            now,
+                        )
+                    ]
+                )
 
         await run_in_threadpool(run)
-        return HTMLResponse("<!doctype html><title>Unsubscribed</title>"
-                            "<p>You are unsubscribed. You will not get these emails again.</p>")
+        return HTMLResponse(
+            "<!doctype html><title>Unsubscribed</title>"
+            "<p>You are unsubscribed. You will not get these emails again.</p>"
+        )
 
     return router

@@ -59,10 +59,19 @@ class Sender:
                 tx.outbox.mark_failed(pending.id, "suppressed before sending")
             return "failed"
         message = build_message(
-            RenderedEmail(subject=item.subject, preheader="", html=item.html, text=item.text,
-                          links=(), tracked_links=()),
-            from_addr=self._from, to_addr=item.to_address, message_id=item.message_id,
-            unsubscribe_url=item.unsubscribe_url, sent_at=self._clock.now(),
+            RenderedEmail(
+                subject=item.subject,
+                preheader="",
+                html=item.html,
+                text=item.text,
+                links=(),
+                tracked_links=(),
+            ),
+            from_addr=self._from,
+            to_addr=item.to_address,
+            message_id=item.message_id,
+            unsubscribe_url=item.unsubscribe_url,
+            sent_at=self._clock.now(),
         )
         try:
             await self._transport.send(message)
@@ -71,9 +80,21 @@ class Sender:
         now = self._clock.now()
         with self._storage.transaction() as tx:
             tx.outbox.mark_sent(pending.id, now)
-            tx.log.append([system_event("email_sent", item.profile_id, {
-                "message_id": item.message_id, "template": item.template,
-                "journey": item.journey_key, **item.meta}, now)])
+            tx.log.append(
+                [
+                    system_event(
+                        "email_sent",
+                        item.profile_id,
+                        {
+                            "message_id": item.message_id,
+                            "template": item.template,
+                            "journey": item.journey_key,
+                            **item.meta,
+                        },
+                        now,
+                    )
+                ]
+            )
         return "sent"
 
     def _failed(self, pending: PendingEmail, exc: DeliveryError) -> str:
@@ -84,10 +105,22 @@ class Sender:
                 tx.outbox.mark_retry(pending.id, now + backoff(pending.attempts + 1), str(exc))
                 return "retry"
             tx.outbox.mark_failed(pending.id, str(exc))
-            tx.log.append([system_event("email_bounced", item.profile_id, {
-                "message_id": item.message_id, "template": item.template,
-                "journey": item.journey_key, "reason": str(exc),
-                "permanent": not exc.retryable}, now)])
+            tx.log.append(
+                [
+                    system_event(
+                        "email_bounced",
+                        item.profile_id,
+                        {
+                            "message_id": item.message_id,
+                            "template": item.template,
+                            "journey": item.journey_key,
+                            "reason": str(exc),
+                            "permanent": not exc.retryable,
+                        },
+                        now,
+                    )
+                ]
+            )
             if not exc.retryable:
                 tx.suppressions.add(item.to_address, item.profile_id, "bounced", now)
         return "failed"

@@ -26,8 +26,18 @@ from pertinent.events.validate import (
 
 # Fields of Segment's e-commerce spec v2 that hold numbers, on the event and on each product.
 NUMERIC_FIELDS = frozenset(
-    {"price", "quantity", "revenue", "total", "subtotal", "value", "tax", "shipping",
-     "discount", "position"}
+    {
+        "price",
+        "quantity",
+        "revenue",
+        "total",
+        "subtotal",
+        "value",
+        "tax",
+        "shipping",
+        "discount",
+        "position",
+    }
 )
 
 

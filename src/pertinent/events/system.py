@@ -18,7 +18,7 @@ _ANON_PREFIX = "anon:"
 def system_event(name: str, profile_id: str, properties: dict[str, Any], at: datetime) -> Event:
     """A track event about `profile_id`, timestamped `at`."""
     if profile_id.startswith(_ANON_PREFIX):
-        ids: dict[str, str | None] = {"anonymous_id": profile_id[len(_ANON_PREFIX):]}
+        ids: dict[str, str | None] = {"anonymous_id": profile_id[len(_ANON_PREFIX) :]}
     else:
         ids = {"user_id": profile_id}
     return Event(

@@ -106,15 +106,15 @@ class EventRejected(InputError):
         self.reason = reason
 
 
-def parse_call(raw: object) -> TrackCall | IdentifyCall | PageCall | ScreenCall | GroupCall | AliasCall:
+def parse_call(
+    raw: object,
+) -> TrackCall | IdentifyCall | PageCall | ScreenCall | GroupCall | AliasCall:
     """Validate one call; raise `EventRejected` naming the first bad field."""
     if not isinstance(raw, dict):
         raise EventRejected("(event)", "an event must be a JSON object")
     kind = raw.get("type")
     if kind not in ("track", "identify", "page", "screen", "group", "alias"):
-        raise EventRejected(
-            "type", "must be one of track, identify, page, screen, group, alias"
-        )
+        raise EventRejected("type", "must be one of track, identify, page, screen, group, alias")
     try:
         return _CALL.validate_python(raw)
     except ValidationError as exc:

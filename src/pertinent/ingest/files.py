@@ -21,8 +21,18 @@ import orjson
 from pertinent.errors import InputError
 
 RECORD = tuple[int, Any]
-_TOP_LEVEL = {"type", "event", "userId", "anonymousId", "timestamp", "messageId", "name",
-              "previousId", "groupId", "category"}
+_TOP_LEVEL = {
+    "type",
+    "event",
+    "userId",
+    "anonymousId",
+    "timestamp",
+    "messageId",
+    "name",
+    "previousId",
+    "groupId",
+    "category",
+}
 _NESTED = ("properties", "traits", "context")
 
 
@@ -97,14 +107,20 @@ def read_people(path: Path) -> Iterator[RECORD]:
         id_column = next((c for c in ("userId", "user_id", "id") if c in columns), None)
         if id_column is None:
             raise InputError(
-                "people CSV needs a userId column", where=f"{path}:1",
+                "people CSV needs a userId column",
+                where=f"{path}:1",
                 hint=f"found columns: {', '.join(columns) or 'none'}",
             )
         for number, row in enumerate(reader, start=2):
-            traits = {k: _csv_value(v) for k, v in row.items()
-                      if k and k != id_column and v not in (None, "")}
-            yield number, {"type": "identify", "userId": row.get(id_column) or None,
-                           "traits": traits}
+            traits = {
+                k: _csv_value(v)
+                for k, v in row.items()
+                if k and k != id_column and v not in (None, "")
+            }
+            yield (
+                number,
+                {"type": "identify", "userId": row.get(id_column) or None, "traits": traits},
+            )
 
 
 def count_lines(path: Path) -> int:

@@ -61,9 +61,11 @@ def prepare(
                 raw = {**raw, "context": {**context_defaults, **ctx}}
             size = len(orjson.dumps(raw))
             if size > MAX_EVENT_BYTES:
-                rejections.append(Rejection(
-                    index, "(event)", f"event is {size} bytes; the limit is 32 KB per event"
-                ))
+                rejections.append(
+                    Rejection(
+                        index, "(event)", f"event is {size} bytes; the limit is 32 KB per event"
+                    )
+                )
                 continue
         try:
             call = parse_call(raw)
@@ -105,7 +107,9 @@ class Ingestor:
         )
         return self.append(events, rejections)
 
-    def append(self, events: list[Event], rejections: list[Rejection] | None = None) -> IngestResult:
+    def append(
+        self, events: list[Event], rejections: list[Rejection] | None = None
+    ) -> IngestResult:
         """Append already-normalized events (imports and system events come this way)."""
         if not events:
             with self._storage.snapshot() as tx:

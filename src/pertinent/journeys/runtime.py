@@ -123,9 +123,13 @@ class JourneyRuntime:
                 if step.on_event == "exit":
                     inst = self._end(tx, inst, "exited", now, emitted, reason=f"got {action}")
                 else:
-                    inst = self._run(tx, journey, replace(
-                        inst, step=inst.step + 1, wake_at=None, wait_event=None
-                    ), now, emitted)
+                    inst = self._run(
+                        tx,
+                        journey,
+                        replace(inst, step=inst.step + 1, wake_at=None, wait_event=None),
+                        now,
+                        emitted,
+                    )
             if inst.status == "waiting":
                 still.append(inst)
         active_keys = {i.journey_key for i in still}
@@ -136,8 +140,13 @@ class JourneyRuntime:
                 continue
             inst = Instance(journey.key, profile_id, 0, "waiting", now, trigger_payload(event))
             inst = tx.journeys.save(inst)
-            emitted.append(self._emit(profile_id, "journey_step", {
-                "journey": journey.key, "step": 0, "transition": "entered"}))
+            emitted.append(
+                self._emit(
+                    profile_id,
+                    "journey_step",
+                    {"journey": journey.key, "step": 0, "transition": "entered"},
+                )
+            )
             inst = self._run(tx, journey, inst, now, emitted)
             if inst.status == "waiting":
                 still.append(inst)
@@ -154,8 +163,13 @@ class JourneyRuntime:
         if isinstance(step, WaitForEventStep) and step.on_timeout == "exit":
             self._end(tx, inst, "exited", now, emitted, reason="timeout")
             return emitted
-        self._run(tx, journey, replace(
-            inst, step=inst.step + 1, wake_at=None, wait_event=None), now, emitted)
+        self._run(
+            tx,
+            journey,
+            replace(inst, step=inst.step + 1, wake_at=None, wait_event=None),
+            now,
+            emitted,
+        )
         return emitted
 
     def _triggers(self, journey: JourneyDefinition, event: Event) -> bool:
@@ -164,8 +178,10 @@ class JourneyRuntime:
             case EventTrigger():
                 return event.action == trigger.event and _matches(trigger.where, event.properties)
             case SegmentEnteredTrigger():
-                return (event.action == "segment_entered"
-                        and event.properties.get("segment") == trigger.segment)
+                return (
+                    event.action == "segment_entered"
+                    and event.properties.get("segment") == trigger.segment
+                )
             case _:
                 assert_never(trigger)
 
@@ -182,17 +198,34 @@ class JourneyRuntime:
             step = journey.steps[inst.step]
             match step:
                 case WaitStep():
-                    return tx.journeys.save(replace(inst, status="waiting", wake_at=now + step.duration))
+                    return tx.journeys.save(
+                        replace(inst, status="waiting", wake_at=now + step.duration)
+                    )
                 case WaitForEventStep():
-                    return tx.journeys.save(replace(
-                        inst, status="waiting", wake_at=now + step.timeout, wait_event=step.event
-                    ))
+                    return tx.journeys.save(
+                        replace(
+                            inst,
+                            status="waiting",
+                            wake_at=now + step.timeout,
+                            wait_event=step.event,
+                        )
+                    )
                 case SendStep():
                     message_id, outcome = self._send(tx, inst, step, f"{inst.id}:{inst.step}")
-                    emitted.append(self._emit(inst.profile_id, "journey_step", {
-                        "journey": journey.key, "step": inst.step, "transition": "send",
-                        "template": step.template, "message_id": message_id,
-                        "outcome": outcome}))
+                    emitted.append(
+                        self._emit(
+                            inst.profile_id,
+                            "journey_step",
+                            {
+                                "journey": journey.key,
+                                "step": inst.step,
+                                "transition": "send",
+                                "template": step.template,
+                                "message_id": message_id,
+                                "outcome": outcome,
+                            },
+                        )
+                    )
                     inst = replace(inst, step=inst.step + 1)
                 case ExitStep():
                     return self._end(tx, inst, "exited", now, emitted, reason="exit step")
@@ -201,12 +234,27 @@ class JourneyRuntime:
         return self._end(tx, inst, "completed", now, emitted, reason="done")
 
     def _end(
-        self, tx: Transaction, inst: Instance, status: Status, now: datetime,
-        emitted: list[Event], *, reason: str,
+        self,
+        tx: Transaction,
+        inst: Instance,
+        status: Status,
+        now: datetime,
+        emitted: list[Event],
+        *,
+        reason: str,
     ) -> Instance:
-        emitted.append(self._emit(inst.profile_id, "journey_step", {
-            "journey": inst.journey_key, "step": inst.step, "transition": status,
-            "reason": reason}))
-        return tx.journeys.save(replace(
-            inst, status=status, wake_at=None, wait_event=None, ended_at=now
-        ))
+        emitted.append(
+            self._emit(
+                inst.profile_id,
+                "journey_step",
+                {
+                    "journey": inst.journey_key,
+                    "step": inst.step,
+                    "transition": status,
+                    "reason": reason,
+                },
+            )
+        )
+        return tx.journeys.save(
+            replace(inst, status=status, wake_at=None, wait_event=None, ended_at=now)
+        )

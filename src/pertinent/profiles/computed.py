@@ -26,8 +26,14 @@ _CATEGORY_EVENTS = frozenset(
 def empty_computed() -> dict[str, Any]:
     """Every stored computed property at its starting value (so all profiles have all keys)."""
     return {
-        "event_counts": {}, "category_counts": {}, "favourite_category": None, "orders": 0,
-        "revenue": 0.0, "first_order_at": None, "last_order_at": None, "last_visit_at": None,
+        "event_counts": {},
+        "category_counts": {},
+        "favourite_category": None,
+        "orders": 0,
+        "revenue": 0.0,
+        "first_order_at": None,
+        "last_order_at": None,
+        "last_visit_at": None,
     }
 
 
@@ -46,8 +52,9 @@ def _categories(event: Event) -> list[str]:
     products = props.get("products")
     if isinstance(products, list):
         found.extend(
-            p["category"] for p in products if isinstance(p, dict)
-            and isinstance(p.get("category"), str)
+            p["category"]
+            for p in products
+            if isinstance(p, dict) and isinstance(p.get("category"), str)
         )
     return found
 
@@ -61,7 +68,8 @@ def _revenue(props: dict[str, Any]) -> float:
     if isinstance(products, list):
         return sum(
             float(p.get("price", 0) or 0) * float(p.get("quantity", 1) or 1)
-            for p in products if isinstance(p, dict)
+            for p in products
+            if isinstance(p, dict)
             and isinstance(p.get("price", 0), int | float)
             and isinstance(p.get("quantity", 1), int | float)
         )

@@ -166,11 +166,11 @@ def window_edge_queries(cond: Condition, now: datetime) -> list[tuple[Select[Any
         start = now - leaf.within
         clauses = [_PE.c.action == leaf.event, _PE.c.timestamp >= start]
         clauses.extend(_compare(_json_path(_PE.c.properties, f.property), f) for f in leaf.where)
-        edge = func.min(_PE.c.timestamp) if isinstance(leaf, PerformedCondition) else func.max(
-            _PE.c.timestamp
+        edge = (
+            func.min(_PE.c.timestamp)
+            if isinstance(leaf, PerformedCondition)
+            else func.max(_PE.c.timestamp)
         )
-        query = select(_PE.c.profile_id, edge.label("t")).where(*clauses).group_by(
-            _PE.c.profile_id
-        )
+        query = select(_PE.c.profile_id, edge.label("t")).where(*clauses).group_by(_PE.c.profile_id)
         queries.append((query, leaf.within))
     return queries

@@ -34,8 +34,9 @@ class SegmentStore(Protocol):
 
     def exit(self, key: str, profile_ids: set[str], at: datetime) -> None: ...
 
-    def edges(self, query: Select[object], among: set[str] | None) -> list[tuple[str, datetime]]:
-        ...
+    def edges(
+        self, query: Select[object], among: set[str] | None
+    ) -> list[tuple[str, datetime]]: ...
 
     def set_timers(self, key: str, due: dict[str, datetime], clear: set[str]) -> None: ...
 
@@ -53,7 +54,8 @@ def evaluation_order(segments: list[SegmentDefinition]) -> list[SegmentDefinitio
         unknown = deps - by_key.keys()
         if unknown:
             raise ConfigError(
-                f"refers to unknown segment(s) {sorted(unknown)}", where=f"segment {seg.key}",
+                f"refers to unknown segment(s) {sorted(unknown)}",
+                where=f"segment {seg.key}",
                 hint="define the segment or fix the key in 'in_segment'",
             )
         graph[seg.key] = deps

@@ -35,8 +35,9 @@ def parse_duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-Op = Literal["eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "exists", "not_exists",
-             "contains"]
+Op = Literal[
+    "eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "exists", "not_exists", "contains"
+]
 
 
 class _Node(BaseModel):
@@ -109,8 +110,13 @@ class NotCondition(_Node):
 
 
 Condition = Annotated[
-    TraitCondition | PerformedCondition | NotPerformedCondition | InSegmentCondition
-    | AllCondition | AnyCondition | NotCondition,
+    TraitCondition
+    | PerformedCondition
+    | NotPerformedCondition
+    | InSegmentCondition
+    | AllCondition
+    | AnyCondition
+    | NotCondition,
     Field(discriminator="type"),
 ]
 

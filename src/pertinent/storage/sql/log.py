@@ -66,9 +66,7 @@ class SqlEventLog:
         return AppendResult(len(inserted), len(events) - len(inserted), last)
 
     def read_after(self, seq: int, limit: int) -> list[LoggedEvent]:
-        rows = self._conn.execute(
-            select(_E).where(_E.c.seq > seq).order_by(_E.c.seq).limit(limit)
-        )
+        rows = self._conn.execute(select(_E).where(_E.c.seq > seq).order_by(_E.c.seq).limit(limit))
         return [LoggedEvent(row.seq, row_event(row)) for row in rows]
 
     def last_seq(self) -> int:

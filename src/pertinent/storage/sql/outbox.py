@@ -17,10 +17,18 @@ _S = tables.suppressions
 
 def _item(row: Any) -> OutboxItem:
     return OutboxItem(
-        idempotency_key=row.idempotency_key, message_id=row.message_id,
-        profile_id=row.profile_id, template=row.template, to_address=row.to_address,
-        subject=row.subject, html=row.html, text=row.text, unsubscribe_url=row.unsubscribe_url,
-        created_at=row.created_at, journey_key=row.journey_key, meta=row.meta,
+        idempotency_key=row.idempotency_key,
+        message_id=row.message_id,
+        profile_id=row.profile_id,
+        template=row.template,
+        to_address=row.to_address,
+        subject=row.subject,
+        html=row.html,
+        text=row.text,
+        unsubscribe_url=row.unsubscribe_url,
+        created_at=row.created_at,
+        journey_key=row.journey_key,
+        meta=row.meta,
     )
 
 
@@ -30,32 +38,58 @@ class SqlOutbox:
 
     def enqueue(self, item: OutboxItem) -> bool:
         row = {
-            **{k: getattr(item, k) for k in (
-                "idempotency_key", "message_id", "profile_id", "template", "to_address",
-                "subject", "html", "text", "unsubscribe_url", "created_at", "journey_key",
-                "meta")},
-            "status": "pending", "attempts": 0, "next_attempt_at": item.created_at,
+            **{
+                k: getattr(item, k)
+                for k in (
+                    "idempotency_key",
+                    "message_id",
+                    "profile_id",
+                    "template",
+                    "to_address",
+                    "subject",
+                    "html",
+                    "text",
+                    "unsubscribe_url",
+                    "created_at",
+                    "journey_key",
+                    "meta",
+                )
+            },
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": item.created_at,
         }
         return bool(insert_ignoring(self._conn, _O, [row], returning="id"))
 
     def due(self, now: datetime, limit: int) -> list[PendingEmail]:
         rows = self._conn.execute(
-            select(_O).where(_O.c.status == "pending", _O.c.next_attempt_at <= now)
-            .order_by(_O.c.next_attempt_at, _O.c.id).limit(limit)
+            select(_O)
+            .where(_O.c.status == "pending", _O.c.next_attempt_at <= now)
+            .order_by(_O.c.next_attempt_at, _O.c.id)
+            .limit(limit)
         )
         return [PendingEmail(r.id, r.attempts, _item(r)) for r in rows]
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
-        self._conn.execute(update(_O).where(_O.c.id == outbox_id).values(
-            status="sent", sent_at=at, attempts=_O.c.attempts + 1, last_error=None))
+        self._conn.execute(
+            update(_O)
+            .where(_O.c.id == outbox_id)
+            .values(status="sent", sent_at=at, attempts=_O.c.attempts + 1, last_error=None)
+        )
 
     def mark_retry(self, outbox_id: int, next_at: datetime, error: str) -> None:
-        self._conn.execute(update(_O).where(_O.c.id == outbox_id).values(
-            attempts=_O.c.attempts + 1, next_attempt_at=next_at, last_error=error))
+        self._conn.execute(
+            update(_O)
+            .where(_O.c.id == outbox_id)
+            .values(attempts=_O.c.attempts + 1, next_attempt_at=next_at, last_error=error)
+        )
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
-        self._conn.execute(update(_O).where(_O.c.id == outbox_id).values(
-            status="failed", attempts=_O.c.attempts + 1, last_error=error))
+        self._conn.execute(
+            update(_O)
+            .where(_O.c.id == outbox_id)
+            .values(status="failed", attempts=_O.c.attempts + 1, last_error=error)
+        )
 
     def get(self, message_id: str) -> tuple[OutboxItem, str] | None:
         row = self._conn.execute(select(_O).where(_O.c.message_id == message_id)).first()
@@ -75,11 +109,23 @@ class SqlSuppressions:
         self._conn = conn
 
     def add(self, address: str, profile_id: str | None, reason: str, at: datetime) -> None:
-        insert_ignoring(self._conn, _S, [
-            {"address": address.strip().lower(), "profile_id": profile_id, "reason": reason,
-             "created_at": at}])
+        insert_ignoring(
+            self._conn,
+            _S,
+            [
+                {
+                    "address": address.strip().lower(),
+                    "profile_id": profile_id,
+                    "reason": reason,
+                    "created_at": at,
+                }
+            ],
+        )
 
     def is_suppressed(self, address: str) -> bool:
-        return self._conn.execute(
-            select(_S.c.address).where(_S.c.address == address.strip().lower())
-        ).first() is not None
+        return (
+            self._conn.execute(
+                select(_S.c.address).where(_S.c.address == address.strip().lower())
+            ).first()
+            is not None
+        )

@@ -72,13 +72,16 @@ class SqlProfileStore:
 
     def link(self, kind: str, value: str, profile_id: str) -> None:
         upsert(
-            self._conn, _I, [{"kind": kind, "value": value, "profile_id": profile_id}],
+            self._conn,
+            _I,
+            [{"kind": kind, "value": value, "profile_id": profile_id}],
             keys=["kind", "value"],
         )
 
     def identities(self, profile_id: str) -> list[tuple[str, str]]:
         rows = self._conn.execute(
-            select(_I.c.kind, _I.c.value).where(_I.c.profile_id == profile_id)
+            select(_I.c.kind, _I.c.value)
+            .where(_I.c.profile_id == profile_id)
             .order_by(_I.c.kind, _I.c.value)
         )
         return [(r.kind, r.value) for r in rows]
@@ -88,8 +91,13 @@ class SqlProfileStore:
             self._conn.execute(
                 _PE.insert(),
                 [
-                    {"seq": seq, "profile_id": pid, "action": action, "timestamp": ts,
-                     "properties": props}
+                    {
+                        "seq": seq,
+                        "profile_id": pid,
+                        "action": action,
+                        "timestamp": ts,
+                        "properties": props,
+                    }
                     for seq, pid, action, ts, props in rows
                 ],
             )
@@ -121,7 +129,12 @@ class SqlProfileStore:
             delete(tables.events).where(tables.events.c.seq.in_(seqs))
         ).rowcount
         for table in (
-            _PE, _I, tables.segment_membership, tables.timers, *_FOLLOW_MERGE, _P,
+            _PE,
+            _I,
+            tables.segment_membership,
+            tables.timers,
+            *_FOLLOW_MERGE,
+            _P,
         ):
             self._conn.execute(delete(table).where(table.c.profile_id == profile_id))
         return int(erased)

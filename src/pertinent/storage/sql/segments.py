@@ -47,7 +47,9 @@ class SqlSegmentStore:
         return found
 
     def enter(self, key: str, profile_ids: Iterable[str], at: datetime) -> None:
-        rows = [{"segment_key": key, "profile_id": p, "entered_at": at} for p in sorted(profile_ids)]
+        rows = [
+            {"segment_key": key, "profile_id": p, "entered_at": at} for p in sorted(profile_ids)
+        ]
         if rows:
             self._conn.execute(_M.insert(), rows)
 
@@ -55,25 +57,32 @@ class SqlSegmentStore:
         for chunk in _chunks(sorted(profile_ids)):
             self._conn.execute(
                 update(_M)
-                .where(_M.c.segment_key == key, _M.c.exited_at.is_(None),
-                       _M.c.profile_id.in_(chunk))
+                .where(
+                    _M.c.segment_key == key, _M.c.exited_at.is_(None), _M.c.profile_id.in_(chunk)
+                )
                 .values(exited_at=at)
             )
 
     def exit_all(self, profile_id: str, at: datetime) -> list[str]:
         """Close every open membership of a person; return the segments they left."""
-        keys = list(self._conn.execute(
-            select(_M.c.segment_key).where(_M.c.profile_id == profile_id, _M.c.exited_at.is_(None))
-        ).scalars())
+        keys = list(
+            self._conn.execute(
+                select(_M.c.segment_key).where(
+                    _M.c.profile_id == profile_id, _M.c.exited_at.is_(None)
+                )
+            ).scalars()
+        )
         self._conn.execute(
-            update(_M).where(_M.c.profile_id == profile_id, _M.c.exited_at.is_(None))
+            update(_M)
+            .where(_M.c.profile_id == profile_id, _M.c.exited_at.is_(None))
             .values(exited_at=at)
         )
         return keys
 
     def sizes(self) -> dict[str, int]:
         rows = self._conn.execute(
-            select(_M.c.segment_key, func.count()).where(_M.c.exited_at.is_(None))
+            select(_M.c.segment_key, func.count())
+            .where(_M.c.exited_at.is_(None))
             .group_by(_M.c.segment_key)
         )
         return {key: int(n) for key, n in rows}
@@ -82,14 +91,20 @@ class SqlSegmentStore:
         rows = self._conn.execute(
             select(_M.c.profile_id, _M.c.entered_at)
             .where(_M.c.segment_key == key, _M.c.exited_at.is_(None))
-            .order_by(_M.c.entered_at, _M.c.profile_id).limit(limit).offset(offset)
+            .order_by(_M.c.entered_at, _M.c.profile_id)
+            .limit(limit)
+            .offset(offset)
         )
         return [(r.profile_id, r.entered_at) for r in rows]
 
     def segments_of(self, profile_id: str) -> list[str]:
-        return sorted(self._conn.execute(
-            select(_M.c.segment_key).where(_M.c.profile_id == profile_id, _M.c.exited_at.is_(None))
-        ).scalars())
+        return sorted(
+            self._conn.execute(
+                select(_M.c.segment_key).where(
+                    _M.c.profile_id == profile_id, _M.c.exited_at.is_(None)
+                )
+            ).scalars()
+        )
 
     def edges(self, query: Select[Any], among: set[str] | None) -> list[tuple[str, datetime]]:
         """Run a window-edge query (see `segments.compile`), optionally for some people only."""
@@ -98,9 +113,9 @@ class SqlSegmentStore:
             return [(r[0], r[1]) for r in self._conn.execute(query)]
         out: list[tuple[str, datetime]] = []
         for chunk in _chunks(sorted(among)):
-            out.extend((r[0], r[1]) for r in self._conn.execute(
-                query.where(pe.c.profile_id.in_(chunk))
-            ))
+            out.extend(
+                (r[0], r[1]) for r in self._conn.execute(query.where(pe.c.profile_id.in_(chunk)))
+            )
         return out
 
     def set_timers(self, key: str, due: dict[str, datetime], clear: Iterable[str]) -> None:
@@ -110,30 +125,36 @@ class SqlSegmentStore:
                 delete(_T).where(_T.c.segment_key == key, _T.c.profile_id.in_(chunk))
             )
         upsert(
-            self._conn, _T,
+            self._conn,
+            _T,
             [{"segment_key": key, "profile_id": p, "due_at": t} for p, t in due.items()],
             keys=["segment_key", "profile_id"],
         )
 
     def due_timers(self, now: datetime, limit: int) -> dict[str, set[str]]:
         """People whose window edge has passed, by segment; their timers are removed."""
-        rows = list(self._conn.execute(
-            select(_T.c.segment_key, _T.c.profile_id).where(_T.c.due_at <= now)
-            .order_by(_T.c.due_at).limit(limit)
-        ))
+        rows = list(
+            self._conn.execute(
+                select(_T.c.segment_key, _T.c.profile_id)
+                .where(_T.c.due_at <= now)
+                .order_by(_T.c.due_at)
+                .limit(limit)
+            )
+        )
         out: dict[str, set[str]] = {}
         for key, pid in rows:
             out.setdefault(key, set()).add(pid)
         for key, pids in out.items():
             for chunk in _chunks(sorted(pids)):
-                self._conn.execute(delete(_T).where(
-                    and_(_T.c.segment_key == key, _T.c.profile_id.in_(chunk))
-                ))
+                self._conn.execute(
+                    delete(_T).where(and_(_T.c.segment_key == key, _T.c.profile_id.in_(chunk)))
+                )
         return out
 
     def history(self, key: str) -> list[tuple[str, datetime, datetime | None]]:
         rows = self._conn.execute(
             select(_M.c.profile_id, _M.c.entered_at, _M.c.exited_at)
-            .where(_M.c.segment_key == key).order_by(_M.c.entered_at, _M.c.id)
+            .where(_M.c.segment_key == key)
+            .order_by(_M.c.entered_at, _M.c.id)
         )
         return [(r.profile_id, r.entered_at, r.exited_at) for r in rows]

@@ -1,0 +1,5 @@
+"""`python -m pertinent` is the `pertinent` command."""
+
+from pertinent.cli import main
+
+main()

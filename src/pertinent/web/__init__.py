@@ -1,0 +1,1 @@
+"""The dashboard: pages that only render what the parts return."""
