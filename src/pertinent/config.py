@@ -95,15 +95,25 @@ def _expand_env(text: str, path: Path) -> str:
     return _ENV.sub(sub, text)
 
 
+def _expand_tree(data: Any, path: Path) -> Any:
+    """Expand ${VAR} in string values only (comments and keys are left alone)."""
+    if isinstance(data, str):
+        return _expand_env(data, path)
+    if isinstance(data, dict):
+        return {k: _expand_tree(v, path) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_expand_tree(v, path) for v in data]
+    return data
+
+
 def _read_yaml(path: Path, *, expand_env: bool = False) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", where=str(path)) from exc
-    if expand_env:
-        text = _expand_env(text, path)
     try:
-        return yaml.safe_load(text) or {}
+        data = yaml.safe_load(text) or {}
+        return _expand_tree(data, path) if expand_env else data
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
