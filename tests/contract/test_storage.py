@@ -138,17 +138,29 @@ def test_outbox_enqueues_an_idempotency_key_once(storage: SqlStorage) -> None:
     with storage.transaction() as tx:
         assert tx.outbox.enqueue(_item("1:1", "m1"))
         assert not tx.outbox.enqueue(_item("1:1", "m2"))
+    lease = timedelta(minutes=5)
     with storage.transaction() as tx:
-        due = tx.outbox.due(START, 10)
+        due = tx.outbox.claim(START, lease, 10)
         assert [d.item.message_id for d in due] == ["m1"]
+        assert tx.outbox.claim(START, lease, 10) == [], "a claimed row is not handed out twice"
         tx.outbox.mark_retry(due[0].id, START + timedelta(minutes=1), "busy")
     with storage.transaction() as tx:
-        assert tx.outbox.due(START, 10) == []
-        due = tx.outbox.due(START + timedelta(minutes=1), 10)
+        assert tx.outbox.claim(START, lease, 10) == []
+        due = tx.outbox.claim(START + timedelta(minutes=1), lease, 10)
         assert due[0].attempts == 1
         tx.outbox.mark_sent(due[0].id, START)
-    with storage.snapshot() as tx:
-        assert tx.outbox.due(START + timedelta(days=1), 10) == []
+    with storage.transaction() as tx:
+        assert tx.outbox.claim(START + timedelta(days=1), lease, 10) == []
+
+
+def test_a_claim_whose_sender_died_is_retried_after_the_lease(storage: SqlStorage) -> None:
+    lease = timedelta(minutes=5)
+    with storage.transaction() as tx:
+        tx.outbox.enqueue(_item("2:1", "m9"))
+        assert len(tx.outbox.claim(START, lease, 10)) == 1
+    with storage.transaction() as tx:
+        assert tx.outbox.claim(START + timedelta(minutes=4), lease, 10) == []
+        assert len(tx.outbox.claim(START + lease, lease, 10)) == 1
 
 
 def test_suppressions_ignore_case(storage: SqlStorage) -> None:

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 MAX_ATTEMPTS = 6
+# How long a sender owns a claimed row; a dead sender's rows are retried after it.
+SEND_LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ class Outbox(Protocol):
         """Add the email unless its idempotency key is already there; True if added."""
         ...
 
-    def due(self, now: datetime, limit: int) -> list[PendingEmail]: ...
+    def claim(self, now: datetime, lease: timedelta, limit: int) -> list[PendingEmail]:
+        """Take due rows for sending; nobody else gets them until `lease` has passed."""
+        ...
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None: ...
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from pertinent.clock import Clock
 from pertinent.content.render import RenderedEmail
 from pertinent.delivery.message import build_message
-from pertinent.delivery.outbox import MAX_ATTEMPTS, PendingEmail, backoff
+from pertinent.delivery.outbox import MAX_ATTEMPTS, SEND_LEASE, PendingEmail, backoff
 from pertinent.delivery.smtp import DeliveryError
 from pertinent.events.system import system_event
 from pertinent.storage.ports import Storage
@@ -40,8 +40,8 @@ class Sender:
 
     async def send_due(self, limit: int = 100) -> SendReport:
         """Deliver what is due now; each outcome commits on its own."""
-        with self._storage.snapshot() as tx:
-            due = tx.outbox.due(self._clock.now(), limit)
+        with self._storage.transaction() as tx:
+            due = tx.outbox.claim(self._clock.now(), SEND_LEASE, limit)
         sent = retried = failed = 0
         for pending in due:
             outcome = await self._deliver(pending)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -61,14 +61,33 @@ class SqlOutbox:
         }
         return bool(insert_ignoring(self._conn, _O, [row], returning="id"))
 
-    def due(self, now: datetime, limit: int) -> list[PendingEmail]:
-        rows = self._conn.execute(
-            select(_O)
-            .where(_O.c.status == "pending", _O.c.next_attempt_at <= now)
-            .order_by(_O.c.next_attempt_at, _O.c.id)
-            .limit(limit)
+    def claim(self, now: datetime, lease: timedelta, limit: int) -> list[PendingEmail]:
+        """Take due rows for sending, so no other sender takes them until the lease ends.
+
+        A row whose sender died mid-send becomes due again when its lease runs out.
+        """
+        rows = list(
+            self._conn.execute(
+                select(_O)
+                .where(_O.c.status.in_(("pending", "sending")), _O.c.next_attempt_at <= now)
+                .order_by(_O.c.next_attempt_at, _O.c.id)
+                .limit(limit)
+            )
         )
-        return [PendingEmail(r.id, r.attempts, _item(r)) for r in rows]
+        claimed = []
+        for row in rows:
+            taken = self._conn.execute(
+                update(_O)
+                .where(
+                    _O.c.id == row.id,
+                    _O.c.status == row.status,
+                    _O.c.next_attempt_at == row.next_attempt_at,
+                )
+                .values(status="sending", next_attempt_at=now + lease)
+            ).rowcount
+            if taken:
+                claimed.append(PendingEmail(row.id, row.attempts, _item(row)))
+        return claimed
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
         self._conn.execute(
@@ -81,7 +100,12 @@ class SqlOutbox:
         self._conn.execute(
             update(_O)
             .where(_O.c.id == outbox_id)
-            .values(attempts=_O.c.attempts + 1, next_attempt_at=next_at, last_error=error)
+            .values(
+                status="pending",
+                attempts=_O.c.attempts + 1,
+                next_attempt_at=next_at,
+                last_error=error,
+            )
         )
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
