@@ -8,6 +8,7 @@ one question asked here ("is this a person?").
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 _BOT = re.compile(
@@ -19,7 +20,15 @@ _BOT = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
+def _agent_is_bot(agent: str) -> bool:
+    return _BOT.search(agent) is not None
+
+
 def is_bot(context: dict[str, Any]) -> bool:
-    """True when the event's `context.userAgent` names a known bot or crawler."""
+    """True when the event's `context.userAgent` names a known bot or crawler.
+
+    User agents repeat heavily across events, so answers are cached per string.
+    """
     agent = context.get("userAgent")
-    return isinstance(agent, str) and _BOT.search(agent) is not None
+    return isinstance(agent, str) and _agent_is_bot(agent)

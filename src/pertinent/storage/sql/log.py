@@ -10,27 +10,44 @@ from sqlalchemy import Connection, func, select, update
 from pertinent.events.model import Event, LoggedEvent
 from pertinent.storage.ports import AppendResult
 from pertinent.storage.sql import tables
-from pertinent.storage.sql.dialect import insert_ignoring
+from pertinent.storage.sql.dialect import bulk_insert_ignoring, json_dumps, native_time
 
 _E = tables.events
 
 
-def event_row(event: Event) -> dict[str, Any]:
-    return {
-        "message_id": event.message_id,
-        "type": event.type,
-        "name": event.name,
-        "user_id": event.user_id,
-        "anonymous_id": event.anonymous_id,
-        "previous_id": event.previous_id,
-        "group_id": event.group_id,
-        "timestamp": event.timestamp,
-        "received_at": event.received_at,
-        "properties": event.properties,
-        "traits": event.traits,
-        "context": event.context,
-        "is_bot": event.is_bot,
-    }
+_COLUMNS = (
+    "message_id",
+    "type",
+    "name",
+    "user_id",
+    "anonymous_id",
+    "previous_id",
+    "group_id",
+    "timestamp",
+    "received_at",
+    "properties",
+    "traits",
+    "context",
+    "is_bot",
+)
+
+
+def _event_values(conn: Connection, event: Event) -> tuple[Any, ...]:
+    return (
+        event.message_id,
+        event.type,
+        event.name,
+        event.user_id,
+        event.anonymous_id,
+        event.previous_id,
+        event.group_id,
+        native_time(conn, event.timestamp),
+        native_time(conn, event.received_at),
+        json_dumps(event.properties),
+        json_dumps(event.traits),
+        json_dumps(event.context),
+        event.is_bot,
+    )
 
 
 def row_event(row: Any) -> Event:
@@ -59,11 +76,9 @@ class SqlEventLog:
         unique: dict[str, Event] = {}
         for event in events:
             unique.setdefault(event.message_id, event)
-        inserted = insert_ignoring(
-            self._conn, _E, [event_row(e) for e in unique.values()], returning="seq"
-        )
-        last = max(inserted) if inserted else self.last_seq()
-        return AppendResult(len(inserted), len(events) - len(inserted), last)
+        rows = [_event_values(self._conn, e) for e in unique.values()]
+        inserted = bulk_insert_ignoring(self._conn, _E, _COLUMNS, rows)
+        return AppendResult(inserted, len(events) - inserted, self.last_seq())
 
     def read_after(self, seq: int, limit: int) -> list[LoggedEvent]:
         rows = self._conn.execute(select(_E).where(_E.c.seq > seq).order_by(_E.c.seq).limit(limit))
