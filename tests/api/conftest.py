@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +14,6 @@ from pertinent.app import System, build_system
 from pertinent.clock import SimClock
 from pertinent.config import load_workspace
 from pertinent.scaffold import write_example_workspace
-
-WRITE_KEY = "demo-write-key"
-ADMIN = {"Authorization": "Bearer demo-admin-key"}
 
 
 @pytest.fixture
@@ -35,7 +31,3 @@ def base_url(system: System) -> Iterator[str]:
     """The API without its worker loop: tests process explicitly with `settle`."""
     with serving(create_app(system, run_worker=False)) as url:
         yield url
-
-
-def settle(system: System) -> None:
-    asyncio.run(system.worker.run_until_idle())

@@ -6,7 +6,7 @@ import base64
 
 import httpx
 import orjson
-from conftest import ADMIN, WRITE_KEY, settle
+from apitools import ADMIN, WRITE_KEY, settle
 
 from pertinent.app import System
 

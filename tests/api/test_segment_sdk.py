@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from conftest import ADMIN, WRITE_KEY, settle
+from apitools import ADMIN, WRITE_KEY, settle
 from segment.analytics.client import Client
 
 from pertinent.app import System

@@ -17,10 +17,7 @@ _ANON_PREFIX = "anon:"
 
 def system_event(name: str, profile_id: str, properties: dict[str, Any], at: datetime) -> Event:
     """A track event about `profile_id`, timestamped `at`."""
-    if profile_id.startswith(_ANON_PREFIX):
-        ids: dict[str, str | None] = {"anonymous_id": profile_id[len(_ANON_PREFIX) :]}
-    else:
-        ids = {"user_id": profile_id}
+    anonymous = profile_id.startswith(_ANON_PREFIX)
     return Event(
         message_id=str(uuid.uuid4()),
         type="track",
@@ -29,5 +26,6 @@ def system_event(name: str, profile_id: str, properties: dict[str, Any], at: dat
         received_at=at,
         properties=properties,
         context={"library": {"name": "pertinent"}},
-        **ids,
+        user_id=None if anonymous else profile_id,
+        anonymous_id=profile_id[len(_ANON_PREFIX) :] if anonymous else None,
     )

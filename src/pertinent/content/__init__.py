@@ -1,0 +1,1 @@
+"""Content: templates (Liquid + MJML), rendering, link tracking, text parts."""

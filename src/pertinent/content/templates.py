@@ -1,0 +1,104 @@
+"""Email templates as folders: `templates/<name>/` with
+
+- `subject.liquid`  the subject line (required)
+- `preheader.liquid`  the inbox preview line (optional)
+- `body.mjml` or `body.html`  the body, Liquid inside (one of them required)
+- `text.liquid`  the plain-text part (optional; derived from the HTML otherwise)
+
+Liquid is parsed once per template and file version; missing variables render empty, and the
+`default` filter gives fallbacks, so missing data never breaks an email.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from liquid import BoundTemplate, CachingFileSystemLoader, Environment
+from liquid.exceptions import LiquidError
+
+from pertinent.content.filters import register_filters
+from pertinent.errors import TemplateError
+
+
+@dataclass(frozen=True)
+class EmailTemplate:
+    name: str
+    subject: BoundTemplate
+    body: BoundTemplate
+    is_mjml: bool
+    preheader: BoundTemplate | None = None
+    text: BoundTemplate | None = None
+
+
+def make_environment(root: Path) -> Environment:
+    env = Environment(loader=CachingFileSystemLoader(root))
+    register_filters(env)
+    return env
+
+
+def _parse(env: Environment, path: Path) -> BoundTemplate:
+    try:
+        return env.from_string(path.read_text(encoding="utf-8"), name=str(path))
+    except LiquidError as exc:
+        raise TemplateError(
+            str(exc).strip(), where=str(path), hint="fix the Liquid syntax at the line shown"
+        ) from exc
+    except OSError as exc:
+        raise TemplateError(f"cannot read: {exc.strerror}", where=str(path)) from exc
+
+
+class TemplateLibrary:
+    """The templates of a workspace, parsed on first use and re-parsed when a file changes."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._env = make_environment(root)
+        self._cache: dict[str, tuple[tuple[float, ...], EmailTemplate]] = {}
+        self._lock = threading.Lock()
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "subject.liquid").is_file())
+
+    def _files(self, name: str) -> dict[str, Path]:
+        folder = self.root / name
+        return {p.name: p for p in folder.iterdir() if p.is_file()} if folder.is_dir() else {}
+
+    def get(self, name: str) -> EmailTemplate:
+        files = self._files(name)
+        stamp = tuple(sorted(p.stat().st_mtime for p in files.values()))
+        with self._lock:
+            cached = self._cache.get(name)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+        template = self._load(name, files)
+        with self._lock:
+            self._cache[name] = (stamp, template)
+        return template
+
+    def _load(self, name: str, files: dict[str, Path]) -> EmailTemplate:
+        where = str(self.root / name)
+        if "subject.liquid" not in files:
+            raise TemplateError(
+                f"no template {name!r} (a folder with subject.liquid)",
+                where=where,
+                hint=f"templates here: {', '.join(self.names())}",
+            )
+        body = files.get("body.mjml") or files.get("body.html")
+        if body is None:
+            raise TemplateError("needs body.mjml or body.html", where=where)
+        optional = {
+            k: _parse(self._env, files[f"{k}.liquid"])
+            for k in ("preheader", "text")
+            if f"{k}.liquid" in files
+        }
+        return EmailTemplate(
+            name=name,
+            subject=_parse(self._env, files["subject.liquid"]),
+            body=_parse(self._env, body),
+            is_mjml=body.suffix == ".mjml",
+            **optional,
+        )

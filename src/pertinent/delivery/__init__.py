@@ -1,0 +1,1 @@
+"""Delivery: the outbox, transports, the sender."""

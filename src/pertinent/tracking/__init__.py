@@ -1,0 +1,1 @@
+"""Signed tokens for open, click and unsubscribe links."""
