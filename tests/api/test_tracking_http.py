@@ -1,0 +1,83 @@
+"""Opens, clicks and unsubscribes come back through signed links as events."""
+
+from __future__ import annotations
+
+import httpx
+from apitools import ADMIN, settle
+
+from pertinent.app import System
+
+
+def _names(system: System) -> list[str]:
+    with system.storage.snapshot() as tx:
+        return [e.event.name or e.event.type for e in tx.log.read_after(0, 10_000)]
+
+
+def _identify(system: System) -> None:
+    system.ingestor.ingest(
+        [{"type": "identify", "userId": "u1", "traits": {"email": "ann@example.com"}}]
+    )
+    settle(system)
+
+
+def test_open_pixel_and_click_redirect_record_events(base_url: str, system: System) -> None:
+    _identify(system)
+    renderer = system.renderer
+    pixel = httpx.get(renderer.open_url("m1", "u1").replace("http://127.0.0.1:8000", base_url))
+    assert pixel.status_code == 200
+    assert pixel.headers["content-type"] == "image/gif"
+    click = renderer.click_url("m1", "u1", "https://shop.example/p/k1")
+    answer = httpx.get(click.replace("http://127.0.0.1:8000", base_url), follow_redirects=False)
+    assert answer.status_code == 302
+    assert answer.headers["location"] == "https://shop.example/p/k1"
+    settle(system)
+    profile = httpx.get(f"{base_url}/v1/profiles/u1", headers=ADMIN).json()
+    assert profile["computed"]["event_counts"]["email_opened"] == 1
+    assert profile["computed"]["event_counts"]["email_clicked"] == 1
+
+
+def test_a_tampered_click_link_goes_nowhere(base_url: str, system: System) -> None:
+    click = system.renderer.click_url("m1", "u1", "https://shop.example/")
+    token = click.rsplit("/", 1)[1]
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    answer = httpx.get(f"{base_url}/t/c/{forged}", follow_redirects=False)
+    assert answer.status_code == 404
+    assert "location" not in answer.headers
+    assert "email_clicked" not in _names(system)
+
+
+def test_one_click_unsubscribe_suppresses_the_address(base_url: str, system: System) -> None:
+    _identify(system)
+    url = system.renderer.unsubscribe_url("m1", "u1").replace("http://127.0.0.1:8000", base_url)
+    page = httpx.get(url)
+    assert page.status_code == 200 and "<form" in page.text
+    assert "unsubscribed" not in _names(system), "a GET (link scanner) must not unsubscribe"
+    answer = httpx.post(url, data={"List-Unsubscribe": "One-Click"})
+    assert answer.status_code == 200
+    assert "unsubscribed" in _names(system)
+    with system.storage.snapshot() as tx:
+        assert tx.suppressions.is_suppressed("ann@example.com")
+
+
+def test_erasing_a_person_removes_them_everywhere(base_url: str, system: System) -> None:
+    system.ingestor.ingest(
+        [
+            {
+                "type": "identify",
+                "userId": "u1",
+                "anonymousId": "a1",
+                "traits": {"email": "ann@example.com"},
+            },
+            {"type": "track", "userId": "u1", "event": "Product Viewed"},
+            {"type": "track", "userId": "u2", "event": "Product Viewed"},
+        ]
+    )
+    settle(system)
+    erased = httpx.delete(f"{base_url}/v1/profiles/u1", headers=ADMIN)
+    assert erased.status_code == 200
+    assert erased.json()["erased_events"] == 2
+    assert httpx.get(f"{base_url}/v1/profiles/u1", headers=ADMIN).status_code == 404
+    assert httpx.get(f"{base_url}/v1/profiles/a1", headers=ADMIN).status_code == 404
+    assert httpx.get(f"{base_url}/v1/profiles/u2", headers=ADMIN).status_code == 200
+    with system.storage.snapshot() as tx:
+        assert all(e.event.user_id != "u1" for e in tx.log.read_after(0, 100))

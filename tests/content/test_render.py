@@ -1,0 +1,85 @@
+"""Rendering: the person's data, safe fallbacks, tracked links, text part, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pertinent.content.render import Renderer
+from pertinent.content.templates import TemplateLibrary
+from pertinent.errors import TemplateError
+from pertinent.tracking.tokens import InvalidToken, TokenSigner
+
+BODY = """<mjml><mj-body><mj-section><mj-column>
+<mj-text>Hello {{ profile.first_name | default: "friend" }} from {{ profile.city | default: "somewhere" }}</mj-text>
+<mj-text><a href="https://shop.example/p/{{ event.properties.product_id }}">{{ event.properties.name }}</a>
+<a href="mailto:help@shop.example">help</a> {{ event.properties.price | money: "GBP" }}</mj-text>
+<mj-text><a href="{{ unsubscribe_url }}">Unsubscribe</a></mj-text>
+</mj-column></mj-section></mj-body></mjml>"""
+
+
+@pytest.fixture
+def renderer(tmp_path: Path) -> Renderer:
+    folder = tmp_path / "templates" / "cart"
+    folder.mkdir(parents=True)
+    (folder / "subject.liquid").write_text("{{ profile.first_name | default: 'Hi' }}, your cart")
+    (folder / "body.mjml").write_text(BODY)
+    return Renderer(
+        TemplateLibrary(tmp_path / "templates"), TokenSigner("s" * 32), "https://t.example"
+    )
+
+
+CONTEXT = {
+    "profile": {"first_name": "Ann"},
+    "event": {"properties": {"product_id": "k1", "name": "Blue Kettle", "price": 39}},
+}
+
+
+def test_the_persons_data_with_fallbacks_for_what_is_missing(renderer: Renderer) -> None:
+    email = renderer.render("cart", CONTEXT, message_id="m1", profile_id="u1")
+    assert email.subject == "Ann, your cart"
+    assert "Hello Ann from somewhere" in email.html
+    assert "£39.00" in email.html
+    nobody = renderer.render("cart", {}, message_id="m2", profile_id="u2")
+    assert nobody.subject == "Hi, your cart"
+    assert "Hello friend from somewhere" in nobody.html
+
+
+def test_links_become_signed_redirects_to_exactly_the_original(renderer: Renderer) -> None:
+    email = renderer.render("cart", CONTEXT, message_id="m1", profile_id="u1")
+    assert email.links == ("https://shop.example/p/k1",)
+    assert "https://shop.example/p/k1" not in email.html
+    assert "mailto:help@shop.example" in email.html
+    token = email.tracked_links[0].rsplit("/", 1)[1]
+    signer = TokenSigner("s" * 32)
+    assert signer.verify("click", token) == {"m": "m1", "p": "u1", "u": "https://shop.example/p/k1"}
+    with pytest.raises(InvalidToken):
+        signer.verify("unsubscribe", token)
+    assert "https://t.example/t/u/" in email.html
+    assert 'src="https://t.example/t/o/' in email.html
+
+
+def test_the_text_part_carries_the_content_and_links(renderer: Renderer) -> None:
+    email = renderer.render("cart", CONTEXT, message_id="m1", profile_id="u1")
+    assert "Hello Ann from somewhere" in email.text
+    assert "Blue Kettle (https://t.example/t/c/" in email.text
+    assert "<" not in email.text
+
+
+def test_broken_liquid_names_the_file_and_line(tmp_path: Path) -> None:
+    folder = tmp_path / "templates" / "bad"
+    folder.mkdir(parents=True)
+    (folder / "subject.liquid").write_text("Hi")
+    (folder / "body.html").write_text("<p>ok</p>\n<p>{% if x %}never closed</p>\n")
+    renderer = Renderer(TemplateLibrary(tmp_path / "templates"), TokenSigner("s" * 32), "http://t")
+    with pytest.raises(TemplateError) as caught:
+        renderer.render("bad", {}, message_id="m", profile_id="p")
+    assert "body.html" in str(caught.value)
+    assert "endif" in str(caught.value)
+
+
+def test_an_unknown_template_lists_the_ones_there(renderer: Renderer) -> None:
+    with pytest.raises(TemplateError) as caught:
+        renderer.render("nope", {}, message_id="m", profile_id="p")
+    assert "cart" in str(caught.value)
