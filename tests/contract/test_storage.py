@@ -55,13 +55,13 @@ def test_a_rolled_back_transaction_leaves_nothing(storage: SqlStorage) -> None:
 
 def test_profiles_identities_merge_and_erase(storage: SqlStorage) -> None:
     with storage.transaction() as tx:
-        seqs = [
-            tx.log.append([e]).last_seq
-            for e in (
+        tx.log.append(
+            [
                 identify(START, user="u1", email="a@example.com"),
                 track("Product Viewed", START, anon="x1"),
-            )
-        ]
+            ]
+        )
+        seqs = [e.seq for e in tx.log.read_after(0, 10)]
         tx.profiles.save(
             [ProfileState("u1", traits={"email": "a@example.com"}), ProfileState("anon:x1")]
         )

@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -22,22 +21,13 @@ from pydantic import (
 
 from pertinent.errors import InputError
 
-
-def _id_to_str(value: Any) -> Any:
-    """Segment SDKs send numeric ids as numbers; an id is a string here."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
-Id = Annotated[str, BeforeValidator(_id_to_str), Field(min_length=1, max_length=512)]
+# Segment SDKs send numeric ids as numbers; an id is a string here (coerce_numbers_to_str).
+Id = Annotated[str, Field(min_length=1, max_length=512)]
 Bag = dict[str, Any]
 
 
 class _Call(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
     messageId: Id | None = None
     userId: Id | None = None

@@ -36,7 +36,6 @@ class Rejection:
 class IngestResult:
     accepted: int
     duplicates: int
-    last_seq: int
     rejections: list[Rejection] = field(default_factory=list)
 
 
@@ -112,8 +111,7 @@ class Ingestor:
     ) -> IngestResult:
         """Append already-normalized events (imports and system events come this way)."""
         if not events:
-            with self._storage.snapshot() as tx:
-                return IngestResult(0, 0, tx.log.last_seq(), rejections or [])
+            return IngestResult(0, 0, rejections or [])
         with self._storage.transaction() as tx:
             result = tx.log.append(events)
-        return IngestResult(result.accepted, result.duplicates, result.last_seq, rejections or [])
+        return IngestResult(result.accepted, result.duplicates, rejections or [])

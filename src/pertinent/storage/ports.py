@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 class AppendResult:
     accepted: int
     duplicates: int
-    last_seq: int
 
 
 class EventLog(Protocol):

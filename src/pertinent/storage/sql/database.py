@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, text
@@ -29,6 +30,9 @@ class Database:
             ) from exc
         self.url = parsed
         self.backend = parsed.get_backend_name()
+        self._writer_lock: AbstractContextManager[object] = (
+            threading.Lock() if self.backend == "sqlite" else nullcontext()
+        )
         if self.backend == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -71,8 +75,13 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A transaction that may write; commits on success, rolls back on error."""
-        with self.engine.connect() as conn:
+        """A transaction that may write; commits on success, rolls back on error.
+
+        SQLite has one writer at a time. Threads of this process queue on a lock instead of on
+        SQLite's busy handler, whose sleep-and-retry wastes most of the time under contention;
+        other processes still wait on the busy timeout.
+        """
+        with self._writer_lock, self.engine.connect() as conn:
             conn = conn.execution_options(writer=True)
             with conn.begin():
                 yield conn

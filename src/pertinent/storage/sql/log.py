@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -32,7 +33,7 @@ _COLUMNS = (
 )
 
 
-def _event_values(conn: Connection, event: Event) -> tuple[Any, ...]:
+def _event_values(conn: Connection, event: Event, received: Any) -> tuple[Any, ...]:
     return (
         event.message_id,
         event.type,
@@ -42,7 +43,7 @@ def _event_values(conn: Connection, event: Event) -> tuple[Any, ...]:
         event.previous_id,
         event.group_id,
         native_time(conn, event.timestamp),
-        native_time(conn, event.received_at),
+        received,
         json_dumps(event.properties),
         json_dumps(event.traits),
         json_dumps(event.context),
@@ -76,9 +77,15 @@ class SqlEventLog:
         unique: dict[str, Event] = {}
         for event in events:
             unique.setdefault(event.message_id, event)
-        rows = [_event_values(self._conn, e) for e in unique.values()]
+        # Events of one call share their arrival time; convert it once.
+        received: dict[datetime, Any] = {}
+        rows = []
+        for e in unique.values():
+            if e.received_at not in received:
+                received[e.received_at] = native_time(self._conn, e.received_at)
+            rows.append(_event_values(self._conn, e, received[e.received_at]))
         inserted = bulk_insert_ignoring(self._conn, _E, _COLUMNS, rows)
-        return AppendResult(inserted, len(events) - inserted, self.last_seq())
+        return AppendResult(inserted, len(events) - inserted)
 
     def read_after(self, seq: int, limit: int) -> list[LoggedEvent]:
         rows = self._conn.execute(select(_E).where(_E.c.seq > seq).order_by(_E.c.seq).limit(limit))
