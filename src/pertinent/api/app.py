@@ -36,7 +36,7 @@ def create_app(system: System, *, run_worker: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.include_router(ingest.build_router(system))
+    ingest.install(app, system)
     app.include_router(admin.build_router(system))
     app.include_router(tracking.build_router(system))
     app.include_router(web.build_router(system))

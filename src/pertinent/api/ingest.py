@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -68,11 +68,20 @@ def _request_context(request: Request) -> dict[str, Any]:
     return out
 
 
-def build_router(system: System) -> APIRouter:
-    router = APIRouter(tags=["ingestion"])
+def install(app: FastAPI, system: System) -> None:
+    """Add the ingestion routes to the app itself.
+
+    They are the hot path; routes on an included router pay for route-context assembly on
+    every request, routes on the app do not.
+    """
+    router = app.router
     keys = system.workspace.settings.keys
 
-    @router.post("/v1/batch", summary="Send many calls in one request (Segment batch API)")
+    @router.post(
+        "/v1/batch",
+        tags=["ingestion"],
+        summary="Send many calls in one request (Segment batch API)",
+    )
     async def batch(request: Request) -> Response:
         require_write_key(request, keys.write)
         body, error = await _body(request, MAX_BATCH_BYTES)
@@ -112,10 +121,16 @@ def build_router(system: System) -> APIRouter:
 
     for kind in SINGLE_TYPES:
         router.add_api_route(
-            f"/v1/{kind}", single(kind), methods=["POST"], summary=f"Segment {kind} call"
+            f"/v1/{kind}",
+            single(kind),
+            methods=["POST"],
+            tags=["ingestion"],
+            summary=f"Segment {kind} call",
         )
 
-    @router.get("/v1/pixel/{kind}", summary="Segment pixel API: base64 JSON in ?data=")
+    @router.get(
+        "/v1/pixel/{kind}", tags=["ingestion"], summary="Segment pixel API: base64 JSON in ?data="
+    )
     async def pixel(kind: str, request: Request, data: str = "") -> Response:
         if kind not in ("track", "page", "identify"):
             return problem(404, f"no pixel endpoint for {kind!r}; use track, page or identify")
@@ -138,5 +153,3 @@ def build_router(system: System) -> APIRouter:
             r = result.rejections[0]
             return problem(400, r.reason, where=r.field)
         return Response(PIXEL_GIF, media_type="image/gif", headers={"Cache-Control": "no-store"})
-
-    return router
