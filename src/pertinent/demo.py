@@ -32,7 +32,7 @@ from pertinent.config import load_workspace
 from pertinent.delivery.sink import SmtpSink
 from pertinent.errors import InputError
 from pertinent.scaffold import write_example_workspace
-from pertinent.sim import SimEmail, Simulation, email_rng, respond
+from pertinent.sim import SimEmail, Simulation, email_rng
 
 DEMO_MARKER = ".pertinent-demo"
 START = datetime(2026, 3, 2, tzinfo=UTC)
@@ -148,7 +148,8 @@ class _Replay:
             person = self.people.get(received.rcpt_tos[0])
             if person is None:
                 continue
-            html = received.message.get_body(("html",)).get_content()
+            body = received.message.get_body(("html",))
+            html = body.get_content() if body is not None else ""
             tracked = _TRACKED.findall(html)
             clicks = [u for u in tracked if "/t/c/" in u]
             pixel = next((u for u in tracked if "/t/o/" in u), None)
@@ -167,7 +168,7 @@ class _Replay:
                 open_pixel_url=pixel,
             )
             rng = email_rng(self.seed, email.message_id)
-            for r in respond(person, email, self.system.clock.now(), rng):
+            for r in self.sim.respond(person, email, self.system.clock.now(), rng):
                 heapq.heappush(
                     self.pending, _Pending(r.at, r.kind, r.url, person.user_id, r.product_id)
                 )
