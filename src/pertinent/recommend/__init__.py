@@ -1,0 +1,1 @@
+"""Recommendations: interactions, models, offline evaluation, serving."""

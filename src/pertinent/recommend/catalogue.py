@@ -1,0 +1,61 @@
+"""Products: what can be recommended, with the fields a template shows.
+
+Products arrive three ways: from e-commerce events as they are processed ("Product Viewed",
+"Product Added", "Order Completed" products[]), from `pertinent import products FILE.csv`, and
+from `PUT /v1/products`. Fields not listed here are kept in `extra`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pertinent.events.model import Event
+from pertinent.recommend.interactions import EVENT_KINDS
+
+# Segment e-commerce spec v2 property names → catalogue fields.
+_SPEC_FIELDS = {"name": "title", "image_url": "image"}
+
+
+class Product(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    item_id: str = Field(min_length=1, max_length=256)
+    title: str | None = None
+    url: str | None = None
+    image: str | None = None
+    price: float | None = Field(default=None, ge=0)
+    category: str | None = None
+    in_stock: bool = True
+    created_at: datetime | None = None
+
+    def extra(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+def product_from_properties(props: dict[str, Any], seen_at: datetime) -> Product | None:
+    """A product as an e-commerce event describes it (None when it names no product)."""
+    item = props.get("product_id") or props.get("sku")
+    if item is None or isinstance(item, bool):
+        return None
+    fields: dict[str, Any] = {"item_id": str(item), "created_at": seen_at}
+    for key in ("name", "title", "url", "image_url", "image", "category"):
+        value = props.get(key)
+        if isinstance(value, str) and value:
+            fields[_SPEC_FIELDS.get(key, key)] = value
+    price = props.get("price")
+    if isinstance(price, int | float) and not isinstance(price, bool) and price >= 0:
+        fields["price"] = float(price)
+    return Product(**fields)
+
+
+def products_in(event: Event) -> list[Product]:
+    """The products an e-commerce event mentions."""
+    if event.action not in EVENT_KINDS:
+        return []
+    bags = event.properties.get("products")
+    candidates = bags if isinstance(bags, list) else [event.properties]
+    found = (product_from_properties(p, event.timestamp) for p in candidates if isinstance(p, dict))
+    return [p for p in found if p is not None]

@@ -1,0 +1,43 @@
+"""Models by name, as `pertinent.yaml` selects them."""
+
+from __future__ import annotations
+
+from pertinent.errors import ConfigError
+from pertinent.recommend.models.base import Recommender, top_k
+from pertinent.recommend.models.factorization import Factorized, FactorSettings
+from pertinent.recommend.models.neighbours import ItemNeighbours, NeighbourSettings
+from pertinent.recommend.models.popular import Popularity
+
+MODEL_NAMES = ("als", "bpr", "itemknn", "sar", "sar_lift", "popular")
+
+
+def make_model(
+    name: str, factors: FactorSettings | None = None, neighbours: NeighbourSettings | None = None
+) -> Recommender:
+    """A fresh, unfitted model; unknown names are a config error listing the known ones."""
+    match name:
+        case "als" | "bpr":
+            return Factorized(name, factors)
+        case "itemknn":
+            return ItemNeighbours(name, neighbours or NeighbourSettings(similarity="cosine"))
+        case "sar":
+            return ItemNeighbours(name, NeighbourSettings(similarity="jaccard"))
+        case "sar_lift":
+            return ItemNeighbours(name, NeighbourSettings(similarity="lift"))
+        case "popular":
+            return Popularity()
+    raise ConfigError(
+        f"unknown model {name!r}",
+        where="recommendations.model",
+        hint=f"choose one of {', '.join(MODEL_NAMES)}",
+    )
+
+
+__all__ = [
+    "MODEL_NAMES",
+    "FactorSettings",
+    "NeighbourSettings",
+    "Recommender",
+    "make_model",
+    "top_k",
+]
