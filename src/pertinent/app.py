@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from pertinent.clock import Clock, WallClock
 from pertinent.compose import Composer
@@ -18,6 +21,11 @@ from pertinent.ingest.pipeline import Ingestor
 from pertinent.journeys.model import SendStep
 from pertinent.journeys.runtime import JourneyRuntime
 from pertinent.processor import Processor
+from pertinent.profiles.state import ProfileState
+from pertinent.recommend.cache import make_cache
+from pertinent.recommend.serve import RecommendationService, TrainResult
+from pertinent.recommend.source import train_from_storage
+from pertinent.recommend.template import TemplateRecommendations
 from pertinent.segments.engine import SegmentEngine
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
@@ -39,7 +47,11 @@ class System:
     signer: TokenSigner
     sender: Sender
     worker: Worker
+    recommendations: RecommendationService
     templates: TemplateLibrary = field(repr=False)
+
+    def train_recommendations(self) -> TrainResult:
+        return train_from_storage(self.storage, self.recommendations, self.clock.now())
 
     def close(self) -> None:
         self.storage.close()
@@ -77,7 +89,25 @@ def build_system(
     renderer = Renderer(templates, signer, workspace.settings.server.base_url)
     segments = SegmentEngine(workspace.segments)
     _check_references(workspace, segments, templates)
-    composer = Composer(renderer, clock)
+    recommendations = RecommendationService(
+        workspace.settings.recommendations, make_cache(workspace.settings.recommendations.cache)
+    )
+
+    def recommendations_hook(state: ProfileState, context: Mapping[str, Any]) -> dict[str, Any]:
+        event = context.get("event") or {}
+        product = (event.get("properties") or {}).get("product_id")
+        favourite = state.computed.get("favourite_category")
+        return {
+            "recommendations": TemplateRecommendations(
+                recommendations,
+                state.profile_id,
+                clock.now(),
+                product_id=str(product) if product is not None else None,
+                leaning=[favourite] if favourite else [],
+            )
+        }
+
+    composer = Composer(renderer, clock, hooks=[recommendations_hook])
     journeys = JourneyRuntime(
         workspace.journeys,
         composer,
@@ -87,11 +117,15 @@ def build_system(
     transport = transport or SmtpTransport(SmtpSettings.from_url(workspace.settings.smtp.url))
     sender = Sender(storage, clock, transport, workspace.settings.smtp.sender)
     settings = workspace.settings.processor
+    retrain = workspace.settings.recommendations.retrain_minutes
     worker = Worker(
         processor,
         sender,
         batch_size=settings.batch_size,
         poll_interval=settings.poll_interval_seconds,
+        clock=clock,
+        retrain=lambda: train_from_storage(storage, recommendations, clock.now()),
+        retrain_every=timedelta(minutes=retrain) if retrain else None,
     )
     return System(
         workspace=workspace,
@@ -105,6 +139,7 @@ def build_system(
         sender=sender,
         worker=worker,
         templates=templates,
+        recommendations=recommendations,
     )
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pertinent.errors import ConfigError
 from pertinent.journeys.model import JourneyDefinition
+from pertinent.recommend.settings import RecommendationSettings
 from pertinent.segments.language import SegmentDefinition
 
 CONFIG_FILE = "pertinent.yaml"
@@ -58,6 +59,7 @@ class Settings(_Strict):
     secret: str = Field(min_length=16)
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
+    recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pertinent.journeys.runtime import Instance, JourneyRuntime
 from pertinent.profiles.fold import apply_event
 from pertinent.profiles.identity import IdentityResolver
 from pertinent.profiles.state import ProfileState
+from pertinent.recommend.catalogue import Product, combine, products_in
 from pertinent.segments.engine import MembershipChange, SegmentEngine
 from pertinent.storage.ports import Storage, Transaction
 
@@ -75,6 +76,7 @@ class Processor:
         records: list[tuple[int, str, str | None, datetime, dict[str, Any]]] = []
         inputs: list[tuple[str, Event]] = []
         exits: list[Event] = []
+        seen_products: dict[str, Product] = {}
 
         def state_of(pid: str) -> ProfileState:
             if pid not in states:
@@ -98,6 +100,9 @@ class Processor:
                 resolver.merged(loser, pid)
                 redirect[loser] = pid
             apply_event(state_of(pid), event)
+            for product in products_in(event):
+                earlier = seen_products.get(product.item_id)
+                seen_products[product.item_id] = combine(earlier, product) if earlier else product
             records.append((seq, pid, event.action, event.timestamp, event.properties))
             inputs.append((pid, event))
 
@@ -107,6 +112,7 @@ class Processor:
             return pid
 
         tx.profiles.save(states.values())
+        tx.products.upsert(list(seen_products.values()))
         tx.profiles.record([(s, final(p), a, t, props) for s, p, a, t, props in records])
         tx.log.append(exits)
         return {final(p) for p, _ in inputs}, [(final(p), e) for p, e in inputs]

@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from pertinent.clock import Clock
 from pertinent.delivery.sender import Sender
 from pertinent.processor import Processor
 
@@ -18,19 +21,43 @@ log = logging.getLogger("pertinent.worker")
 
 class Worker:
     def __init__(
-        self, processor: Processor, sender: Sender, *, batch_size: int, poll_interval: float
+        self,
+        processor: Processor,
+        sender: Sender,
+        *,
+        batch_size: int,
+        poll_interval: float,
+        clock: Clock,
+        retrain: Callable[[], object] | None = None,
+        retrain_every: timedelta | None = None,
     ):
         self._processor = processor
         self._sender = sender
         self._batch_size = batch_size
         self._poll = poll_interval
+        self._clock = clock
+        self._retrain = retrain
+        self._retrain_every = retrain_every
+        self._trained_at: datetime | None = None
 
     async def tick(self) -> bool:
         """One round of processing, timers and sending; True if anything happened."""
         result = await asyncio.to_thread(self._processor.process_batch, self._batch_size)
         woke = await asyncio.to_thread(self._processor.run_timers)
+        if self._retrain_due():
+            self._trained_at = self._clock.now()
+            assert self._retrain is not None
+            await asyncio.to_thread(self._retrain)
         report = await self._sender.send_due()
         return result is not None or woke > 0 or report.sent + report.retried + report.failed > 0
+
+    def _retrain_due(self) -> bool:
+        """Recommendations train on start, then on schedule (by the clock, so simulated time
+        retrains on simulated schedule)."""
+        if self._retrain is None or self._retrain_every is None:
+            return False
+        last = self._trained_at
+        return last is None or self._clock.now() - last >= self._retrain_every
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

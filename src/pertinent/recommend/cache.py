@@ -13,6 +13,8 @@ from typing import Any, Protocol
 import orjson
 import redis
 
+from pertinent.recommend.settings import CacheSettings
+
 
 class RecommendationCache(Protocol):
     def get(self, key: str) -> list[dict[str, Any]] | None: ...
@@ -88,3 +90,9 @@ class RedisCache:
 
     def clear(self) -> None:
         self._delete_matching(f"{self._prefix}*")
+
+
+def make_cache(settings: CacheSettings) -> RecommendationCache:
+    if settings.type == "redis":
+        return RedisCache(settings.url, ttl_seconds=settings.ttl_seconds)
+    return MemoryCache(settings.size)

@@ -35,6 +35,17 @@ class Product(BaseModel):
         return dict(self.model_extra or {})
 
 
+def combine(old: Product, new: Product) -> Product:
+    """`new` over `old`: fields `new` leaves empty keep their old value; first seen stays."""
+    fields = {
+        **old.model_dump(exclude_none=True),
+        **new.model_dump(exclude_none=True, exclude={"created_at"}),
+    }
+    if old.created_at is None and new.created_at is not None:
+        fields["created_at"] = new.created_at
+    return Product(**fields)
+
+
 def product_from_properties(props: dict[str, Any], seen_at: datetime) -> Product | None:
     """A product as an e-commerce event describes it (None when it names no product)."""
     item = props.get("product_id") or props.get("sku")

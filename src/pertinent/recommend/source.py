@@ -12,6 +12,8 @@ from typing import Any
 
 from pertinent.recommend.catalogue import product_from_properties
 from pertinent.recommend.interactions import EVENT_KINDS, Interaction
+from pertinent.recommend.serve import RecommendationService, TrainResult
+from pertinent.storage.ports import Storage
 
 ActionRow = tuple[str, str, datetime, dict[str, Any]]
 
@@ -29,3 +31,13 @@ def interactions_from_actions(rows: Iterable[ActionRow]) -> list[Interaction]:
             if product is not None:
                 out.append(Interaction(profile_id, product.item_id, kind, at))
     return out
+
+
+def train_from_storage(
+    storage: Storage, service: RecommendationService, now: datetime
+) -> TrainResult:
+    """Train the service's model on the whole log's interactions and the stored catalogue."""
+    with storage.snapshot() as tx:
+        rows = tx.profiles.actions(list(EVENT_KINDS))
+        products = tx.products.all()
+    return service.train(interactions_from_actions(rows), products, now)

@@ -19,6 +19,7 @@ from pertinent.profiles.state import ProfileState
 if TYPE_CHECKING:
     from pertinent.delivery.outbox import Outbox
     from pertinent.journeys.runtime import JourneyStore
+    from pertinent.recommend.catalogue import Product
     from pertinent.segments.engine import SegmentStore
 
 
@@ -78,6 +79,10 @@ class ProfileStore(Protocol):
         """Move everything that points at `loser` to `winner` and drop the loser's row."""
         ...
 
+    def actions(self, names: Sequence[str]) -> list[tuple[str, str, datetime, dict[str, Any]]]:
+        """(profile, action, time, properties) of every processed event with one of `names`."""
+        ...
+
     def timeline(self, profile_id: str, limit: int) -> list[TimelineEntry]:
         """The person's events, newest first."""
         ...
@@ -99,6 +104,14 @@ class Suppressions(Protocol):
     def is_suppressed(self, address: str) -> bool: ...
 
 
+class ProductStore(Protocol):
+    def upsert(self, products: Sequence[Product], *, merge: bool = True) -> None: ...
+
+    def get(self, item_ids: Sequence[str]) -> dict[str, Product]: ...
+
+    def all(self) -> dict[str, Product]: ...
+
+
 class Transaction(Protocol):
     """Every store, bound to one atomic unit of work."""
 
@@ -116,3 +129,5 @@ class Transaction(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def suppressions(self) -> Suppressions: ...
+    @property
+    def products(self) -> ProductStore: ...

@@ -110,6 +110,14 @@ class SqlProfileStore:
         self._conn.execute(delete(tables.timers).where(tables.timers.c.profile_id == loser))
         self._conn.execute(delete(_P).where(_P.c.profile_id == loser))
 
+    def actions(self, names: Sequence[str]) -> list[tuple[str, str, datetime, dict[str, Any]]]:
+        rows = self._conn.execute(
+            select(_PE.c.profile_id, _PE.c.action, _PE.c.timestamp, _PE.c.properties)
+            .where(_PE.c.action.in_(list(names)))
+            .order_by(_PE.c.seq)
+        )
+        return [(r.profile_id, r.action, r.timestamp, r.properties) for r in rows]
+
     def timeline(self, profile_id: str, limit: int) -> list[TimelineEntry]:
         e = tables.events
         rows = self._conn.execute(

@@ -11,6 +11,7 @@ from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.journeys import SqlJourneyStore
 from pertinent.storage.sql.log import SqlCursors, SqlEventLog
 from pertinent.storage.sql.outbox import SqlOutbox, SqlSuppressions
+from pertinent.storage.sql.products import SqlProductStore
 from pertinent.storage.sql.profiles import SqlProfileStore
 from pertinent.storage.sql.segments import SqlSegmentStore
 
@@ -24,6 +25,7 @@ class SqlTransaction:
         self.journeys = SqlJourneyStore(conn)
         self.outbox = SqlOutbox(conn)
         self.suppressions = SqlSuppressions(conn)
+        self.products = SqlProductStore(conn)
 
 
 class SqlStorage:
