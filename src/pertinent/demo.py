@@ -243,6 +243,7 @@ def run_demo(
     replay = _Replay(system, sim, sink, ws.settings.server.base_url, seed)
     try:
         replay.run(days, console)
+        console.print()
         console.print(
             f"[green]Delivered {replay.tally.emails} personalized emails; "
             f"{replay.tally.opens} opens and {replay.tally.clicks} clicks recorded."

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from pertinent.api.auth import require_admin_key
 from pertinent.app import System
 from pertinent.errors import NotFoundError
+from pertinent.privacy.erase import erase_person
 from pertinent.processor import CURSOR
 from pertinent.profiles.computed import with_recency
 from pertinent.profiles.state import is_anonymous
@@ -128,12 +129,10 @@ def build_router(system: System) -> APIRouter:
 
     @router.delete("/profiles/{user_id}", response_model=Erased)
     async def erase(user_id: str) -> Erased:
-        def run() -> Erased:
-            with system.storage.transaction() as tx:
-                pid = find(tx, user_id)
-                return Erased(user_id=user_id, erased_events=tx.profiles.erase(pid))
-
-        return await run_in_threadpool(run)
+        erased = await run_in_threadpool(
+            erase_person, system.storage, system.recommendations, user_id
+        )
+        return Erased(user_id=user_id, erased_events=erased)
 
     @router.get("/segments", response_model=list[SegmentSize])
     def segments() -> list[SegmentSize]:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from pertinent import __version__
-from pertinent.api import admin, ingest, tracking
+from pertinent.api import admin, ingest, recommendations, tracking
 from pertinent.api.errors import install_error_handlers
 from pertinent.app import System
 from pertinent.web import routes as web
@@ -39,6 +39,7 @@ def create_app(system: System, *, run_worker: bool = True) -> FastAPI:
     ingest.install(app, system)
     app.include_router(admin.build_router(system))
     app.include_router(tracking.build_router(system))
+    app.include_router(recommendations.build_router(system))
     app.include_router(web.build_router(system))
 
     @app.get("/healthz", tags=["health"])

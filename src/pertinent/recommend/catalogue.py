@@ -7,11 +7,14 @@ from `PUT /v1/products`. Fields not listed here are kept in `extra`.
 
 from __future__ import annotations
 
+import csv
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pertinent.errors import InputError
 from pertinent.events.model import Event
 from pertinent.recommend.interactions import EVENT_KINDS
 
@@ -70,3 +73,25 @@ def products_in(event: Event) -> list[Product]:
     candidates = bags if isinstance(bags, list) else [event.properties]
     found = (product_from_properties(p, event.timestamp) for p in candidates if isinstance(p, dict))
     return [p for p in found if p is not None]
+
+
+def load_products_csv(path: Path) -> tuple[list[Product], list[tuple[int, str, str]]]:
+    """Products from a CSV with an `item_id` column (other known columns optional, unknown ones
+    kept); returns the valid products and (line, field, reason) for each invalid row."""
+    products: list[Product] = []
+    errors: list[tuple[int, str, str]] = []
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", where=str(path)) from exc
+    with handle:
+        for number, row in enumerate(csv.DictReader(handle), start=2):
+            fields = {k: v for k, v in row.items() if k and v not in (None, "")}
+            if "in_stock" in fields:
+                fields["in_stock"] = str(fields["in_stock"]).lower() in ("1", "true", "yes")
+            try:
+                products.append(Product.model_validate(fields))
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                errors.append((number, ".".join(str(p) for p in err["loc"]), err["msg"]))
+    return products, errors

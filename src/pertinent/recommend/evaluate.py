@@ -14,6 +14,7 @@ from datetime import datetime
 
 import numpy as np
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
 from pertinent.recommend.interactions import (
     Interaction,
@@ -125,7 +126,8 @@ def evaluate(split: Split, model_names: list[str], k: int = 10) -> list[ReportRo
     for name in names:
         model = make_model(name)
         started = time.perf_counter()
-        model.fit(split.train.matrix)
+        with threadpool_limits(1, "blas"):
+            model.fit(split.train.matrix)
         recs = recommend_for(model, split.train.matrix, users, k)
         scores = score_all(recs, split.relevant, k, split.train.shape[1])
         rows.append(ReportRow(name, k, scores, time.perf_counter() - started))

@@ -1,0 +1,113 @@
+"""Recommendations and the product catalogue over HTTP (admin key)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from pertinent.api.auth import require_admin_key
+from pertinent.app import System
+from pertinent.recommend.catalogue import Product
+
+
+class Trained(BaseModel):
+    model: str
+    version: int
+    users: int
+    items: int
+    interactions: int
+    seconds: float
+
+
+class Recommended(BaseModel):
+    user_id: str
+    model: str
+    version: int
+    items: list[dict[str, Any]]
+
+
+class Similar(BaseModel):
+    item_id: str
+    items: list[dict[str, Any]]
+
+
+class ProductRejection(BaseModel):
+    index: int
+    field: str
+    reason: str
+
+
+class ProductsWritten(BaseModel):
+    accepted: int
+    rejected: list[ProductRejection]
+
+
+def build_router(system: System) -> APIRouter:
+    def admin(request: Request) -> None:
+        require_admin_key(request, system.workspace.settings.keys.admin)
+
+    router = APIRouter(prefix="/v1", tags=["recommendations"], dependencies=[Depends(admin)])
+    service = system.recommendations
+
+    @router.post("/recommendations/train", response_model=Trained)
+    async def train() -> Trained:
+        """Train the configured model on the whole log now; returns when it is serving."""
+        result = await run_in_threadpool(system.train_recommendations)
+        return Trained(**result.__dict__)
+
+    @router.get("/recommendations/{user_id}", response_model=Recommended)
+    def recommend(
+        user_id: str, n: int = Query(10, ge=1, le=100), category: str | None = None
+    ) -> Recommended:
+        """Top n for a person; unknown people get the cold-start answer, never an error."""
+        with system.storage.snapshot() as tx:
+            pid = tx.profiles.resolve("user", user_id) or tx.profiles.resolve("anon", user_id)
+            state = tx.profiles.load([pid]).get(pid) if pid else None
+        favourite = state.computed.get("favourite_category") if state else None
+        items = service.for_you(
+            pid or user_id,
+            n,
+            category=category,
+            now=system.clock.now(),
+            leaning=[favourite] if favourite else [],
+        )
+        return Recommended(
+            user_id=user_id,
+            model=service.settings.model,
+            version=service.current.version,
+            items=[i.as_dict() for i in items],
+        )
+
+    @router.get("/products/{item_id}/similar", response_model=Similar)
+    def similar(item_id: str, n: int = Query(10, ge=1, le=100)) -> Similar:
+        return Similar(item_id=item_id, items=[i.as_dict() for i in service.similar_to(item_id, n)])
+
+    @router.put("/products", response_model=ProductsWritten)
+    async def put_products(body: list[Any] = Body(...)) -> ProductsWritten:
+        """Create or update products in bulk; invalid ones are named, valid ones kept."""
+        good: list[Product] = []
+        rejected: list[ProductRejection] = []
+        for index, raw in enumerate(body):
+            try:
+                good.append(Product.model_validate(raw))
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                rejected.append(
+                    ProductRejection(
+                        index=index,
+                        field=".".join(str(p) for p in err["loc"]) or "(product)",
+                        reason=err["msg"],
+                    )
+                )
+
+        def write() -> None:
+            with system.storage.transaction() as tx:
+                tx.products.upsert(good, merge=False)
+
+        await run_in_threadpool(write)
+        return ProductsWritten(accepted=len(good), rejected=rejected)
+
+    return router

@@ -1,0 +1,1 @@
+"""Privacy: erasing a person everywhere."""
