@@ -1,0 +1,116 @@
+"""Every model on data where the right answer is known, and the serving rules."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from synthetic_tastes import GROUP_ITEMS, T0, catalogue, two_taste_groups
+
+from pertinent.recommend.cache import MemoryCache
+from pertinent.recommend.catalogue import Product
+from pertinent.recommend.interactions import Interaction, InteractionWeights, build_matrix
+from pertinent.recommend.models import make_model
+from pertinent.recommend.serve import RecommendationService
+from pertinent.recommend.settings import RecommendationSettings
+
+PERSONALIZED = ["als", "bpr", "itemknn", "sar", "sar_lift"]
+NOW = T0 + timedelta(days=10)
+
+
+@pytest.mark.parametrize("name", PERSONALIZED)
+def test_every_model_recommends_only_from_the_persons_own_taste_group(name: str) -> None:
+    data = build_matrix(two_taste_groups(), InteractionWeights(), NOW)
+    model = make_model(name)
+    model.fit(data.matrix)
+    for user, row in data.user_index.items():
+        group = user[0]
+        scores = model.scores(np.asarray([row]), data.matrix)[0]
+        scores[data.matrix[row].indices] = -np.inf
+        best = [data.items[i] for i in np.argsort(-scores)[:5]]
+        assert all(item[0] == group for item in best), (name, user, best)
+
+
+@pytest.mark.parametrize("name", PERSONALIZED)
+def test_similar_items_stay_in_their_group(name: str) -> None:
+    data = build_matrix(two_taste_groups(), InteractionWeights(), NOW)
+    model = make_model(name)
+    model.fit(data.matrix)
+    similar = [data.items[i] for i, _ in model.similar(data.item_index["a3"], 5)]
+    assert similar and all(item.startswith("a") for item in similar)
+
+
+def test_popularity_is_the_same_list_for_everyone() -> None:
+    data = build_matrix(two_taste_groups(), InteractionWeights(), NOW)
+    model = make_model("popular")
+    model.fit(data.matrix)
+    scores = model.scores(np.asarray([0, 1]), data.matrix)
+    assert (scores[0] == scores[1]).all()
+
+
+def _service(**settings: object) -> RecommendationService:
+    service = RecommendationService(
+        RecommendationSettings(model="sar", **settings),  # type: ignore[arg-type]
+        MemoryCache(),
+    )
+    service.train(two_taste_groups(), catalogue(), NOW)
+    return service
+
+
+def test_a_new_person_gets_popular_items_of_the_categories_they_lean_to() -> None:
+    service = _service()
+    picks = service.for_you("stranger", 5, now=NOW, leaning=["cat-b"])
+    assert len(picks) == 5
+    assert all(p.item_id.startswith("b") for p in picks)
+    anyone = service.for_you("another-stranger", 5, now=NOW)
+    assert len(anyone) == 5, "never an error, never empty when there is a catalogue"
+
+
+def test_a_new_product_is_reachable_through_its_category() -> None:
+    products = {**catalogue(), "a-new": Product(item_id="a-new", title="New", category="cat-a")}
+    service = RecommendationService(RecommendationSettings(model="als"), MemoryCache())
+    service.train(two_taste_groups(), products, NOW)
+    similar = service.similar_to("a-new", 5)
+    assert similar and all(p.item_id.startswith("a") for p in similar)
+    assert "a-new" in [p.item_id for p in service.popular_in("cat-a", 25)]
+
+
+def test_rules_exclude_bought_and_out_of_stock_and_filter_and_cap_categories() -> None:
+    history = [
+        Interaction("p1", "a0", "ordered", NOW - timedelta(days=5)),
+        Interaction("p1", "a1", "viewed", NOW - timedelta(days=5)),
+        Interaction("p1", "a2", "viewed", NOW - timedelta(days=5)),
+        *two_taste_groups(),
+    ]
+    products = catalogue()
+    products["a3"] = products["a3"].model_copy(update={"in_stock": False})
+    settings = RecommendationSettings(model="sar", exclude_purchased_days=30, max_per_category=2)
+    service = RecommendationService(settings, MemoryCache())
+    service.train(history, products, NOW)
+    picks = [p.item_id for p in service.for_you("p1", 10, now=NOW)]
+    assert "a0" not in picks and "a3" not in picks
+    assert sum(p.startswith("a") for p in picks) <= 2 and sum(p.startswith("b") for p in picks) <= 2
+    only_b = service.for_you("p1", 3, now=NOW, category="cat-b")
+    assert [p.product.category for p in only_b if p.product] == ["cat-b"] * len(only_b)
+
+
+def test_forgetting_a_person_drops_their_learned_answer() -> None:
+    service = _service()
+    person = "a-person-0"
+    before = [p.item_id for p in service.for_you(person, 5, now=NOW)]
+    service.forget_user(person)
+    after = [p.item_id for p in service.for_you(person, 5, now=NOW)]
+    assert before != after or all(p.startswith(("a", "b")) for p in after)
+    assert person in service.current.forgotten
+
+
+def test_training_swaps_versions_and_serving_sees_the_new_one() -> None:
+    service = _service()
+    first = service.current.version
+    service.train(two_taste_groups(seed=2), catalogue(), NOW)
+    assert service.current.version == first + 1
+    assert all(
+        item in GROUP_ITEMS["a"] + GROUP_ITEMS["b"]
+        for item in [p.item_id for p in service.for_you("a-person-0", 5, now=NOW)]
+    )
