@@ -23,7 +23,7 @@ from pertinent.journeys.runtime import JourneyRuntime
 from pertinent.processor import Processor
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.cache import make_cache
-from pertinent.recommend.serve import RecommendationService, TrainResult
+from pertinent.recommend.serve import RecommendationService, TrainResult, leaning_categories
 from pertinent.recommend.source import train_from_storage
 from pertinent.recommend.template import TemplateRecommendations
 from pertinent.segments.engine import SegmentEngine
@@ -93,17 +93,18 @@ def build_system(
         workspace.settings.recommendations, make_cache(workspace.settings.recommendations.cache)
     )
 
+    trait_names = workspace.settings.recommendations.cold_start_traits
+
     def recommendations_hook(state: ProfileState, context: Mapping[str, Any]) -> dict[str, Any]:
         event = context.get("event") or {}
         product = (event.get("properties") or {}).get("product_id")
-        favourite = state.computed.get("favourite_category")
         return {
             "recommendations": TemplateRecommendations(
                 recommendations,
                 state.profile_id,
                 clock.now(),
                 product_id=str(product) if product is not None else None,
-                leaning=[favourite] if favourite else [],
+                leaning=leaning_categories(state.traits, state.computed, trait_names),
             )
         }
 

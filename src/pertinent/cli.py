@@ -160,7 +160,7 @@ def import_products(file: Path, workspace: WorkspaceOpt = Path(".")) -> None:
     system = open_system(workspace)
     try:
         with system.storage.transaction() as tx:
-            tx.products.upsert(products, merge=False)
+            tx.products.upsert(products)
     finally:
         system.close()
     console.print(

@@ -52,12 +52,14 @@ class Worker:
         return result is not None or woke > 0 or report.sent + report.retried + report.failed > 0
 
     def _retrain_due(self) -> bool:
-        """Recommendations train on start, then on schedule (by the clock, so simulated time
-        retrains on simulated schedule)."""
-        if self._retrain is None or self._retrain_every is None:
+        """Recommendations train on start, then on schedule if there is one (by the clock, so
+        simulated time retrains on simulated schedule)."""
+        if self._retrain is None:
             return False
         last = self._trained_at
-        return last is None or self._clock.now() - last >= self._retrain_every
+        if last is None:
+            return True
+        return self._retrain_every is not None and self._clock.now() - last >= self._retrain_every
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

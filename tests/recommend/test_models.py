@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import numpy as np
@@ -12,6 +13,7 @@ from pertinent.recommend.cache import MemoryCache
 from pertinent.recommend.catalogue import Product
 from pertinent.recommend.interactions import Interaction, InteractionWeights, build_matrix
 from pertinent.recommend.models import make_model
+from pertinent.recommend.models.factorization import Factorized
 from pertinent.recommend.serve import RecommendationService
 from pertinent.recommend.settings import RecommendationSettings
 
@@ -95,14 +97,34 @@ def test_rules_exclude_bought_and_out_of_stock_and_filter_and_cap_categories() -
     assert [p.product.category for p in only_b if p.product] == ["cat-b"] * len(only_b)
 
 
-def test_forgetting_a_person_drops_their_learned_answer() -> None:
-    service = _service()
+@pytest.mark.parametrize("name", ["als", "sar"])
+def test_forgetting_a_person_removes_what_was_learned_from_them(name: str) -> None:
+    service = RecommendationService(RecommendationSettings(model=name), MemoryCache())
+    service.train(two_taste_groups(), catalogue(), NOW)
     person = "a-person-0"
-    before = [p.item_id for p in service.for_you(person, 5, now=NOW)]
+    row = service.current.data.user_index[person]
+    stranger = [p.item_id for p in service.for_you("stranger", 5, now=NOW)]
+    assert [p.item_id for p in service.for_you(person, 5, now=NOW)] != stranger
     service.forget_user(person)
-    after = [p.item_id for p in service.for_you(person, 5, now=NOW)]
-    assert before != after or all(p.startswith(("a", "b")) for p in after)
-    assert person in service.current.forgotten
+    snap = service.current
+    assert snap.data.matrix[row].nnz == 0 and snap.purchases[row].nnz == 0
+    if isinstance(snap.model, Factorized):
+        assert not snap.model.user_factors[row].any()
+    assert [p.item_id for p in service.for_you(person, 5, now=NOW)] == stranger
+
+
+def test_an_erasure_during_training_applies_to_the_model_being_trained() -> None:
+    service = _service()
+    stale = two_taste_groups()  # read before the erasure below committed
+    person = "a-person-0"
+    with service.exclusive():
+        eraser = threading.Thread(target=service.forget_user, args=(person,))
+        eraser.start()
+        eraser.join(timeout=0.2)
+        assert eraser.is_alive(), "erasure waits for the training in progress"
+        service.train(stale, catalogue(), NOW)
+    eraser.join()
+    assert service.current.data.matrix[service.current.data.user_index[person]].nnz == 0
 
 
 def test_training_swaps_versions_and_serving_sees_the_new_one() -> None:

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from pertinent.api.auth import require_admin_key
 from pertinent.app import System
 from pertinent.recommend.catalogue import Product
+from pertinent.recommend.serve import leaning_categories
 
 
 class Trained(BaseModel):
@@ -60,19 +61,28 @@ def build_router(system: System) -> APIRouter:
 
     @router.get("/recommendations/{user_id}", response_model=Recommended)
     def recommend(
-        user_id: str, n: int = Query(10, ge=1, le=100), category: str | None = None
+        user_id: str,
+        n: int = Query(10, ge=1, le=100),
+        category: str | None = None,
+        exclude_seen: bool | None = Query(
+            None, description="leave out what the person already saw (default from config)"
+        ),
     ) -> Recommended:
         """Top n for a person; unknown people get the cold-start answer, never an error."""
         with system.storage.snapshot() as tx:
             pid = tx.profiles.resolve("user", user_id) or tx.profiles.resolve("anon", user_id)
             state = tx.profiles.load([pid]).get(pid) if pid else None
-        favourite = state.computed.get("favourite_category") if state else None
         items = service.for_you(
             pid or user_id,
             n,
             category=category,
             now=system.clock.now(),
-            leaning=[favourite] if favourite else [],
+            leaning=(
+                leaning_categories(state.traits, state.computed, service.settings.cold_start_traits)
+                if state
+                else []
+            ),
+            exclude_seen=exclude_seen,
         )
         return Recommended(
             user_id=user_id,
@@ -87,7 +97,8 @@ def build_router(system: System) -> APIRouter:
 
     @router.put("/products", response_model=ProductsWritten)
     async def put_products(body: list[Any] = Body(...)) -> ProductsWritten:
-        """Create or update products in bulk; invalid ones are named, valid ones kept."""
+        """Create or update products in bulk: the fields sent replace the stored ones, fields
+        left out keep their value; invalid products are named, valid ones kept."""
         good: list[Product] = []
         rejected: list[ProductRejection] = []
         for index, raw in enumerate(body):
@@ -105,7 +116,7 @@ def build_router(system: System) -> APIRouter:
 
         def write() -> None:
             with system.storage.transaction() as tx:
-                tx.products.upsert(good, merge=False)
+                tx.products.upsert(good)
 
         await run_in_threadpool(write)
         return ProductsWritten(accepted=len(good), rejected=rejected)

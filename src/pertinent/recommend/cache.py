@@ -26,8 +26,16 @@ class RecommendationCache(Protocol):
     def clear(self) -> None: ...
 
 
-def cache_key(version: int, kind: str, subject: str, n: int, category: str | None) -> str:
-    return f"{version}|{kind}|{subject}|{n}|{category or ''}"
+def cache_key(
+    token: str,
+    kind: str,
+    subject: str,
+    n: int,
+    category: str | None,
+    variant: tuple[str, ...] = (),
+) -> str:
+    """`token` names the model version; `variant` is whatever else shaped the answer."""
+    return f"{token}|{kind}|{subject}|{n}|{category or ''}|{','.join(variant)}"
 
 
 def _subject_of(key: str) -> str:

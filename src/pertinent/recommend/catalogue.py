@@ -20,6 +20,29 @@ from pertinent.recommend.interactions import EVENT_KINDS
 
 # Segment e-commerce spec v2 property names → catalogue fields.
 _SPEC_FIELDS = {"name": "title", "image_url": "image"}
+_TEXT_FIELDS = {"name", "title", "url", "image_url", "image", "category"}
+# Properties of the event (this view, this cart line, this order), not of the product.
+_NOT_PRODUCT_FIELDS = {
+    "product_id",
+    "sku",
+    "quantity",
+    "position",
+    "coupon",
+    "currency",
+    "value",
+    "revenue",
+    "total",
+    "subtotal",
+    "discount",
+    "shipping",
+    "tax",
+    "order_id",
+    "cart_id",
+    "checkout_id",
+    "list_id",
+    "products",
+    "created_at",
+}
 
 
 class Product(BaseModel):
@@ -39,10 +62,10 @@ class Product(BaseModel):
 
 
 def combine(old: Product, new: Product) -> Product:
-    """`new` over `old`: fields `new` leaves empty keep their old value; first seen stays."""
+    """`new` over `old`: fields `new` does not set keep their old value; first seen stays."""
     fields = {
         **old.model_dump(exclude_none=True),
-        **new.model_dump(exclude_none=True, exclude={"created_at"}),
+        **new.model_dump(exclude_unset=True, exclude_none=True, exclude={"created_at"}),
     }
     if old.created_at is None and new.created_at is not None:
         fields["created_at"] = new.created_at
@@ -55,13 +78,20 @@ def product_from_properties(props: dict[str, Any], seen_at: datetime) -> Product
     if item is None or isinstance(item, bool):
         return None
     fields: dict[str, Any] = {"item_id": str(item), "created_at": seen_at}
-    for key in ("name", "title", "url", "image_url", "image", "category"):
-        value = props.get(key)
-        if isinstance(value, str) and value:
-            fields[_SPEC_FIELDS.get(key, key)] = value
-    price = props.get("price")
-    if isinstance(price, int | float) and not isinstance(price, bool) and price >= 0:
-        fields["price"] = float(price)
+    for key, value in props.items():
+        if key in _NOT_PRODUCT_FIELDS or not isinstance(value, str | int | float | bool):
+            continue
+        if key in _TEXT_FIELDS:
+            if isinstance(value, str) and value:
+                fields[_SPEC_FIELDS.get(key, key)] = value
+        elif key == "price":
+            if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+                fields["price"] = float(value)
+        elif key == "in_stock":
+            if isinstance(value, bool):
+                fields["in_stock"] = value
+        elif key not in Product.model_fields:
+            fields[key] = value  # brand, variant ...: kept as the shop sent them
     return Product(**fields)
 
 
@@ -87,8 +117,6 @@ def load_products_csv(path: Path) -> tuple[list[Product], list[tuple[int, str, s
     with handle:
         for number, row in enumerate(csv.DictReader(handle), start=2):
             fields = {k: v for k, v in row.items() if k and v not in (None, "")}
-            if "in_stock" in fields:
-                fields["in_stock"] = str(fields["in_stock"]).lower() in ("1", "true", "yes")
             try:
                 products.append(Product.model_validate(fields))
             except ValidationError as exc:

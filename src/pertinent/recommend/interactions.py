@@ -8,10 +8,10 @@ not outweigh a purchase, and a bot reloading a page cannot inflate a cell.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,13 +43,6 @@ class InteractionWeights(BaseModel):
     ordered: float = Field(default=5.0, ge=0)
     half_life_days: float | None = Field(default=None, gt=0)
 
-    def weight(self, interaction: Interaction, now: datetime) -> float:
-        base = float(getattr(self, interaction.kind))
-        if self.half_life_days is None:
-            return base
-        age_days = max((now - interaction.timestamp).total_seconds(), 0.0) / 86_400
-        return base * float(0.5 ** (age_days / self.half_life_days))
-
 
 @dataclass(frozen=True)
 class InteractionMatrix:
@@ -66,33 +59,110 @@ class InteractionMatrix:
         return (len(self.users), len(self.items))
 
 
+_KIND_CODES: dict[Kind, int] = {"viewed": 0, "added": 1, "ordered": 2}
+ORDERED = _KIND_CODES["ordered"]
+
+
+@dataclass(frozen=True)
+class InteractionColumns:
+    """Interactions as parallel arrays over integer ids: one pass over the Python objects,
+    then every matrix, count and mask is a NumPy operation (training on a million
+    interactions would otherwise spend more time in dicts than in the model)."""
+
+    user: np.ndarray
+    item: np.ndarray
+    kind: np.ndarray
+    at: np.ndarray
+    users: list[str]
+    items: list[str]
+    user_index: dict[str, int]
+    item_index: dict[str, int]
+
+    @classmethod
+    def of(cls, interactions: Sequence[Interaction], items: Iterable[str] = ()) -> Self:
+        """`items` adds catalogue items nobody touched yet (as columns after the touched)."""
+        user_index: dict[str, int] = {}
+        item_index: dict[str, int] = {}
+        n = len(interactions)
+        user = np.fromiter(
+            (user_index.setdefault(it.user_id, len(user_index)) for it in interactions),
+            np.int64,
+            n,
+        )
+        item = np.fromiter(
+            (item_index.setdefault(it.item_id, len(item_index)) for it in interactions),
+            np.int64,
+            n,
+        )
+        kind = np.fromiter((_KIND_CODES[it.kind] for it in interactions), np.int8, n)
+        at = np.fromiter((it.timestamp.timestamp() for it in interactions), np.float64, n)
+        for extra in items:
+            item_index.setdefault(extra, len(item_index))
+        return cls(user, item, kind, at, list(user_index), list(item_index), user_index, item_index)
+
+    def since(self, moment: datetime) -> np.ndarray:
+        """A mask of the interactions at or after `moment`."""
+        return np.asarray(self.at >= moment.timestamp())
+
+    def distinct_users_per_item(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """How many different people touched each item (among `mask`)."""
+        user, item = (self.user, self.item) if mask is None else (self.user[mask], self.item[mask])
+        cells = np.unique(user * len(self.items) + item)
+        return np.bincount(cells % max(len(self.items), 1), minlength=len(self.items)).astype(
+            np.float32
+        )
+
+    def latest(self, mask: np.ndarray) -> sparse.csr_matrix:
+        """Per (person, item), the time (epoch seconds) of the latest interaction in `mask`."""
+        cell, at = _max_per_key(self.user[mask] * len(self.items) + self.item[mask], self.at[mask])
+        return self._cells(cell, at, np.float64)
+
+    def matrix(
+        self, weights: InteractionWeights, now: datetime, mask: np.ndarray | None = None
+    ) -> InteractionMatrix:
+        """Per (person, item): the strongest interaction of each kind, kinds added up; only the
+        interactions in `mask` when one is given (the shape stays the same)."""
+        user, item, kind, at = (
+            (self.user, self.item, self.kind, self.at)
+            if mask is None
+            else (self.user[mask], self.item[mask], self.kind[mask], self.at[mask])
+        )
+        base = np.asarray([weights.viewed, weights.added, weights.ordered], dtype=np.float64)
+        value = base[kind]
+        if weights.half_life_days is not None:
+            age_days = np.maximum(now.timestamp() - at, 0.0) / 86_400
+            value = value * 0.5 ** (age_days / weights.half_life_days)
+        key, value = _max_per_key((user * len(self.items) + item) * 3 + kind, value)
+        keep = value > 0
+        matrix = self._cells(key[keep] // 3, value[keep], np.float32)
+        return InteractionMatrix(matrix, self.users, self.items, self.user_index, self.item_index)
+
+    def _cells(self, cell: np.ndarray, value: np.ndarray, dtype: type) -> sparse.csr_matrix:
+        width = max(len(self.items), 1)
+        matrix = sparse.csr_matrix(
+            (value.astype(dtype), (cell // width, cell % width)),
+            shape=(len(self.users), len(self.items)),
+            dtype=dtype,
+        )
+        matrix.sum_duplicates()
+        return matrix
+
+
+def _max_per_key(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct keys, each with its largest value."""
+    order = np.lexsort((value, key))
+    key, value = key[order], value[order]
+    last = np.ones(len(key), dtype=bool)
+    last[:-1] = key[1:] != key[:-1]
+    return key[last], value[last]
+
+
 def build_matrix(
-    interactions: Iterable[Interaction],
+    interactions: Sequence[Interaction],
     weights: InteractionWeights,
     now: datetime,
     *,
     items: Iterable[str] = (),
 ) -> InteractionMatrix:
     """The matrix of `interactions`; `items` adds catalogue items nobody touched yet."""
-    strongest: dict[tuple[str, str, str], float] = {}
-    for it in interactions:
-        key = (it.user_id, it.item_id, it.kind)
-        value = weights.weight(it, now)
-        if value > strongest.get(key, 0.0):
-            strongest[key] = value
-    user_index: dict[str, int] = {}
-    item_index: dict[str, int] = {}
-    for item in items:
-        item_index.setdefault(item, len(item_index))
-    rows, cols, vals = [], [], []
-    for (user, item, _kind), value in strongest.items():
-        rows.append(user_index.setdefault(user, len(user_index)))
-        cols.append(item_index.setdefault(item, len(item_index)))
-        vals.append(value)
-    matrix = sparse.csr_matrix(
-        (np.asarray(vals, dtype=np.float32), (np.asarray(rows), np.asarray(cols))),
-        shape=(len(user_index), len(item_index)),
-        dtype=np.float32,
-    )
-    matrix.sum_duplicates()
-    return InteractionMatrix(matrix, list(user_index), list(item_index), user_index, item_index)
+    return InteractionColumns.of(interactions, items).matrix(weights, now)

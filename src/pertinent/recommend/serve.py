@@ -2,25 +2,36 @@
 
 A trained version is an immutable snapshot (model, matrix, catalogue, popularity); serving
 reads whichever snapshot is current, and training builds a new one and swaps one reference.
-Business rules apply after scoring: already-seen and recently bought items out, out-of-stock
-out, an optional category, a diversity cap per category. A person the model has not seen (or
-has seen too little) gets popularity in the categories they lean to: never an error.
+Business rules apply after scoring: already-seen items and recently bought items out,
+out-of-stock out, an optional category, a diversity cap per category. A person the model has
+not seen (or has seen too little) gets popularity in the categories they lean to: never an
+error.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from pertinent.recommend.cache import RecommendationCache, cache_key
 from pertinent.recommend.catalogue import Product
-from pertinent.recommend.interactions import Interaction, InteractionMatrix, build_matrix
+from pertinent.recommend.interactions import (
+    ORDERED,
+    Interaction,
+    InteractionColumns,
+    InteractionMatrix,
+    build_matrix,
+)
 from pertinent.recommend.models import Recommender, make_model
 from pertinent.recommend.settings import RecommendationSettings
 
@@ -49,66 +60,104 @@ class TrainResult:
 @dataclass(frozen=True)
 class Snapshot:
     version: int
+    # Unique across processes and restarts: cache keys carry it, so a shared (Redis) cache
+    # never hands one node's answer to another node's model.
+    token: str
     model: Recommender
     data: InteractionMatrix
     products: dict[str, Product]
+    categories: np.ndarray  # the category of each item column (None when unknown)
     popularity: np.ndarray
     trending: np.ndarray
-    purchases: dict[str, dict[str, datetime]]
-    forgotten: frozenset[str] = field(default_factory=frozenset)
+    purchases: sparse.csr_matrix  # users × items: when each was last ordered (epoch seconds)
 
 
-def _empty(settings: RecommendationSettings) -> Snapshot:
-    data = build_matrix([], settings.weights, datetime.fromtimestamp(0).astimezone())
-    return Snapshot(0, make_model("popular"), data, {}, np.zeros(0), np.zeros(0), {})
+def _snapshot(
+    version: int,
+    model: Recommender,
+    data: InteractionMatrix,
+    products: dict[str, Product],
+    trending: np.ndarray,
+    purchases: sparse.csr_matrix,
+) -> Snapshot:
+    categories = np.asarray(
+        [p.category if (p := products.get(item)) else None for item in data.items], dtype=object
+    )
+    popularity = np.asarray((data.matrix > 0).sum(axis=0), dtype=np.float32).ravel()
+    return Snapshot(
+        version,
+        uuid.uuid4().hex,
+        model,
+        data,
+        products,
+        categories,
+        popularity,
+        trending,
+        purchases,
+    )
+
+
+def leaning_categories(
+    traits: Mapping[str, Any], computed: Mapping[str, Any], trait_names: list[str]
+) -> list[str]:
+    """The categories a person leans to, for cold start: their favourite category so far, then
+    whatever the configured traits name (a string or a list of strings each)."""
+    found: list[str] = []
+    favourite = computed.get("favourite_category")
+    if isinstance(favourite, str):
+        found.append(favourite)
+    for name in trait_names:
+        value = traits.get(name)
+        for category in value if isinstance(value, list) else [value]:
+            if isinstance(category, str) and category and category not in found:
+                found.append(category)
+    return found
 
 
 class RecommendationService:
     def __init__(self, settings: RecommendationSettings, cache: RecommendationCache):
         self.settings = settings
         self._cache = cache
-        self._current = _empty(settings)
-        self._train_lock = threading.Lock()
+        empty = build_matrix([], settings.weights, datetime.fromtimestamp(0, UTC))
+        self._current = _snapshot(
+            0, make_model("popular"), empty, {}, np.zeros(0), sparse.csr_matrix((0, 0))
+        )
+        # Held across reading the training data and swapping the model, so an erasure either
+        # lands before the read or is applied to the model trained from it, never lost.
+        self._lock = threading.RLock()
 
     @property
     def current(self) -> Snapshot:
         return self._current
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold off erasures while training data is read and the model is trained."""
+        with self._lock:
+            yield
+
     def train(
         self, interactions: list[Interaction], products: dict[str, Product], now: datetime
     ) -> TrainResult:
         """Fit the configured model on everything given and make it current."""
-        with self._train_lock:
+        with self._lock:
             started = time.perf_counter()
             s = self.settings
-            data = build_matrix(interactions, s.weights, now, items=products)
+            columns = InteractionColumns.of(interactions, items=products)
+            data = columns.matrix(s.weights, now)
+            recent = columns.since(now - timedelta(days=s.trending_days))
             model = make_model(s.model, s.factors, s.neighbours)
+            # Trending is popularity over the recent window only.
+            fitted = columns.matrix(s.weights, now, recent) if s.model == "trending" else data
             with threadpool_limits(1, "blas"):
-                model.fit(data.matrix)
-            recent = build_matrix(
-                [i for i in interactions if i.timestamp >= now - timedelta(days=s.trending_days)],
-                s.weights,
-                now,
-                items=data.items,
-            )
-            purchases: dict[str, dict[str, datetime]] = {}
-            for it in interactions:
-                if it.kind == "ordered":
-                    bought = purchases.setdefault(it.user_id, {})
-                    bought[it.item_id] = max(bought.get(it.item_id, it.timestamp), it.timestamp)
-            popularity = np.asarray((data.matrix > 0).sum(axis=0), dtype=np.float32).ravel()
-            trending = np.zeros(len(data.items), dtype=np.float32)
-            counts = np.asarray((recent.matrix > 0).sum(axis=0), dtype=np.float32).ravel()
-            for item, index in recent.item_index.items():
-                trending[data.item_index[item]] = counts[index]
-            self._current = Snapshot(
+                model.fit(fitted.matrix)
+            self._current = _snapshot(
                 self._current.version + 1,
                 model,
                 data,
                 dict(products),
-                popularity,
-                trending,
-                purchases,
+                columns.distinct_users_per_item(recent),
+                columns.latest(columns.kind == ORDERED),
             )
             return TrainResult(
                 s.model,
@@ -127,33 +176,39 @@ class RecommendationService:
         category: str | None = None,
         now: datetime,
         leaning: list[str] | None = None,
+        exclude_seen: bool | None = None,
     ) -> list[Recommendation]:
         """Top n for a person; `leaning` names categories to fall back on for cold start."""
         snap = self._current
-        key = cache_key(snap.version, "for_you", user_id, n, category)
+        leaning = leaning or []
+        skip_seen = self.settings.exclude_seen if exclude_seen is None else exclude_seen
+        key = cache_key(
+            snap.token, "for_you", user_id, n, category, (*leaning, f"seen={skip_seen}")
+        )
         if (cached := self._cache.get(key)) is not None:
             return [self._from_cache(snap, c) for c in cached]
-        row = None if user_id in snap.forgotten else snap.data.user_index.get(user_id)
+        row = snap.data.user_index.get(user_id)
         seen: set[int] = set()
         if row is not None:
             seen = set(snap.data.matrix[row].indices.tolist())
         if row is not None and len(seen) >= self.settings.min_interactions:
             scores = snap.model.scores(np.asarray([row]), snap.data.matrix)[0].astype(np.float64)
         else:
-            scores = self._cold_scores(snap, seen, leaning or [])
-        excluded = seen | self._recently_bought(snap, user_id, now)
+            scores = self._cold_scores(snap, seen, leaning)
+        excluded = self._recently_bought(snap, row, now)
+        if skip_seen:
+            excluded |= seen
         result = self._rank(snap, scores, n, excluded, category)
         self._cache.set(key, [r.as_dict() for r in result])
         return result
 
     def similar_to(self, item_id: str, n: int = 10) -> list[Recommendation]:
         snap = self._current
-        key = cache_key(snap.version, "similar", item_id, n, None)
+        key = cache_key(snap.token, "similar", item_id, n, None)
         if (cached := self._cache.get(key)) is not None:
             return [self._from_cache(snap, c) for c in cached]
         index = snap.data.item_index.get(item_id)
-        has_signal = index is not None and snap.popularity[index] > 0
-        if index is not None and has_signal:
+        if index is not None and snap.popularity[index] > 0:
             pairs = snap.model.similar(index, n * 3)
             scores = np.full(len(snap.data.items), -np.inf)
             for other, score in pairs:
@@ -170,46 +225,53 @@ class RecommendationService:
     def popular_in(self, category: str | None, n: int = 10) -> list[Recommendation]:
         """Popular items of a category (all categories for None), new products included."""
         snap = self._current
-        scores = snap.popularity.astype(np.float64) + 0.5 * snap.trending
-        return self._rank(snap, scores + 1e-6, n, set(), category)
+        return self._rank(snap, self._popular_scores(snap), n, set(), category)
 
     def forget_user(self, user_id: str) -> None:
-        """Stop using a person's learned data now (their factors and history in this version);
-        the next training leaves them out entirely."""
-        snap = self._current
-        self._current = replace(
-            snap,
-            forgotten=snap.forgotten | {user_id},
-            purchases={k: v for k, v in snap.purchases.items() if k != user_id},
-        )
-        self._cache.forget_user(user_id)
+        """Remove what the current model learned from a person: their row of interactions and
+        purchases, and their factors where the model has any. The next training no longer
+        sees them at all (their events are gone from the log)."""
+        with self._lock:
+            snap = self._current
+            row = snap.data.user_index.get(user_id)
+            if row is not None:
+                keep = sparse.diags(
+                    (np.arange(len(snap.data.users)) != row).astype(np.float32), format="csr"
+                )
+                matrix = (keep @ snap.data.matrix).tocsr()
+                matrix.eliminate_zeros()
+                purchases = (keep @ snap.purchases).tocsr()
+                purchases.eliminate_zeros()
+                self._current = replace(
+                    snap,
+                    token=uuid.uuid4().hex,
+                    model=snap.model.without_user(row),
+                    data=replace(snap.data, matrix=matrix),
+                    purchases=purchases,
+                )
+            self._cache.forget_user(user_id)
+
+    @staticmethod
+    def _popular_scores(snap: Snapshot) -> np.ndarray:
+        # The epsilon keeps never-touched (new) products rankable behind touched ones.
+        return snap.popularity.astype(np.float64) + 0.5 * snap.trending + 1e-6
 
     def _cold_scores(self, snap: Snapshot, seen: set[int], leaning: list[str]) -> np.ndarray:
-        categories = set(leaning)
-        for index in seen:
-            product = snap.products.get(snap.data.items[index])
-            if product is not None and product.category:
-                categories.add(product.category)
-        scores = snap.popularity.astype(np.float64) + 0.5 * snap.trending + 1e-6
-        if categories:
-            boost = scores.max(initial=0.0) + 1.0
-            for index, item in enumerate(snap.data.items):
-                product = snap.products.get(item)
-                if product is not None and product.category in categories:
-                    scores[index] += boost
+        wanted = set(leaning)
+        wanted.update(c for c in snap.categories[list(seen)] if c is not None)
+        scores = self._popular_scores(snap)
+        if wanted:
+            in_wanted = np.fromiter((c in wanted for c in snap.categories), bool, len(scores))
+            scores[in_wanted] += scores.max(initial=0.0) + 1.0
         return scores
 
-    def _recently_bought(self, snap: Snapshot, user_id: str, now: datetime) -> set[int]:
+    def _recently_bought(self, snap: Snapshot, row: int | None, now: datetime) -> set[int]:
         days = self.settings.exclude_purchased_days
-        bought = snap.purchases.get(user_id, {})
-        if days is None:
+        if days is None or row is None:
             return set()
-        since = now - timedelta(days=days) if days else datetime.min.replace(tzinfo=now.tzinfo)
-        return {
-            snap.data.item_index[i]
-            for i, at in bought.items()
-            if at >= since and i in snap.data.item_index
-        }
+        since = (now - timedelta(days=days)).timestamp() if days else -np.inf
+        bought = snap.purchases[row]
+        return set(bought.indices[bought.data >= since].tolist())
 
     def _rank(
         self, snap: Snapshot, scores: np.ndarray, n: int, excluded: set[int], category: str | None
@@ -226,7 +288,7 @@ class RecommendationService:
             product = snap.products.get(item)
             if product is not None and not product.in_stock:
                 continue
-            item_category = product.category if product else None
+            item_category = snap.categories[index]
             if category is not None and item_category != category:
                 continue
             if cap is not None and per_category.get(item_category, 0) >= cap:

@@ -22,12 +22,21 @@ class CacheSettings(BaseModel):
 class RecommendationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: Literal["als", "bpr", "itemknn", "sar", "sar_lift", "popular"] = "sar"
+    model: Literal["als", "bpr", "itemknn", "sar", "sar_lift", "popular", "trending"] = "sar"
     evaluate: list[str] = Field(default_factory=lambda: ["als", "bpr", "itemknn", "sar"])
     weights: InteractionWeights = Field(default_factory=InteractionWeights)
     factors: FactorSettings = Field(default_factory=FactorSettings)
     neighbours: NeighbourSettings = Field(default_factory=NeighbourSettings)
-    exclude_purchased_days: int | None = Field(default=90, ge=0)
+    exclude_seen: bool = Field(
+        default=True, description="never recommend what a person already interacted with"
+    )
+    exclude_purchased_days: int | None = Field(
+        default=90, ge=0, description="leave out what a person bought this recently (0: ever)"
+    )
+    cold_start_traits: list[str] = Field(
+        default_factory=lambda: ["interests"],
+        description="traits whose values name categories a new person leans to",
+    )
     max_per_category: int | None = Field(default=None, ge=1)
     min_interactions: int = Field(
         default=3, ge=0, description="below this, a person gets the cold-start answer"

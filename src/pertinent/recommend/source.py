@@ -43,10 +43,11 @@ def train_from_storage(
     storage: Storage, service: RecommendationService, now: datetime
 ) -> TrainResult:
     """Train the service's model on the whole log's interactions and the stored catalogue."""
-    with storage.snapshot() as tx:
-        rows = tx.profiles.actions(list(EVENT_KINDS))
-        products = tx.products.all()
-    return service.train(interactions_from_actions(rows), products, now)
+    with service.exclusive():
+        with storage.snapshot() as tx:
+            rows = tx.profiles.actions(list(EVENT_KINDS))
+            products = tx.products.all()
+        return service.train(interactions_from_actions(rows), products, now)
 
 
 def read_interactions(path: Path) -> list[Interaction]:

@@ -8,7 +8,7 @@ from pertinent.recommend.models.factorization import Factorized, FactorSettings
 from pertinent.recommend.models.neighbours import ItemNeighbours, NeighbourSettings
 from pertinent.recommend.models.popular import Popularity
 
-MODEL_NAMES = ("als", "bpr", "itemknn", "sar", "sar_lift", "popular")
+MODEL_NAMES = ("als", "bpr", "itemknn", "sar", "sar_lift", "popular", "trending")
 
 
 def make_model(
@@ -19,13 +19,16 @@ def make_model(
         case "als" | "bpr":
             return Factorized(name, factors)
         case "itemknn":
-            return ItemNeighbours(name, neighbours or NeighbourSettings(similarity="cosine"))
-        case "sar":
-            return ItemNeighbours(name, NeighbourSettings(similarity="jaccard"))
-        case "sar_lift":
-            return ItemNeighbours(name, NeighbourSettings(similarity="lift"))
-        case "popular":
-            return Popularity()
+            return ItemNeighbours(name, neighbours or NeighbourSettings())
+        case "sar" | "sar_lift":
+            # SAR is co-occurrence with Jaccard or lift whatever `similarity` says.
+            similarity = "jaccard" if name == "sar" else "lift"
+            settings = (neighbours or NeighbourSettings()).model_copy(
+                update={"similarity": similarity}
+            )
+            return ItemNeighbours(name, settings)
+        case "popular" | "trending":
+            return Popularity(name)
     raise ConfigError(
         f"unknown model {name!r}",
         where="recommendations.model",

@@ -25,6 +25,11 @@ class Recommender(Protocol):
         """The `n` items most like `item` (itself excluded)."""
         ...
 
+    def without_user(self, row: int) -> Recommender:
+        """This model with nothing learned about the person in `row` (erasure); may be self
+        when the model keeps nothing per person."""
+        ...
+
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k highest scores per row, best first (ties by index, so it is stable)."""

@@ -40,6 +40,7 @@ class Factorized:
     """ALS or BPR: the two differ only in how `implicit` learns the factors."""
 
     def __init__(self, kind: Literal["als", "bpr"], settings: FactorSettings | None = None):
+        self.kind = kind
         self.name: str = kind
         self.settings = settings or FactorSettings()
         self.user_factors = np.zeros((0, 0), dtype=np.float32)
@@ -47,7 +48,7 @@ class Factorized:
 
     def _model(self) -> AlternatingLeastSquares | BayesianPersonalizedRanking:
         s = self.settings
-        if self.name == "als":
+        if self.kind == "als":
             return AlternatingLeastSquares(
                 factors=s.factors,
                 regularization=s.regularization,
@@ -75,3 +76,10 @@ class Factorized:
 
     def similar(self, item: int, n: int) -> list[tuple[int, float]]:
         return similar_from_vectors(self.item_factors, item, n)
+
+    def without_user(self, row: int) -> Factorized:
+        forgotten = Factorized(self.kind, self.settings)
+        forgotten.item_factors = self.item_factors
+        forgotten.user_factors = self.user_factors.copy()
+        forgotten.user_factors[row] = 0
+        return forgotten

@@ -71,3 +71,6 @@ class ItemNeighbours:
         row = self.similarity.getrow(item).toarray().ravel()
         best = np.argsort(-row, kind="stable")[:n]
         return [(int(i), float(row[i])) for i in best if row[i] > 0]
+
+    def without_user(self, row: int) -> ItemNeighbours:
+        return self  # item-to-item similarity; a person's scores come from their matrix row

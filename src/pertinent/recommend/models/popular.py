@@ -1,8 +1,8 @@
 """Popularity: the trivial answer every model must beat, and the cold-start fallback.
 
-Global popularity counts distinct people per item; `trending` counts only the last `window`
-of interactions (computed by the caller on a recent matrix). Per-category popularity is the
-same scores filtered by category, done where categories are known (rules, cold start).
+Global popularity counts distinct people per item; `trending` is the same count fitted on the
+recent window only (the service gives it that matrix). Per-category popularity is the same
+scores filtered by category, done where categories are known (rules, cold start).
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from scipy import sparse
 
 
 class Popularity:
-    name = "popular"
-
-    def __init__(self) -> None:
+    def __init__(self, name: str = "popular") -> None:
+        self.name = name
         self.counts = np.zeros(0, dtype=np.float32)
 
     def fit(self, matrix: sparse.csr_matrix) -> None:
@@ -26,3 +25,6 @@ class Popularity:
     def similar(self, item: int, n: int) -> list[tuple[int, float]]:
         order = np.argsort(-self.counts, kind="stable")
         return [(int(i), float(self.counts[i])) for i in order if i != item][:n]
+
+    def without_user(self, row: int) -> Popularity:
+        return self  # counts of people, nothing learned about one person

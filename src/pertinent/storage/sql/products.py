@@ -19,13 +19,13 @@ class SqlProductStore:
     def __init__(self, conn: Connection):
         self._conn = conn
 
-    def upsert(self, products: Sequence[Product], *, merge: bool = True) -> None:
-        """Write products; with `merge`, fields a product leaves empty keep their stored value
-        (an event naming only a product id must not wipe its title)."""
+    def upsert(self, products: Sequence[Product]) -> None:
+        """Write products; fields a product does not set keep their stored value (an event
+        naming only a product id must not wipe its title, nor a price update its category)."""
         by_id = {p.item_id: p for p in products}
         if not by_id:
             return
-        stored = self.get(sorted(by_id)) if merge else {}
+        stored = self.get(sorted(by_id))
         rows = []
         for item_id in sorted(by_id):
             old = stored.get(item_id)
