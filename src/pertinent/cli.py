@@ -20,6 +20,7 @@ from pertinent.errors import InputError, PertinentError
 from pertinent.ingest.files import count_lines, read_events, read_people
 from pertinent.ingest.pipeline import prepare
 from pertinent.recommend.catalogue import load_products_csv
+from pertinent.recommend.retail import DEFAULT_PATH as RETAIL_PATH
 from pertinent.scaffold import write_example_workspace
 
 app = typer.Typer(
@@ -33,7 +34,8 @@ import_app = typer.Typer(
 app.add_typer(import_app, name="import")
 recommend_app = typer.Typer(help="Train and evaluate recommendations.", no_args_is_help=True)
 app.add_typer(recommend_app, name="recommend")
-console = Console()
+# Piped output (CI logs, files) gets room for the wide tables instead of an 80-column cut.
+console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="workspace folder")]
@@ -176,7 +178,9 @@ def import_products(file: Path, workspace: WorkspaceOpt = Path(".")) -> None:
 
 @recommend_app.command("train")
 def recommend_train(workspace: WorkspaceOpt = Path(".")) -> None:
-    """Train the configured model on the workspace's log and report what it learned."""
+    """Train the configured model on the workspace's log and report what it learned. A
+    check: `pertinent serve` trains its own model on start and on schedule, or on
+    POST /v1/recommendations/train."""
     system = open_system(workspace)
     try:
         with console.status("training"):
@@ -200,8 +204,11 @@ def recommend_evaluate(
         ),
     ] = None,
     retail: Annotated[
-        bool, typer.Option(help="use the Online Retail data set in shared/data")
+        bool, typer.Option(help="use the Online Retail data set (see --retail-file)")
     ] = False,
+    retail_file: Annotated[
+        Path, typer.Option(help="where the Online Retail data set is")
+    ] = RETAIL_PATH,
     split: Annotated[str, typer.Option(help="'time' or 'random'")] = "time",
     cutoff: Annotated[str | None, typer.Option(help="time split date, YYYY-MM-DD")] = None,
     k: Annotated[int, typer.Option(help="list length")] = 10,
@@ -217,7 +224,7 @@ def recommend_evaluate(
 
     settings = None
     if retail:
-        interactions = load_retail()[0]
+        interactions = load_retail(retail_file)[0]
     elif data is not None:
         interactions = read_interactions(data)
     else:
@@ -256,7 +263,13 @@ def recommend_evaluate(
     else:
         raise InputError(f"unknown split {split!r}", where="--split", hint="use time or random")
     with console.status(f"evaluating {', '.join(names)} and popularity"):
-        rows = evaluate(chosen, names, k)
+        rows = evaluate(
+            chosen,
+            names,
+            k,
+            factors=settings.factors if settings else None,
+            neighbours=settings.neighbours if settings else None,
+        )
     console.print(report_table(rows, chosen))
     if json_out is not None:
         write_json(rows, chosen, json_out)

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
+from pertinent.errors import InputError
 from pertinent.recommend.interactions import (
     Interaction,
     InteractionMatrix,
@@ -23,7 +24,13 @@ from pertinent.recommend.interactions import (
     build_matrix,
 )
 from pertinent.recommend.metrics import Scores, score_all
-from pertinent.recommend.models import Recommender, make_model, top_k
+from pertinent.recommend.models import (
+    FactorSettings,
+    NeighbourSettings,
+    Recommender,
+    make_model,
+    top_k,
+)
 
 
 @dataclass(frozen=True)
@@ -118,13 +125,27 @@ def recommend_for(
     return out
 
 
-def evaluate(split: Split, model_names: list[str], k: int = 10) -> list[ReportRow]:
-    """Every named model (popularity always included) on the split, best nDCG first."""
+def evaluate(
+    split: Split,
+    model_names: list[str],
+    k: int = 10,
+    *,
+    factors: FactorSettings | None = None,
+    neighbours: NeighbourSettings | None = None,
+) -> list[ReportRow]:
+    """Every named model (popularity always included) on the split, best nDCG first; models
+    take the given (workspace) settings, or their defaults."""
     names = list(dict.fromkeys([*model_names, "popular"]))
     users = sorted(u for u, rel in split.relevant.items() if rel)
+    if not users:
+        raise InputError(
+            f"nobody to evaluate on ({split.description}): no person has interactions both in "
+            "training and in the held-out part",
+            hint="use more data, another --cutoff, or --split random",
+        )
     rows = []
     for name in names:
-        model = make_model(name)
+        model = make_model(name, factors, neighbours)
         started = time.perf_counter()
         with threadpool_limits(1, "blas"):
             model.fit(split.train.matrix)

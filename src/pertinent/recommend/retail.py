@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pertinent.errors import InputError
 from pertinent.recommend.interactions import Interaction
 
 DEFAULT_PATH = Path(__file__).resolve().parents[4] / "shared" / "data" / "online_retail.csv.gz"
@@ -50,6 +51,12 @@ def load_retail(
     """Purchase interactions and products; `limit_customers` keeps the lowest customer ids."""
     interactions: list[Interaction] = []
     products: dict[str, RetailProduct] = {}
+    if not path.is_file():
+        raise InputError(
+            "the Online Retail data set is not there",
+            where=str(path),
+            hint="pass --retail-file PATH to online_retail.csv.gz",
+        )
     with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             invoice, customer = row["InvoiceNo"], row["CustomerID"]
