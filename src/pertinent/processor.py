@@ -132,9 +132,17 @@ class Processor:
         return emitted
 
     def run_timers(self, limit: int = 500) -> int:
-        """Wake what is due at `now`: segment window edges and journey waits."""
+        """Wake what is due: segment window edges and journey waits.
+
+        A timer only fires once every event that arrived before it was due has been
+        processed: an order received at minute 30 but still in the backlog at minute 61 must
+        cancel the one-hour cart reminder, not lose the race to it.
+        """
         with self._storage.transaction() as tx:
             now = self._clock.now()
+            backlog_since = tx.log.received_after(tx.cursors.get(CURSOR))
+            if backlog_since is not None:
+                now = min(now, backlog_since)
             emitted: list[Event] = []
             woke = 0
             due = set().union(*tx.segments.due_timers(now, limit).values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from conftest import START
@@ -38,6 +39,16 @@ def test_read_after_resumes_from_a_seq(storage: SqlStorage) -> None:
         everything = tx.log.read_after(0, 100)
         rest = tx.log.read_after(everything[1].seq, 2)
     assert [e.event.message_id for e in rest] == ["m2", "m3"]
+
+
+def test_the_log_says_when_the_first_unprocessed_event_arrived(storage: SqlStorage) -> None:
+    with storage.transaction() as tx:
+        tx.log.append([track("E", START + timedelta(minutes=i), user="u") for i in range(3)])
+    with storage.snapshot() as tx:
+        first, second, third = tx.log.read_after(0, 10)
+        assert tx.log.received_after(0) == START
+        assert tx.log.received_after(first.seq) == START + timedelta(minutes=1)
+        assert tx.log.received_after(third.seq) is None
 
 
 def test_a_rolled_back_transaction_leaves_nothing(storage: SqlStorage) -> None:
@@ -77,12 +88,19 @@ def test_profiles_identities_merge_and_erase(storage: SqlStorage) -> None:
         assert set(tx.profiles.load(["u1", "anon:x1"])) == {"u1"}
         assert tx.profiles.identities("u1") == [("anon", "x1"), ("user", "u1")]
         assert [t.action for t in tx.profiles.timeline("u1", 10)] == ["Product Viewed", None]
+    bot_view = track("Product Viewed", START, user="u1")
     with storage.transaction() as tx:
-        assert tx.profiles.erase("u1") == 2
+        # Never attributed to the profile (a bot's, or not processed yet), still theirs.
+        tx.log.append([replace(bot_view, is_bot=True), track("E", START, anon="x1")])
+        tx.log.append([track("E", START, user="someone-else", message_id="kept")])
+        tx.suppressions.add("a@example.com", "u1", "unsubscribed", START)
+    with storage.transaction() as tx:
+        assert tx.profiles.erase("u1") == 4
     with storage.snapshot() as tx:
         assert tx.profiles.load(["u1"]) == {}
         assert tx.profiles.resolve("user", "u1") is None
-        assert tx.log.read_after(0, 10) == []
+        assert [e.event.message_id for e in tx.log.read_after(0, 10)] == ["kept"]
+        assert tx.suppressions.is_suppressed("a@example.com"), "an unsubscribe outlives erasure"
 
 
 def test_membership_history_and_timers(storage: SqlStorage) -> None:

@@ -40,6 +40,10 @@ class EventLog(Protocol):
 
     def last_seq(self) -> int: ...
 
+    def received_after(self, seq: int) -> datetime | None:
+        """When the first event after `seq` arrived (None when there is none)."""
+        ...
+
 
 class Cursors(Protocol):
     def get(self, name: str) -> int: ...

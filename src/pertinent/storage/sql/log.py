@@ -94,6 +94,12 @@ class SqlEventLog:
     def last_seq(self) -> int:
         return int(self._conn.execute(select(func.coalesce(func.max(_E.c.seq), 0))).scalar_one())
 
+    def received_after(self, seq: int) -> datetime | None:
+        at = self._conn.execute(
+            select(_E.c.received_at).where(_E.c.seq > seq).order_by(_E.c.seq).limit(1)
+        ).scalar()
+        return at if isinstance(at, datetime) else None
+
 
 class SqlCursors:
     def __init__(self, conn: Connection):

@@ -132,16 +132,33 @@ class SqlProfileStore:
         ]
 
     def erase(self, profile_id: str) -> int:
-        seqs = select(_PE.c.seq).where(_PE.c.profile_id == profile_id).scalar_subquery()
+        """Everything about the person goes, including log events never attributed to them
+        (bot-flagged, or not processed yet), found by their ids. Their suppression stays, no
+        longer tied to a profile: an address that unsubscribed must not be mailed again when
+        it is re-imported."""
+        e = tables.events
+        ids = sorted({profile_id, *(value for _kind, value in self.identities(profile_id))})
+        attributed = select(_PE.c.seq).where(_PE.c.profile_id == profile_id).scalar_subquery()
         erased = self._conn.execute(
-            delete(tables.events).where(tables.events.c.seq.in_(seqs))
+            delete(e).where(
+                e.c.seq.in_(attributed)
+                | e.c.user_id.in_(ids)
+                | e.c.anonymous_id.in_(ids)
+                | e.c.previous_id.in_(ids)
+            )
         ).rowcount
+        self._conn.execute(
+            update(tables.suppressions)
+            .where(tables.suppressions.c.profile_id == profile_id)
+            .values(profile_id=None)
+        )
         for table in (
             _PE,
             _I,
             tables.segment_membership,
             tables.timers,
-            *_FOLLOW_MERGE,
+            tables.journey_instances,
+            tables.outbox,
             _P,
         ):
             self._conn.execute(delete(table).where(table.c.profile_id == profile_id))
