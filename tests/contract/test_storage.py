@@ -45,7 +45,7 @@ def test_the_log_says_when_the_first_unprocessed_event_arrived(storage: SqlStora
     with storage.transaction() as tx:
         tx.log.append([track("E", START + timedelta(minutes=i), user="u") for i in range(3)])
     with storage.snapshot() as tx:
-        first, second, third = tx.log.read_after(0, 10)
+        first, _, third = tx.log.read_after(0, 10)
         assert tx.log.received_after(0) == START
         assert tx.log.received_after(first.seq) == START + timedelta(minutes=1)
         assert tx.log.received_after(third.seq) is None

@@ -136,3 +136,10 @@ def test_training_swaps_versions_and_serving_sees_the_new_one() -> None:
         item in GROUP_ITEMS["a"] + GROUP_ITEMS["b"]
         for item in [p.item_id for p in service.for_you("a-person-0", 5, now=NOW)]
     )
+
+
+def test_the_diversity_cap_leaves_products_of_unknown_category_alone() -> None:
+    settings = RecommendationSettings(model="sar", max_per_category=2)
+    service = RecommendationService(settings, MemoryCache())
+    service.train(two_taste_groups(), {}, NOW)  # no catalogue: no categories known
+    assert len(service.for_you("a-person-0", 6, now=NOW)) == 6

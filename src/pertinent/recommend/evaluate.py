@@ -139,9 +139,9 @@ def evaluate(
     users = sorted(u for u, rel in split.relevant.items() if rel)
     if not users:
         raise InputError(
-            f"nobody to evaluate on ({split.description}): no person has interactions both in "
-            "training and in the held-out part",
-            hint="use more data, another --cutoff, or --split random",
+            f"nobody to evaluate on ({split.description}): no person has interactions on "
+            "both sides of the split",
+            hint="use more data, or another --cutoff for a time split",
         )
     rows = []
     for name in names:

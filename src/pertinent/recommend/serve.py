@@ -67,6 +67,7 @@ class Snapshot:
     data: InteractionMatrix
     products: dict[str, Product]
     categories: np.ndarray  # the category of each item column (None when unknown)
+    in_stock: np.ndarray  # False for items the catalogue says are out of stock
     popularity: np.ndarray
     trending: np.ndarray
     purchases: sparse.csr_matrix  # users × items: when each was last ordered (epoch seconds)
@@ -80,9 +81,9 @@ def _snapshot(
     trending: np.ndarray,
     purchases: sparse.csr_matrix,
 ) -> Snapshot:
-    categories = np.asarray(
-        [p.category if (p := products.get(item)) else None for item in data.items], dtype=object
-    )
+    known = [products.get(item) for item in data.items]
+    categories = np.asarray([p.category if p else None for p in known], dtype=object)
+    in_stock = np.asarray([p.in_stock if p else True for p in known], dtype=bool)
     popularity = np.asarray((data.matrix > 0).sum(axis=0), dtype=np.float32).ravel()
     return Snapshot(
         version,
@@ -91,6 +92,7 @@ def _snapshot(
         data,
         products,
         categories,
+        in_stock,
         popularity,
         trending,
         purchases,
@@ -276,25 +278,26 @@ class RecommendationService:
     def _rank(
         self, snap: Snapshot, scores: np.ndarray, n: int, excluded: set[int], category: str | None
     ) -> list[Recommendation]:
+        """The n best eligible items; the diversity cap only counts items of known category."""
+        eligible = np.isfinite(scores) & snap.in_stock
+        if excluded:
+            eligible[list(excluded)] = False
+        if category is not None:
+            eligible &= snap.categories == category
+        candidates = np.flatnonzero(eligible)
         cap = self.settings.max_per_category
-        per_category: dict[str | None, int] = {}
+        per_category: dict[str, int] = {}
         out: list[Recommendation] = []
-        for index in np.argsort(-scores, kind="stable"):
-            if len(out) >= n or not np.isfinite(scores[index]):
+        for index in candidates[np.argsort(-scores[candidates], kind="stable")]:
+            if len(out) >= n:
                 break
-            if int(index) in excluded:
-                continue
-            item = snap.data.items[index]
-            product = snap.products.get(item)
-            if product is not None and not product.in_stock:
-                continue
             item_category = snap.categories[index]
-            if category is not None and item_category != category:
-                continue
-            if cap is not None and per_category.get(item_category, 0) >= cap:
-                continue
-            per_category[item_category] = per_category.get(item_category, 0) + 1
-            out.append(Recommendation(item, float(scores[index]), product))
+            if cap is not None and item_category is not None:
+                if per_category.get(item_category, 0) >= cap:
+                    continue
+                per_category[item_category] = per_category.get(item_category, 0) + 1
+            item = snap.data.items[index]
+            out.append(Recommendation(item, float(scores[index]), snap.products.get(item)))
         return out
 
     @staticmethod

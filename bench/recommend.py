@@ -1,0 +1,276 @@
+"""Recommendations: training cost, serving speed over HTTP, and quality on real data.
+
+1. Training. Pertinent's whole training path (interactions → matrix → ALS → a serving
+   snapshot with popularity, trending and purchases) against bare `implicit` ALS fitted on the
+   same matrix with the same settings, on ~1M simulated interactions (people with the
+   simulator's hidden category tastes, Zipf-popular products) and on the real shop's orders.
+   Each run happens in a forked child, so its peak memory is its own.
+2. Serving. The real shop's orders go in as "Order Completed" events through
+   `pertinent import events`, are processed, and a `pertinent serve` process trains on them;
+   then every customer's top 10 is asked for over HTTP, each once (no cache hits), from a few
+   concurrent connections.
+3. Quality. Every model against popularity on the real data, trained on orders before
+   2011-09-01 and asked for each customer's later purchases (the table of docs/benchmarks.md).
+
+*"Online Retail" data set, D. Chen, UCI Machine Learning Repository, CC BY 4.0.*
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+from implicit.cpu.als import AlternatingLeastSquares
+from rich.console import Console
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import free_port, print_table, wait_http
+
+from pertinent.recommend.cache import MemoryCache
+from pertinent.recommend.evaluate import evaluate, time_split
+from pertinent.recommend.interactions import Interaction, InteractionWeights, build_matrix
+from pertinent.recommend.models import MODEL_NAMES
+from pertinent.recommend.models.factorization import confidence
+from pertinent.recommend.report import report_table
+from pertinent.recommend.retail import CUTOFF, load_retail
+from pertinent.recommend.serve import RecommendationService
+from pertinent.recommend.settings import RecommendationSettings
+from pertinent.sim.catalogue import CATEGORIES, make_catalogue
+from pertinent.sim.population import make_population
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+ADMIN = {"Authorization": "Bearer demo-admin-key"}
+ORDER_LINES_PER_CALL = 150
+
+
+def simulated_interactions(total: int, seed: int = 11) -> list[Interaction]:
+    """People pick a category by their hidden taste, then a product of it by popularity;
+    70% views, 20% adds to cart, 10% orders, over 60 days."""
+    rng = np.random.default_rng(seed)
+    n_people, n_products = max(total // 20, 10), max(total // 200, 30)
+    tastes = np.asarray([p.affinity for p in make_population(rng, n_people)])
+    catalogue = make_catalogue(rng, n_products)
+    categories = list(CATEGORIES)
+    popularity = np.minimum(rng.zipf(1.3, n_products), 1000).astype(np.float64)
+    by_category = [
+        np.asarray([i for i, p in enumerate(catalogue) if p.category == c]) for c in categories
+    ]
+    people = rng.integers(0, n_people, total)
+    chosen = (tastes[people].cumsum(axis=1) > rng.random(total)[:, None]).argmax(axis=1)
+    items = np.empty(total, dtype=np.int64)
+    for c, members in enumerate(by_category):
+        mask = chosen == c
+        weights = popularity[members] / popularity[members].sum()
+        items[mask] = rng.choice(members, size=int(mask.sum()), p=weights)
+    kinds = rng.choice(np.asarray(["viewed", "added", "ordered"]), total, p=[0.7, 0.2, 0.1])
+    seconds = rng.integers(0, 60 * 86_400, total)
+    start = NOW - timedelta(days=60)
+    return [
+        Interaction(f"u{p}", catalogue[i].item_id, k, start + timedelta(seconds=s))
+        for p, i, k, s in zip(
+            people.tolist(), items.tolist(), kinds.tolist(), seconds.tolist(), strict=True
+        )
+    ]
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _child(fn: Callable[[], object], pipe: Any) -> None:
+    start_rss = _rss_mb()
+    started = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    pipe.send((seconds, peak - start_rss))
+
+
+def measured(fn: Callable[[], object]) -> tuple[float, float]:
+    """(seconds, peak extra MB) of `fn` run in a forked child (its memory high-water mark
+    starts at what it inherited, so the difference is what `fn` needed)."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(fn, send))
+    child.start()
+    seconds, megabytes = receive.recv()
+    child.join()
+    return float(seconds), float(megabytes)
+
+
+def training_rows(label: str, interactions: list[Interaction], products: dict[str, Any]) -> list:
+    settings = RecommendationSettings(model="als")
+    factors = settings.factors
+
+    def ours() -> None:
+        RecommendationService(settings, MemoryCache()).train(interactions, products, NOW)
+
+    matrix = confidence(build_matrix(interactions, settings.weights, NOW).matrix, factors)
+
+    def bare() -> None:
+        model = AlternatingLeastSquares(
+            factors=factors.factors,
+            regularization=factors.regularization,
+            iterations=factors.iterations,
+            random_state=factors.seed,
+            num_threads=factors.threads,
+        )
+        with threadpool_limits(1, "blas"):
+            model.fit(matrix, show_progress=False)
+
+    ours_s, ours_mb = measured(ours)
+    bare_s, bare_mb = measured(bare)
+    users, items = matrix.shape
+    return [
+        (f"{label}: interactions", f"{len(interactions):,} ({users:,} people × {items:,} items)"),
+        (f"{label}: Pertinent train, s / peak MB", f"{ours_s:.2f} / {ours_mb:,.0f}"),
+        (f"{label}: bare implicit ALS fit, s / peak MB", f"{bare_s:.2f} / {bare_mb:,.0f}"),
+        (f"{label}: speed ratio to bare implicit", f"{bare_s / ours_s:.2f}x (floor >= 0.80x)"),
+    ]
+
+
+def orders_file(interactions: list[Interaction], products: dict[str, Any], path: Path) -> int:
+    """The real orders as Segment "Order Completed" calls, one per invoice (its lines share a
+    customer and a time), written as JSON Lines for `pertinent import events`. The few
+    invoices of hundreds of lines go as several calls, to stay under Segment's 32 KB."""
+    invoices: dict[tuple[str, datetime], list[str]] = defaultdict(list)
+    for it in interactions:
+        invoices[(it.user_id, it.timestamp)].append(it.item_id)
+    calls = 0
+    with path.open("wb") as out:
+        for n, ((user, at), items) in enumerate(sorted(invoices.items())):
+            distinct = list(dict.fromkeys(items))
+            for part in range(0, len(distinct), ORDER_LINES_PER_CALL):
+                lines = [
+                    {"product_id": i, "name": products[i].title, "price": products[i].price}
+                    for i in distinct[part : part + ORDER_LINES_PER_CALL]
+                ]
+                call = {
+                    "type": "track",
+                    "event": "Order Completed",
+                    "userId": user,
+                    "messageId": f"invoice-{n}-{part}",
+                    "timestamp": at.isoformat(),
+                    "properties": {"order_id": f"o{n}", "products": lines},
+                }
+                out.write(orjson.dumps(call) + b"\n")
+                calls += 1
+    return calls
+
+
+async def ask_everyone(base: str, users: list[str], connections: int) -> list[float]:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for user in users:
+        queue.put_nowait(user)
+    latencies: list[float] = []
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            user = queue.get_nowait()
+            started = time.perf_counter()
+            answer = await client.get(f"{base}/v1/recommendations/{user}", params={"n": 10})
+            latencies.append(time.perf_counter() - started)
+            if answer.status_code != 200 or not answer.json()["items"]:
+                raise RuntimeError(f"{user}: {answer.status_code} {answer.text[:200]}")
+
+    limits = httpx.Limits(max_connections=connections)
+    async with httpx.AsyncClient(headers=ADMIN, limits=limits, timeout=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(connections)))
+    return latencies
+
+
+def serving_rows(
+    interactions: list[Interaction], products: dict[str, Any], connections: int
+) -> list[tuple[str, str]]:
+    pertinent = [sys.executable, "-m", "pertinent"]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        ws = folder / "ws"
+        subprocess.run([*pertinent, "init", str(ws)], check=True, capture_output=True)
+        orders = orders_file(interactions, products, folder / "orders.jsonl")
+        for step in (
+            ["import", "events", str(folder / "orders.jsonl")],
+            ["process", "--until-idle"],
+        ):
+            subprocess.run([*pertinent, *step, "--workspace", str(ws)], check=True)
+        port = free_port()
+        server = subprocess.Popen(
+            [*pertinent, "serve", "--workspace", str(ws), "--port", str(port)],
+            env={**os.environ, "PERTINENT_SMTP_URL": "smtp://127.0.0.1:1"},
+            stdout=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(f"{base}/healthz")
+            trained = httpx.post(f"{base}/v1/recommendations/train", headers=ADMIN, timeout=600)
+            trained.raise_for_status()
+            users = sorted({i.user_id for i in interactions})
+            started = time.perf_counter()
+            latencies = asyncio.run(ask_everyone(base, users, connections))
+            elapsed = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(10)
+    model = trained.json()
+    cuts = statistics.quantiles(latencies, n=100)
+    return [
+        (
+            "serving: data",
+            f"{orders:,} real order calls → {model['model']} on {model['users']:,} "
+            f"people × {model['items']:,} items",
+        ),
+        ("serving: requests (each person once)", f"{len(latencies):,} over {connections} conns"),
+        ("serving: recommendations/s", f"{len(latencies) / elapsed:,.0f} (floor >= 1,000)"),
+        (
+            "serving: p50 / p99",
+            f"{cuts[49] * 1000:.1f} / {cuts[98] * 1000:.1f} ms (floor p99 <= 20)",
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--interactions", type=int, default=1_000_000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--quick", action="store_true", help="200k simulated interactions")
+    args = parser.parse_args()
+    total = 200_000 if args.quick else args.interactions
+    console = Console(width=160)
+    retail, catalogue = load_retail()
+
+    rows = training_rows("simulated", simulated_interactions(total), {})
+    rows += training_rows("real shop", retail, {})
+    rows += serving_rows(retail, catalogue, args.connections)
+    print_table("Recommendations: training and serving", rows)
+
+    split = time_split(retail, CUTOFF, InteractionWeights())
+    quality = evaluate(split, [m for m in MODEL_NAMES if m not in ("popular", "trending")], 10)
+    console.print(report_table(quality, split))
+    best = quality[0]
+    popular = next(r for r in quality if r.model == "popular")
+    console.print(
+        f"best model {best.model}: nDCG@10 {best.scores.ndcg / popular.scores.ndcg:.2f}x "
+        "popularity (floor >= 1.5x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
