@@ -104,7 +104,7 @@ def build_system(
                 state.profile_id,
                 clock.now(),
                 product_id=str(product) if product is not None else None,
-                leaning=leaning_categories(state.traits, state.computed, trait_names),
+                leaning=lambda: leaning_categories(state.traits, state.computed, trait_names),
             )
         }
 

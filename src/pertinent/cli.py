@@ -36,7 +36,7 @@ recommend_app = typer.Typer(help="Train and evaluate recommendations.", no_args_
 app.add_typer(recommend_app, name="recommend")
 # Piped output (CI logs, files) gets room for the wide tables instead of an 80-column cut.
 console = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="workspace folder")]
 IMPORT_CHUNK = 1000
@@ -90,8 +90,11 @@ def process(
 
 
 def _import(system: System, records: Iterator[tuple[int, Any]], total: int, what: str) -> None:
+    """Send the records through the pipeline in chunks; a record the reader could not read
+    (an InputError in its place) is a rejection like any other, so the rest still goes in."""
     accepted = duplicates = 0
     rejected: list[tuple[int, str, str]] = []
+    hints: dict[str, None] = {}  # in first-seen order, each said once under the table
     chunk: list[Any] = []
     lines: list[int] = []
 
@@ -117,6 +120,8 @@ def _import(system: System, records: Iterator[tuple[int, Any]], total: int, what
             progress.advance(task)
             if isinstance(raw, InputError):
                 rejected.append((number, "(line)", raw.message))
+                if raw.hint:
+                    hints[raw.hint] = None
                 continue
             chunk.append(raw)
             lines.append(number)
@@ -132,6 +137,8 @@ def _import(system: System, records: Iterator[tuple[int, Any]], total: int, what
         for number, field, reason in rejected[:20]:
             table.add_row(str(number), field, reason)
         console.print(table)
+        for hint in hints:
+            console.print(f"hint: {hint}")
 
 
 @import_app.command("events")
@@ -306,7 +313,7 @@ def main() -> None:
     try:
         app()
     except PertinentError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -79,14 +79,25 @@ class _Server:
     def __init__(self, system: System, port: int):
         # The demo drives the worker itself, in step with the simulated clock.
         config = uvicorn.Config(
-            create_app(system, run_worker=False), host="127.0.0.1", port=port, log_level="warning"
+            create_app(system, run_worker=False, dashboard=True),
+            host="127.0.0.1",
+            port=port,
+            log_level="critical",
         )
+        self.port = port
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> None:
         self.thread.start()
+        deadline = time.monotonic() + 30
         while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise InputError(
+                    f"cannot serve on 127.0.0.1:{self.port} (is the port in use?)",
+                    where="--port",
+                    hint="stop what is using it, or pass another --port",
+                )
             time.sleep(0.02)
 
     def stop(self) -> None:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import base64
+import gzip
+import tracemalloc
+import zlib
+from collections.abc import Callable, Iterator
+from itertools import chain, repeat
 
 import httpx
 import orjson
@@ -131,3 +136,66 @@ def test_admin_api_needs_its_key_and_unknown_profiles_are_404(base_url: str) -> 
     status = httpx.get(f"{base_url}/v1/status", headers=ADMIN).json()
     assert status["log_seq"] == status["processed_seq"] == 0
     assert httpx.get(f"{base_url}/v1/profiles/ghost", headers=ADMIN).status_code == 404
+
+
+def _gzip_stream(parts: Iterator[bytes]) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return b"".join([*(packer.compress(p) for p in parts), packer.flush()])
+
+
+def test_a_gzipped_batch_is_read_like_a_plain_one(base_url: str, system: System) -> None:
+    batch = {"batch": [{"type": "track", "userId": "u1", "event": "E", "messageId": "z1"}]}
+    # Two gzip members and zero padding, as gzip.decompress (and so Segment's clients) allow.
+    body = orjson.dumps(batch)
+    content = gzip.compress(body[:10]) + gzip.compress(body[10:]) + b"\0\0"
+    headers = {"content-encoding": "gzip", "content-type": "application/json"}
+    answer = httpx.post(f"{base_url}/v1/batch", content=content, auth=AUTH, headers=headers)
+    assert answer.json()["accepted"] == 1
+    broken = httpx.post(f"{base_url}/v1/batch", content=content[:-20], auth=AUTH, headers=headers)
+    assert (broken.status_code, broken.json()["error"]) == (400, "body is not valid gzip")
+    assert _events(system) == ["z1"]
+
+
+def _peak_bytes_while(send: Callable[[], httpx.Response]) -> tuple[httpx.Response, int]:
+    """The answer, and the most memory Python held at once (client and server) while sending."""
+    tracemalloc.start()
+    try:
+        answer = send()
+        return answer, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_gzip_bomb_is_refused_at_the_limit_without_inflating_it(
+    base_url: str, system: System
+) -> None:
+    event = b'{"type": "track", "userId": "u1", "event": "E", "properties": {"p": 1}},'
+    bomb = _gzip_stream(
+        chain([b'{"batch": ['], repeat(event * 14_000, 50), [b'{"type": "track"}]}'])
+    )  # 50 MB of events in 170 KB
+    headers = {"content-encoding": "gzip", "content-type": "application/json"}
+
+    answer, peak = _peak_bytes_while(
+        lambda: httpx.post(f"{base_url}/v1/batch", content=bomb, auth=AUTH, headers=headers)
+    )
+
+    assert answer.status_code == 400
+    assert "the limit is 500 KB per batch" in answer.json()["error"]
+    assert peak < 8_000_000
+    assert _events(system) == []
+
+
+def test_a_huge_body_is_refused_without_reading_it_all(base_url: str, system: System) -> None:
+    def body() -> Iterator[bytes]:  # chunked: the server cannot know the size up front
+        yield b'{"batch": ['
+        for _ in range(800):
+            yield b'{"type": "track", "userId": "u1", "event": "E"},' * 1000
+
+    answer, peak = _peak_bytes_while(
+        lambda: httpx.post(f"{base_url}/v1/batch", content=body(), auth=AUTH, timeout=30)
+    )
+
+    assert answer.status_code == 400
+    assert "the limit is 500 KB per batch" in answer.json()["error"]
+    assert peak < 8_000_000
+    assert _events(system) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,86 @@ def test_an_unknown_template_lists_the_ones_there(renderer: Renderer) -> None:
     with pytest.raises(TemplateError) as caught:
         renderer.render("nope", {}, message_id="m", profile_id="p")
     assert "cart" in str(caught.value)
+
+
+def _library_with(tmp_path: Path, name: str, files: dict[str, str]) -> Renderer:
+    folder = tmp_path / "templates" / name
+    folder.mkdir(parents=True)
+    for file_name, text in files.items():
+        (folder / file_name).write_text(text)
+    return Renderer(TemplateLibrary(tmp_path / "templates"), TokenSigner("s" * 32), "http://t")
+
+
+SCRIPT = "<script>alert(1)</script>"
+BREAKOUT = '" onmouseover="alert(1)'
+
+
+class _Elements(HTMLParser):
+    """The elements a browser would build, with their attributes."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, dict(attrs)))
+
+
+def test_the_persons_data_is_text_in_html_and_verbatim_in_plain_text_parts(
+    tmp_path: Path,
+) -> None:
+    renderer = _library_with(
+        tmp_path,
+        "hello",
+        {
+            "subject.liquid": "Hi {{ profile.first_name }}",
+            "preheader.liquid": "For {{ profile.first_name }}",
+            "text.liquid": "Hello {{ profile.first_name }}",
+            "body.html": '<html><body><p title="{{ profile.city }}">'
+            "Hello {{ profile.first_name }} &amp; {{ profile.city | default: '<i>you</i>' }}"
+            "</p></body></html>",
+        },
+    )
+    email = renderer.render(
+        "hello", {"profile": {"first_name": SCRIPT}}, message_id="m", profile_id="p"
+    )
+    elements = _Elements(email.html).found
+    assert "script" not in [tag for tag, _ in elements]
+    assert "Hello &lt;script&gt;alert(1)&lt;/script&gt; &amp; <i>you</i>" in email.html
+    assert ">For &lt;script&gt;alert(1)&lt;/script&gt;</div>" in email.html, "preheader too"
+    assert email.subject == f"Hi {SCRIPT}"
+    assert email.preheader == f"For {SCRIPT}"
+    assert email.text == f"Hello {SCRIPT}"
+    quoted = renderer.render(
+        "hello", {"profile": {"city": BREAKOUT}}, message_id="m", profile_id="p"
+    )
+    assert ("p", {"title": BREAKOUT}) in _Elements(quoted.html).found, "no attribute injected"
+
+
+def test_links_built_from_data_with_ampersands_are_tracked_to_the_exact_url(
+    renderer: Renderer,
+) -> None:
+    context = {"event": {"properties": {"product_id": "k1?colour=blue&size=2", "name": "A & B"}}}
+    email = renderer.render("cart", context, message_id="m1", profile_id="u1")
+    assert email.links == ("https://shop.example/p/k1?colour=blue&size=2",)
+    assert "A &amp; B" in email.html
+    assert "A & B (http" in email.text
+
+
+def test_mjml_broken_after_liquid_is_a_template_error_naming_the_file(tmp_path: Path) -> None:
+    renderer = _library_with(
+        tmp_path,
+        "broken",
+        {
+            "subject.liquid": "Hi",
+            "body.mjml": "<mjml><mj-body><mj-section><mj-column>"
+            "<mj-text>Hi</mj-text>{% if vip %}</mj-column>{% endif %}"
+            "</mj-column></mj-section></mj-body></mjml>",
+        },
+    )
+    assert "Hi" in renderer.render("broken", {}, message_id="m", profile_id="p").html
+    with pytest.raises(TemplateError) as caught:
+        renderer.render("broken", {"vip": True}, message_id="m", profile_id="p")
+    assert "broken/body.mjml" in str(caught.value)

@@ -44,7 +44,7 @@ def test_ecommerce_numbers_and_emails_are_normalized() -> None:
         "event": "Order Completed",
         "userId": 42,
         "properties": {
-            "revenue": "1,299.50",
+            "revenue": "1299.50",
             "email": " Ann@Example.COM ",
             "products": [{"product_id": "p1", "price": "12", "quantity": "2"}],
         },

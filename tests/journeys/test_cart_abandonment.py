@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from conftest import START
 
 from pertinent.app import System, build_system
 from pertinent.clock import SimClock
 from pertinent.config import load_workspace
 from pertinent.delivery.sink import SmtpSink
-from pertinent.scaffold import write_example_workspace
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[SmtpSink]:
-    server = SmtpSink(None)
-    server.start("127.0.0.1", 0)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "ws"
-    write_example_workspace(root)
-    monkeypatch.setenv("PERTINENT_SMTP_URL", f"smtp://127.0.0.1:{sink.port}")
-    return root
 
 
 def _system(root: Path, clock: SimClock) -> System:

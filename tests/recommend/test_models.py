@@ -62,7 +62,7 @@ def _service(**settings: object) -> RecommendationService:
 
 def test_a_new_person_gets_popular_items_of_the_categories_they_lean_to() -> None:
     service = _service()
-    picks = service.for_you("stranger", 5, now=NOW, leaning=["cat-b"])
+    picks = service.for_you("stranger", 5, now=NOW, leaning=lambda: ["cat-b"])
     assert len(picks) == 5
     assert all(p.item_id.startswith("b") for p in picks)
     anyone = service.for_you("another-stranger", 5, now=NOW)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from pertinent.api.auth import require_admin_key
+from pertinent.api.auth import admin_key_dependency
 from pertinent.app import System
 from pertinent.errors import NotFoundError
 from pertinent.privacy.erase import erase_person
@@ -66,10 +66,11 @@ class Erased(BaseModel):
 
 
 def build_router(system: System) -> APIRouter:
-    def admin(request: Request) -> None:
-        require_admin_key(request, system.workspace.settings.keys.admin)
-
-    router = APIRouter(prefix="/v1", tags=["admin"], dependencies=[Depends(admin)])
+    router = APIRouter(
+        prefix="/v1",
+        tags=["admin"],
+        dependencies=[Depends(admin_key_dependency(system.workspace.settings.keys.admin))],
+    )
 
     def find(tx: Any, user_id: str) -> str:
         pid = tx.profiles.resolve("user", user_id) or tx.profiles.resolve("anon", user_id)

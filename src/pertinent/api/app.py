@@ -15,8 +15,12 @@ from pertinent.app import System
 from pertinent.web import routes as web
 
 
-def create_app(system: System, *, run_worker: bool = True) -> FastAPI:
-    """The API; with `run_worker`, the processor/timers/sender loop runs alongside it."""
+def create_app(system: System, *, run_worker: bool = True, dashboard: bool = False) -> FastAPI:
+    """The API; with `run_worker`, the processor/timers/sender loop runs alongside it.
+
+    `dashboard` mounts the unauthenticated pages (overview, mail viewer listing every recipient
+    and their tracking links): only the demo, on 127.0.0.1 with simulated people, turns it on.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -40,7 +44,8 @@ def create_app(system: System, *, run_worker: bool = True) -> FastAPI:
     app.include_router(admin.build_router(system))
     app.include_router(tracking.build_router(system))
     app.include_router(recommendations.build_router(system))
-    app.include_router(web.build_router(system))
+    if dashboard:
+        app.include_router(web.build_router(system))
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
 
@@ -42,3 +43,13 @@ def require_admin_key(request: Request, keys: list[str]) -> None:
         raise HTTPException(401, "missing admin key: send 'Authorization: Bearer <key>'")
     if not _known(header[7:].strip(), keys):
         raise HTTPException(401, "unknown admin key")
+
+
+def admin_key_dependency(keys: list[str]) -> Callable[[Request], Awaitable[None]]:
+    """A FastAPI dependency that checks the admin key. Async on purpose: FastAPI runs a sync
+    dependency in its thread pool, and that hand-off costs more than the check itself."""
+
+    async def check(request: Request) -> None:
+        require_admin_key(request, keys)
+
+    return check

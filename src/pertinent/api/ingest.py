@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
+import zlib
+from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 
@@ -35,16 +36,70 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
+# A gzip stream of a body within the limit is at most a few hundred bytes longer than the body
+# (deflate's worst case is stored blocks, 5 bytes per 64 KB, plus gzip's 18-byte header and
+# trailer), so more compressed bytes than limit + this cannot hold an acceptable body.
+GZIP_SLACK = 4096
+
+
+def _too_big(limit: int, size: str) -> JSONResponse:
+    what = "32 KB per event" if limit == MAX_EVENT_BYTES else "500 KB per batch"
+    return problem(400, f"request body is {size}; the limit is {what}")
+
+
+async def _read(request: Request, limit: int) -> bytes | None:
+    """The raw body, or None as soon as it is longer than `limit`; the rest is never read, so
+    a huge body costs no more memory than the limit."""
+    chunks: list[bytes] = []
+    size = 0
+    async with aclosing(request.stream()) as stream:
+        async for chunk in stream:
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _gunzip(data: bytes, limit: int) -> bytes | None:
+    """The inflated body, or None once it is longer than `limit`: inflating stops there, so a
+    gzip bomb costs no more memory than the limit. Like gzip.decompress, several members and
+    zero padding after them are accepted; raises zlib.error or EOFError for a damaged stream."""
+    parts: list[bytes] = []
+    size = 0
+    rest = data
+    while rest:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing, CRC checked
+        part = inflater.decompress(rest, limit + 1 - size)
+        size += len(part)
+        if size > limit:
+            return None
+        if not inflater.eof:
+            raise EOFError("gzip stream ends early")
+        parts.append(part)
+        rest = inflater.unused_data.lstrip(b"\0")
+    return b"".join(parts)
+
+
 async def _body(request: Request, limit: int) -> tuple[Any, JSONResponse | None]:
-    raw = await request.body()
-    if request.headers.get("content-encoding", "").lower() == "gzip":
+    """The parsed JSON body, or the problem to answer; the size limit is enforced while the
+    body is read and inflated, never after."""
+    gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
+    read_limit = limit + GZIP_SLACK if gzipped else limit
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > read_limit:
+        return None, _too_big(limit, f"{declared} bytes")
+    raw = await _read(request, read_limit)
+    if raw is None:
+        return None, _too_big(limit, f"over {limit} bytes")
+    if gzipped:
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError):
+            inflated = _gunzip(raw, limit)
+        except (zlib.error, EOFError):
             return None, problem(400, "body is not valid gzip")
-    if len(raw) > limit:
-        what = "32 KB per event" if limit == MAX_EVENT_BYTES else "500 KB per batch"
-        return None, problem(400, f"request body is {len(raw)} bytes; the limit is {what}")
+        if inflated is None:
+            return None, _too_big(limit, f"over {limit} bytes once inflated")
+        raw = inflated
     try:
         return orjson.loads(raw), None
     except orjson.JSONDecodeError as exc:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from pertinent.api.auth import require_admin_key
+from pertinent.api.auth import admin_key_dependency
 from pertinent.app import System
 from pertinent.recommend.catalogue import Product
 from pertinent.recommend.serve import leaning_categories
@@ -47,10 +47,11 @@ class ProductsWritten(BaseModel):
 
 
 def build_router(system: System) -> APIRouter:
-    def admin(request: Request) -> None:
-        require_admin_key(request, system.workspace.settings.keys.admin)
-
-    router = APIRouter(prefix="/v1", tags=["recommendations"], dependencies=[Depends(admin)])
+    router = APIRouter(
+        prefix="/v1",
+        tags=["recommendations"],
+        dependencies=[Depends(admin_key_dependency(system.workspace.settings.keys.admin))],
+    )
     service = system.recommendations
 
     @router.post("/recommendations/train", response_model=Trained)
@@ -71,19 +72,22 @@ def build_router(system: System) -> APIRouter:
         """Top n for a person; unknown people get the cold-start answer, never an error."""
         with system.storage.snapshot() as tx:
             pid = tx.profiles.resolve("user", user_id) or tx.profiles.resolve("anon", user_id)
-            state = tx.profiles.load([pid]).get(pid) if pid else None
-        items = service.for_you(
-            pid or user_id,
-            n,
-            category=category,
-            now=system.clock.now(),
-            leaning=(
-                leaning_categories(state.traits, state.computed, service.settings.cold_start_traits)
-                if state
-                else []
-            ),
-            exclude_seen=exclude_seen,
-        )
+
+            def leaning() -> list[str]:
+                state = tx.profiles.load([pid]).get(pid) if pid else None
+                if state is None:
+                    return []
+                traits = service.settings.cold_start_traits
+                return leaning_categories(state.traits, state.computed, traits)
+
+            items = service.for_you(
+                pid or user_id,
+                n,
+                category=category,
+                now=system.clock.now(),
+                leaning=leaning,
+                exclude_seen=exclude_seen,
+            )
         return Recommended(
             user_id=user_id,
             model=service.settings.model,

@@ -6,12 +6,16 @@ to signed click redirects → open pixel → text part.
 MJML is converted per email, after Liquid, because Liquid tags may sit between MJML elements
 (`{% if %}` around a section); mrml is a compiled Rust port and takes a fraction of a
 millisecond, so doing it once per template would buy little and constrain templates.
+
+Every failure on the way (Liquid, MJML, CSS) is a TemplateError naming the file: the caller
+records it as a skipped email for this person and goes on, instead of failing the whole batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 import css_inline
@@ -70,9 +74,7 @@ class Renderer:
             text = template.text.render(**data) if template.text else None
         except LiquidError as exc:
             raise TemplateError(str(exc).strip(), where=where) from exc
-        if template.is_mjml:
-            body = mrml.to_html(body).content
-        html = _INLINER.inline(body)
+        html = _to_inlined_html(body, template.is_mjml, where)
         tracked: list[str] = []
 
         def track(url: str) -> str | None:
@@ -88,7 +90,11 @@ class Renderer:
         )
         html = html.replace("</body>", pixel + "</body>", 1) if "</body>" in html else html + pixel
         if preheader:
-            hidden = f'<div style="display:none;max-height:0;overflow:hidden">{preheader}</div>'
+            # The preheader is plain text (no autoescape), so it is escaped on its way into HTML.
+            hidden = (
+                '<div style="display:none;max-height:0;overflow:hidden">'
+                f"{escape(preheader, quote=False)}</div>"
+            )
             html = html.replace("<body>", "<body>" + hidden, 1)
         return RenderedEmail(
             subject=subject,
@@ -98,3 +104,21 @@ class Renderer:
             links=tuple(originals),
             tracked_links=tuple(tracked),
         )
+
+
+def _to_inlined_html(body: str, is_mjml: bool, where: str) -> str:
+    """MJML to HTML and CSS inlined, with the bindings' errors as TemplateError.
+
+    mrml reports broken MJML as OSError and css-inline as InlineError (a ValueError); neither
+    is a LiquidError, and letting them escape would fail the caller's whole transaction.
+    """
+    source = f"{where}/body.mjml" if is_mjml else f"{where}/body.html"
+    try:
+        html = mrml.to_html(body).content if is_mjml else body
+        return _INLINER.inline(html)
+    except (OSError, ValueError) as exc:
+        raise TemplateError(
+            f"{'MJML' if is_mjml else 'HTML'} does not convert after Liquid: {exc}",
+            where=source,
+            hint="the position is in the rendered body; check tags inside {% if %} or {% for %}",
+        ) from exc

@@ -7,6 +7,12 @@
 
 Liquid is parsed once per template and file version; missing variables render empty, and the
 `default` filter gives fallbacks, so missing data never breaks an email.
+
+The body is parsed with autoescape on: a person's data (a trait like `<b>Carol</b>`, a product
+name with `&`) is output as text, so it can neither inject markup into the mail viewer nor
+break the MJML structure. String literals in the template (`default: "friend"`) and the
+`escape` filter are markup-safe, so nothing is escaped twice. The subject, preheader and text
+part are plain text and parsed without autoescape; whoever puts them into HTML escapes them.
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ class EmailTemplate:
     text: BoundTemplate | None = None
 
 
-def make_environment(root: Path) -> Environment:
-    env = Environment(loader=CachingFileSystemLoader(root))
+def make_environment(root: Path, *, autoescape: bool) -> Environment:
+    """A Liquid environment for one workspace; `autoescape` for parts that are HTML."""
+    env = Environment(loader=CachingFileSystemLoader(root), autoescape=autoescape)
     register_filters(env)
     return env
 
@@ -54,7 +61,8 @@ class TemplateLibrary:
 
     def __init__(self, root: Path):
         self.root = root
-        self._env = make_environment(root)
+        self._text_env = make_environment(root, autoescape=False)
+        self._html_env = make_environment(root, autoescape=True)
         self._cache: dict[str, tuple[tuple[float, ...], EmailTemplate]] = {}
         self._lock = threading.Lock()
 
@@ -91,14 +99,14 @@ class TemplateLibrary:
         if body is None:
             raise TemplateError("needs body.mjml or body.html", where=where)
         optional = {
-            k: _parse(self._env, files[f"{k}.liquid"])
+            k: _parse(self._text_env, files[f"{k}.liquid"])
             for k in ("preheader", "text")
             if f"{k}.liquid" in files
         }
         return EmailTemplate(
             name=name,
-            subject=_parse(self._env, files["subject.liquid"]),
-            body=_parse(self._env, body),
+            subject=_parse(self._text_env, files["subject.liquid"]),
+            body=_parse(self._html_env, body),
             is_mjml=body.suffix == ".mjml",
             **optional,
         )

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiosmtplib
 from pydantic import BaseModel, ConfigDict
 
+from pertinent.delivery.message import envelope, message_bytes
 from pertinent.errors import InputError, PertinentError
 
 
@@ -64,10 +65,15 @@ class SmtpTransport:
         self._settings = settings
 
     async def send(self, message: EmailMessage) -> None:
+        """Send one message; serialized here, because aiosmtplib's own serialization folds
+        List-Unsubscribe into encoded-words (see `message.WIRE_POLICY`)."""
         s = self._settings
+        sender, recipients = envelope(message)
         try:
             await aiosmtplib.send(
-                message,
+                message_bytes(message),
+                sender=sender,
+                recipients=recipients,
                 hostname=s.host,
                 port=s.port,
                 username=s.username,

@@ -4,12 +4,16 @@
 - Clock skew is corrected the way Segment does it: when the client says when it sent the call
   (`sentAt`), `timestamp = receivedAt - (sentAt - originalTimestamp)`, so a phone whose clock
   is an hour off still lands its events at the right instant.
-- E-commerce spec v2 numbers sent as strings ("12.50") become numbers.
+- E-commerce spec v2 numbers sent as plain decimal strings ("12.50", " -3 ", "1e3") become
+  numbers; any other string ("12,50", "NaN", "1_000") is kept as sent, because guessing would
+  either lose it (NaN is stored as null) or make it a different number (12,50 -> 1250).
 - Emails are trimmed and lowercased wherever the spec puts them.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -59,18 +63,48 @@ def event_time(
     return received_at - (as_utc(sent_at) - as_utc(original))
 
 
+# A plain decimal: sign, digits with at most one dot, exponent. ASCII digits only: Python's
+# int() and float() also take "1_000", "NaN", "inf" and Arabic-Indic digits, none of which a
+# shop means as a price.
+_PLAIN_DECIMAL = re.compile(
+    r"\s*(?P<mantissa>[+-]?(?:[0-9]+(?P<dot>\.[0-9]*)?|(?P<lead>\.[0-9]+)))"
+    r"(?P<exponent>[eE][+-]?[0-9]+)?\s*",
+    re.ASCII,
+)
+# orjson stores integers up to 64 bits; a bigger one is kept as text rather than rounded.
+_INT_RANGE = range(-(2**63), 2**63)
+
+
+def plain_number(text: str) -> int | float | None:
+    """The number a plain decimal string spells exactly, or None when it is anything else.
+
+    An integer stays an int; a string whose float would be infinite, or would round a non-zero
+    value to zero, or an integer beyond 64 bits, is not a number here, so the caller keeps the
+    text instead of storing something else.
+    """
+    match = _PLAIN_DECIMAL.fullmatch(text)
+    if match is None:
+        return None
+    if match["dot"] is None and match["lead"] is None and match["exponent"] is None:
+        digits = match["mantissa"]
+        # The length check first: int() refuses strings of over 4300 digits with ValueError.
+        if len(digits) > 20:
+            return None
+        whole = int(digits)
+        return whole if whole in _INT_RANGE else None
+    number = float(match.group(0))
+    if not math.isfinite(number):
+        return None
+    if number == 0 and match["mantissa"].strip("+-.0"):
+        return None
+    return number
+
+
 def _number(value: Any) -> Any:
     if not isinstance(value, str):
         return value
-    text = value.strip().replace(",", "")
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return value
+    number = plain_number(value)
+    return value if number is None else number
 
 
 def _numbers(bag: dict[str, Any]) -> dict[str, Any]:

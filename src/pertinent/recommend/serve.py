@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -177,26 +177,26 @@ class RecommendationService:
         *,
         category: str | None = None,
         now: datetime,
-        leaning: list[str] | None = None,
+        leaning: Callable[[], list[str]] | None = None,
         exclude_seen: bool | None = None,
     ) -> list[Recommendation]:
-        """Top n for a person; `leaning` names categories to fall back on for cold start."""
+        """Top n for a person. `leaning` gives the categories to fall back on for cold start;
+        it is only called for a person the model knows too little about."""
         snap = self._current
-        leaning = leaning or []
+        row = snap.data.user_index.get(user_id)
+        seen = set(snap.data.matrix[row].indices.tolist()) if row is not None else set()
+        warm = row is not None and len(seen) >= self.settings.min_interactions
+        categories = [] if warm or leaning is None else leaning()
         skip_seen = self.settings.exclude_seen if exclude_seen is None else exclude_seen
         key = cache_key(
-            snap.token, "for_you", user_id, n, category, (*leaning, f"seen={skip_seen}")
+            snap.token, "for_you", user_id, n, category, (*categories, f"seen={skip_seen}")
         )
         if (cached := self._cache.get(key)) is not None:
             return [self._from_cache(snap, c) for c in cached]
-        row = snap.data.user_index.get(user_id)
-        seen: set[int] = set()
-        if row is not None:
-            seen = set(snap.data.matrix[row].indices.tolist())
-        if row is not None and len(seen) >= self.settings.min_interactions:
+        if warm:
             scores = snap.model.scores(np.asarray([row]), snap.data.matrix)[0].astype(np.float64)
         else:
-            scores = self._cold_scores(snap, seen, leaning)
+            scores = self._cold_scores(snap, seen, categories)
         excluded = self._recently_bought(snap, row, now)
         if skip_seen:
             excluded |= seen

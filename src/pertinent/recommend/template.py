@@ -43,14 +43,14 @@ class TemplateRecommendations(Mapping[str, Any]):
         now: datetime,
         *,
         product_id: str | None = None,
-        leaning: list[str] | None = None,
+        leaning: Callable[[], list[str]] | None = None,
         count: int = DEFAULT_COUNT,
     ):
         self._service = service
         self._profile_id = profile_id
         self._now = now
         self._product_id = product_id
-        self._leaning = leaning or []
+        self._leaning = leaning
         self._count = count
         self._computed: dict[str, list[dict[str, Any]]] = {}
         self.served_ids: list[str] = []

@@ -1,0 +1,58 @@
+"""The mail viewer shows every recipient and their tracking links: the demo's, never `serve`'s."""
+
+from __future__ import annotations
+
+from apitools import settle
+from fastapi.testclient import TestClient
+
+from pertinent.api.app import create_app
+from pertinent.app import System
+from pertinent.delivery.sink import SmtpSink
+
+
+def _deliver_a_welcome(system: System, first_name: str) -> None:
+    system.ingestor.ingest(
+        [
+            {
+                "type": "identify",
+                "userId": "u1",
+                "traits": {"email": "carol@example.com", "first_name": first_name},
+            },
+            {"type": "track", "event": "Signed Up", "userId": "u1"},
+        ]
+    )
+    settle(system)
+
+
+def _message_id(system: System) -> str:
+    with system.storage.snapshot() as tx:
+        [(item, _status, _sent_at)] = tx.outbox.recent(10)
+    return item.message_id
+
+
+def test_the_app_as_serve_builds_it_shows_no_one_the_delivered_emails(
+    system: System, sink: SmtpSink
+) -> None:
+    _deliver_a_welcome(system, "Carol")
+    assert len(sink.messages) == 1
+    client = TestClient(create_app(system))
+    for path in ("/", "/emails", f"/emails/{_message_id(system)}"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert "carol@example.com" not in answer.text
+    assert client.get("/healthz").status_code == 200, "the API itself is there"
+
+
+def test_the_demos_mail_viewer_lists_delivered_emails_with_the_persons_data_as_text(
+    system: System, sink: SmtpSink
+) -> None:
+    _deliver_a_welcome(system, "<script>alert(1)</script>")
+    client = TestClient(create_app(system, run_worker=False, dashboard=True))
+    listing = client.get("/emails")
+    assert listing.status_code == 200
+    assert "carol@example.com" in listing.text
+    assert "Welcome to the shop, &lt;script&gt;alert(1)&lt;/script&gt;!" in listing.text
+    email = client.get(f"/emails/{_message_id(system)}")
+    assert email.status_code == 200
+    assert "Hello &lt;script&gt;alert(1)&lt;/script&gt;," in email.text
+    assert "<script" not in email.text, "the stored email runs no script in the viewer"
