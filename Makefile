@@ -21,6 +21,7 @@ test: $(STAMP) services
 	$(BIN)/pytest
 
 bench: $(STAMP) services
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null  # HTTP load for bench/recommend.py
 	$(BIN)/python bench/ingest.py --quick
 	$(BIN)/python bench/latency.py --quick
 	$(BIN)/python bench/recommend.py --quick

@@ -143,3 +143,13 @@ def test_the_diversity_cap_leaves_products_of_unknown_category_alone() -> None:
     service = RecommendationService(settings, MemoryCache())
     service.train(two_taste_groups(), {}, NOW)  # no catalogue: no categories known
     assert len(service.for_you("a-person-0", 6, now=NOW)) == 6
+
+
+@pytest.mark.parametrize("name", ["itemknn", "sar", "sar_lift"])
+def test_scoring_one_person_agrees_with_scoring_everyone(name: str) -> None:
+    data = build_matrix(two_taste_groups(), InteractionWeights(), NOW)
+    model = make_model(name)
+    model.fit(data.matrix)
+    everyone = model.scores(np.arange(data.shape[0]), data.matrix)
+    for row in range(data.shape[0]):
+        np.testing.assert_allclose(model.scores(np.asarray([row]), data.matrix)[0], everyone[row], rtol=1e-5)
