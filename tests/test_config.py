@@ -62,3 +62,12 @@ def test_a_missing_workspace_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_workspace(tmp_path)
     assert "pertinent init" in str(caught.value)
+
+
+def test_every_new_workspace_signs_links_with_its_own_secret(tmp_path: Path) -> None:
+    write_example_workspace(tmp_path / "one")
+    write_example_workspace(tmp_path / "two")
+    one = load_workspace(tmp_path / "one").settings.secret
+    two = load_workspace(tmp_path / "two").settings.secret
+    assert one != two
+    assert len(one) >= 32 and "change-me" not in one

@@ -65,6 +65,16 @@ def serve(
     from pertinent.api.app import create_app
 
     system = open_system(workspace)
+    keys = system.workspace.settings.keys
+    if host not in ("127.0.0.1", "localhost", "::1") and any(
+        key.startswith("demo-") for key in [*keys.write, *keys.admin]
+    ):
+        err.print(
+            f"[yellow]warning:[/yellow] serving on {host} with the example keys (demo-…): "
+            "anyone who reaches it can send events and read profiles. Set keys in "
+            "pertinent.yaml, or PERTINENT_WRITE_KEY / PERTINENT_ADMIN_KEY.",
+            soft_wrap=True,
+        )
     console.print(f"Pertinent serving {workspace} on http://{host}:{port}  (docs at /docs)")
     uvicorn.run(create_app(system, run_worker=worker), host=host, port=port, log_level="warning")
 

@@ -94,6 +94,26 @@ def test_an_order_within_the_hour_sends_no_cart_email(workspace: Path, sink: Smt
     system.close()
 
 
+def test_an_order_received_in_time_cancels_the_reminder_even_if_processing_lags(
+    workspace: Path, sink: SmtpSink
+) -> None:
+    clock = SimClock(START)
+    system = _system(workspace, clock)
+    _add_to_cart(system)
+    _run(system)
+    clock.advance(timedelta(minutes=30))
+    system.ingestor.ingest(
+        [{"type": "track", "event": "Order Completed", "userId": "u1", "properties": {}}]
+    )
+    clock.advance(timedelta(minutes=31))  # the worker was busy: the order is still unprocessed
+    assert system.processor.run_timers() == 0, "the hour's end waits for the order before it"
+    _run(system)
+    clock.advance(timedelta(hours=2))
+    _run(system)
+    assert not any("in your cart" in str(m.message["Subject"]) for m in sink.messages)
+    system.close()
+
+
 def test_a_crash_between_render_and_send_still_sends_exactly_one(
     workspace: Path, sink: SmtpSink
 ) -> None:

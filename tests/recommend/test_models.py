@@ -152,4 +152,6 @@ def test_scoring_one_person_agrees_with_scoring_everyone(name: str) -> None:
     model.fit(data.matrix)
     everyone = model.scores(np.arange(data.shape[0]), data.matrix)
     for row in range(data.shape[0]):
-        np.testing.assert_allclose(model.scores(np.asarray([row]), data.matrix)[0], everyone[row], rtol=1e-5)
+        np.testing.assert_allclose(
+            model.scores(np.asarray([row]), data.matrix)[0], everyone[row], rtol=1e-5
+        )
