@@ -139,6 +139,7 @@ class _Replay:
         self.tally = _Tally()
         self.pending: list[_Pending] = []
         self.seen_messages = 0
+        self.received_by: dict[str, int] = {}
         self.people = {p.email: p for p in sim.people}
         self.client = httpx.Client(base_url=base, auth=WRITE, timeout=30)
 
@@ -178,7 +179,9 @@ class _Replay:
                 product_ids=products,
                 open_pixel_url=pixel,
             )
-            rng = email_rng(self.seed, email.message_id)
+            nth = self.received_by.get(email.to, 0)
+            self.received_by[email.to] = nth + 1
+            rng = email_rng(self.seed, f"{email.to}|{nth}|{email.subject}")
             for r in self.sim.respond(person, email, self.system.clock.now(), rng):
                 heapq.heappush(
                     self.pending, _Pending(r.at, r.kind, r.url, person.user_id, r.product_id)

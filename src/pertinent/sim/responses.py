@@ -37,9 +37,10 @@ class SimResponse:
     product_id: str | None = None
 
 
-def email_rng(seed: int, message_id: str) -> np.random.Generator:
-    """A random stream fixed by (seed, message), so replays answer the same way."""
-    digest = hashlib.sha256(f"{seed}:{message_id}".encode()).digest()
+def email_rng(seed: int, email_key: str) -> np.random.Generator:
+    """A random stream fixed by (seed, email), so replays answer the same way. The key must
+    not contain anything random itself (a Message-ID does): use who got what, in what order."""
+    digest = hashlib.sha256(f"{seed}:{email_key}".encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
