@@ -124,14 +124,14 @@ def training_rows(label: str, interactions: list[Interaction], products: dict[st
     matrix = confidence(build_matrix(interactions, settings.weights, NOW).matrix, factors)
 
     def bare() -> None:
-        model = AlternatingLeastSquares(
-            factors=factors.factors,
-            regularization=factors.regularization,
-            iterations=factors.iterations,
-            random_state=factors.seed,
-            num_threads=factors.threads,
-        )
         with threadpool_limits(1, "blas"):
+            model = AlternatingLeastSquares(
+                factors=factors.factors,
+                regularization=factors.regularization,
+                iterations=factors.iterations,
+                random_state=factors.seed,
+                num_threads=factors.threads,
+            )
             model.fit(matrix, show_progress=False)
 
     ours_s, ours_mb = measured(ours)

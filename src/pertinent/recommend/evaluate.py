@@ -14,7 +14,6 @@ from datetime import datetime
 
 import numpy as np
 from scipy import sparse
-from threadpoolctl import threadpool_limits
 
 from pertinent.errors import InputError
 from pertinent.recommend.interactions import (
@@ -147,8 +146,7 @@ def evaluate(
     for name in names:
         model = make_model(name, factors, neighbours)
         started = time.perf_counter()
-        with threadpool_limits(1, "blas"):
-            model.fit(split.train.matrix)
+        model.fit(split.train.matrix)
         recs = recommend_for(model, split.train.matrix, users, k)
         scores = score_all(recs, split.relevant, k, split.train.shape[1])
         rows.append(ReportRow(name, k, scores, time.perf_counter() - started))

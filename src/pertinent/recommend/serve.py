@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
-from threadpoolctl import threadpool_limits
 
 from pertinent.recommend.cache import RecommendationCache, cache_key
 from pertinent.recommend.catalogue import Product
@@ -158,8 +157,7 @@ class RecommendationService:
             model = make_model(s.model, s.factors, s.neighbours)
             # Trending is popularity over the recent window only.
             fitted = columns.matrix(s.weights, now, recent) if s.model == "trending" else data
-            with threadpool_limits(1, "blas"):
-                model.fit(fitted.matrix)
+            model.fit(fitted.matrix)
             self._current = _snapshot(
                 self._current.version + 1,
                 model,

@@ -13,6 +13,7 @@ from implicit.cpu.bpr import BayesianPersonalizedRanking
 from implicit.nearest_neighbours import bm25_weight
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
 from pertinent.recommend.models.base import similar_from_vectors
 
@@ -66,8 +67,11 @@ class Factorized:
         )
 
     def fit(self, matrix: sparse.csr_matrix) -> None:
-        model = self._model()
-        model.fit(confidence(matrix, self.settings), show_progress=False)
+        # implicit runs its own threads; a BLAS pool inside each of them only contends (its
+        # authors' advice; its constructor warns otherwise).
+        with threadpool_limits(1, "blas"):
+            model = self._model()
+            model.fit(confidence(matrix, self.settings), show_progress=False)
         self.user_factors = np.asarray(model.user_factors)
         self.item_factors = np.asarray(model.item_factors)
 
