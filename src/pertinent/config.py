@@ -48,7 +48,8 @@ class SmtpSection(_Strict):
 
 
 class ProcessorSettings(_Strict):
-    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    # Small enough that the API, which shares the one SQLite writer, waits little for a batch.
+    batch_size: int = Field(default=250, ge=1, le=100_000)
     poll_interval_seconds: float = Field(default=0.05, gt=0, le=60)
 
 

@@ -78,9 +78,14 @@ class Processor:
         exits: list[Event] = []
         seen_products: dict[str, Product] = {}
 
+        # One query for every profile the batch can touch, not one per event.
+        candidates = resolver.prefetch(event for _, event in batch_events if not event.is_bot)
+        states.update(tx.profiles.load(candidates))
+
         def state_of(pid: str) -> ProfileState:
             if pid not in states:
-                states[pid] = tx.profiles.load([pid]).get(pid) or ProfileState(pid)
+                stored = None if pid in candidates else tx.profiles.load([pid]).get(pid)
+                states[pid] = stored or ProfileState(pid)
             return states[pid]
 
         for seq, event in batch_events:
@@ -111,6 +116,7 @@ class Processor:
                 pid = redirect[pid]
             return pid
 
+        resolver.flush()
         tx.profiles.save(states.values())
         tx.products.upsert(list(seen_products.values()))
         tx.profiles.record([(s, final(p), a, t, props) for s, p, a, t, props in records])

@@ -76,11 +76,13 @@ def test_profiles_identities_merge_and_erase(storage: SqlStorage) -> None:
         tx.profiles.save(
             [ProfileState("u1", traits={"email": "a@example.com"}), ProfileState("anon:x1")]
         )
-        tx.profiles.link("user", "u1", "u1")
-        tx.profiles.link("anon", "x1", "anon:x1")
+        tx.profiles.link([("user", "u1", "u1"), ("anon", "x1", "anon:x1")])
         tx.profiles.record(
             [(seqs[0], "u1", None, START, {}), (seqs[1], "anon:x1", "Product Viewed", START, {})]
         )
+    with storage.snapshot() as tx:
+        assert tx.profiles.resolve_many("anon", ["x1", "nobody"]) == {"x1": "anon:x1"}
+        assert tx.profiles.resolve_many("user", []) == {}
     with storage.transaction() as tx:
         tx.profiles.merge("anon:x1", "u1")
     with storage.snapshot() as tx:

@@ -12,6 +12,7 @@ Rules (order-independent, so replays and retries give the same graph):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from pertinent.events.model import Event
@@ -21,7 +22,9 @@ from pertinent.profiles.state import anonymous_profile_id, is_anonymous
 class IdentityStore(Protocol):
     def resolve(self, kind: str, value: str) -> str | None: ...
 
-    def link(self, kind: str, value: str, profile_id: str) -> None: ...
+    def resolve_many(self, kind: str, values: Iterable[str]) -> dict[str, str]: ...
+
+    def link(self, links: Iterable[tuple[str, str, str]]) -> None: ...
 
     def identities(self, profile_id: str) -> list[tuple[str, str]]: ...
 
@@ -32,6 +35,29 @@ class IdentityResolver:
     def __init__(self, store: IdentityStore):
         self._store = store
         self._cache: dict[tuple[str, str], str | None] = {}
+        self._new_links: dict[tuple[str, str], str] = {}
+
+    def prefetch(self, events: Iterable[Event]) -> set[str]:
+        """Look up every id a batch of events carries in one query per kind, instead of one
+        per event; return the profile ids the batch can fold into (found, or new)."""
+        users: set[str] = set()
+        anons: set[str] = set()
+        for event in events:
+            if event.user_id is not None:
+                users.add(event.user_id)
+            if event.anonymous_id is not None:
+                anons.add(event.anonymous_id)
+            if event.previous_id is not None:
+                users.add(event.previous_id)
+                anons.add(event.previous_id)
+        candidates: set[str] = set()
+        for kind, values in (("user", users), ("anon", anons)):
+            known = self._store.resolve_many(kind, values)
+            for value in values:
+                found = self._cache.setdefault((kind, value), known.get(value))
+                new = value if kind == "user" else anonymous_profile_id(value)
+                candidates.add(found if found is not None else new)
+        return candidates
 
     def _lookup(self, kind: str, value: str) -> str | None:
         key = (kind, value)
@@ -40,14 +66,21 @@ class IdentityResolver:
         return self._cache[key]
 
     def _link(self, kind: str, value: str, profile_id: str) -> None:
-        self._store.link(kind, value, profile_id)
         self._cache[(kind, value)] = profile_id
+        self._new_links[(kind, value)] = profile_id
+
+    def flush(self) -> None:
+        """Store the links this batch made, in one write (after its merges: a link made to a
+        profile that later merged points at the winner)."""
+        self._store.link((kind, value, pid) for (kind, value), pid in self._new_links.items())
+        self._new_links.clear()
 
     def merged(self, loser: str, winner: str) -> None:
         """Record that `loser`'s identities now point at `winner` (the store moved the rows)."""
-        for key, pid in self._cache.items():
-            if pid == loser:
-                self._cache[key] = winner
+        for links in (self._cache, self._new_links):
+            for key, pid in links.items():
+                if pid == loser:
+                    links[key] = winner
 
     def resolve(self, event: Event) -> tuple[str, list[str]]:
         """The event's profile id, and the profiles that must merge into it (losers)."""

@@ -17,6 +17,7 @@ from pertinent.storage.sql.log import row_event
 _P = tables.profiles
 _I = tables.identities
 _PE = tables.profile_events
+_CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-parameter limit
 
 # Tables whose rows belong to a person and follow them through a merge.
 _FOLLOW_MERGE = (
@@ -31,10 +32,14 @@ class SqlProfileStore:
         self._conn = conn
 
     def load(self, profile_ids: Iterable[str]) -> dict[str, ProfileState]:
-        ids = list(set(profile_ids))
-        if not ids:
-            return {}
-        rows = self._conn.execute(select(_P).where(_P.c.profile_id.in_(ids)))
+        ids = sorted(set(profile_ids))
+        rows = [
+            row
+            for start in range(0, len(ids), _CHUNK)
+            for row in self._conn.execute(
+                select(_P).where(_P.c.profile_id.in_(ids[start : start + _CHUNK]))
+            )
+        ]
         return {
             row.profile_id: ProfileState(
                 profile_id=row.profile_id,
@@ -64,19 +69,27 @@ class SqlProfileStore:
     def count(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(_P)).scalar_one())
 
+    def resolve_many(self, kind: str, values: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(values))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            rows = self._conn.execute(
+                select(_I.c.value, _I.c.profile_id).where(_I.c.kind == kind, _I.c.value.in_(chunk))
+            )
+            found.update((row.value, row.profile_id) for row in rows)
+        return found
+
     def resolve(self, kind: str, value: str) -> str | None:
         found = self._conn.execute(
             select(_I.c.profile_id).where(_I.c.kind == kind, _I.c.value == value)
         ).scalar()
         return str(found) if found is not None else None
 
-    def link(self, kind: str, value: str, profile_id: str) -> None:
-        upsert(
-            self._conn,
-            _I,
-            [{"kind": kind, "value": value, "profile_id": profile_id}],
-            keys=["kind", "value"],
-        )
+    def link(self, links: Iterable[tuple[str, str, str]]) -> None:
+        rows = [{"kind": k, "value": v, "profile_id": p} for k, v, p in links]
+        if rows:
+            upsert(self._conn, _I, rows, keys=["kind", "value"])
 
     def identities(self, profile_id: str) -> list[tuple[str, str]]:
         rows = self._conn.execute(
