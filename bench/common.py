@@ -1,9 +1,15 @@
-"""What the benchmark scripts share: ports, waiting for a server, printing a table."""
+"""What the benchmark scripts share: the CLI, a served workspace, printing a table."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 from rich.console import Console
@@ -26,6 +32,32 @@ def wait_http(url: str, timeout: float = 30) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+def pertinent(*args: str, quiet: bool = True) -> None:
+    """Run a `pertinent` command with this interpreter; fail loudly if it fails."""
+    subprocess.run([sys.executable, "-m", "pertinent", *args], check=True, capture_output=quiet)
+
+
+@contextmanager
+def serving(workspace: Path, *options: str, smtp_url: str = "smtp://127.0.0.1:1") -> Iterator[str]:
+    """A `pertinent serve` process for `workspace` on a free port; yields its base URL once it
+    answers, and stops it afterwards. Without an SMTP sink, sends fail and are retried later,
+    which costs nothing here."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = ["serve", "--workspace", str(workspace), "--port", str(port), *options]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pertinent", *command],
+        env={**os.environ, "PERTINENT_SMTP_URL": smtp_url, "PERTINENT_BASE_URL": base},
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_http(f"{base}/healthz")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def print_table(title: str, rows: list[tuple[str, str]]) -> None:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +23,7 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import free_port, print_table, wait_http
+from common import pertinent, print_table, serving
 
 BATCH = 100
 
@@ -146,31 +144,9 @@ def main() -> None:
 def serve_and_send(folder: Path, bodies: list[bytes], connections: int, *, worker: bool) -> float:
     """Events/s into a `pertinent serve` process; with `worker`, its processor folds the events
     into profiles and segments at the same time, on the same two cores and the same file."""
-    subprocess.run(
-        [sys.executable, "-m", "pertinent", "init", str(folder)], check=True, capture_output=True
-    )
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pertinent",
-            "serve",
-            "--workspace",
-            str(folder),
-            "--port",
-            str(port),
-            "--worker" if worker else "--no-worker",
-        ],
-        env={**os.environ, "PERTINENT_SMTP_URL": "smtp://127.0.0.1:1"},
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz")
-        return asyncio.run(send_all(f"http://127.0.0.1:{port}/v1/batch", bodies, connections))
-    finally:
-        server.terminate()
-        server.wait(10)
+    pertinent("init", str(folder))
+    with serving(folder, "--worker" if worker else "--no-worker") as base:
+        return asyncio.run(send_all(f"{base}/v1/batch", bodies, connections))
 
 
 if __name__ == "__main__":

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +22,7 @@ import httpx
 from aiosmtpd.controller import Controller
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import free_port, print_table, wait_http
+from common import free_port, pertinent, print_table, serving
 
 PROBE_JOURNEY = """key: latency_probe
 trigger: {type: event, event: Latency Probe}
@@ -48,9 +46,7 @@ class Arrivals:
 
 def make_workspace(folder: Path) -> Path:
     root = folder / "ws"
-    subprocess.run(
-        [sys.executable, "-m", "pertinent", "init", str(root)], check=True, capture_output=True
-    )
+    pertinent("init", str(root))
     (root / "journeys" / "latency_probe.yaml").write_text(PROBE_JOURNEY)
     probe = root / "templates" / "probe"
     probe.mkdir()
@@ -123,35 +119,14 @@ def main() -> None:
     smtp_port = free_port()
     sink = Controller(arrivals, hostname="127.0.0.1", port=smtp_port)
     sink.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = make_workspace(Path(tmp))
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pertinent",
-                "serve",
-                "--workspace",
-                str(root),
-                "--port",
-                str(port),
-            ],
-            env={
-                **os.environ,
-                "PERTINENT_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-                "PERTINENT_BASE_URL": f"http://127.0.0.1:{port}",
-            },
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_http(f"{url}/healthz")
+    try:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            serving(make_workspace(Path(tmp)), smtp_url=f"smtp://127.0.0.1:{smtp_port}") as url,
+        ):
             latencies, background_events = asyncio.run(run(url, count, args.rate, arrivals))
-        finally:
-            server.terminate()
-            server.wait(10)
-            sink.stop()
+    finally:
+        sink.stop()
     ms = sorted(x * 1000 for x in latencies)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else float("nan")
     print_table(

@@ -39,7 +39,7 @@ from rich.console import Console
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import free_port, print_table, wait_http
+from common import pertinent, print_table, serving
 
 from pertinent.recommend.cache import MemoryCache
 from pertinent.recommend.evaluate import evaluate, time_split
@@ -204,57 +204,34 @@ def wrk_figures(output: str) -> dict[str, float]:
 def serving_rows(
     interactions: list[Interaction], products: dict[str, Any], connections: int, seconds: int
 ) -> list[tuple[str, str]]:
-    pertinent = [sys.executable, "-m", "pertinent"]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         ws = folder / "ws"
-        subprocess.run([*pertinent, "init", str(ws)], check=True, capture_output=True)
+        pertinent("init", str(ws))
         settings = ws / "pertinent.yaml"
         # Cache off: every request below computes its answer.
         settings.write_text(
             settings.read_text().replace("cache: {type: memory}", "cache: {type: memory, size: 0}")
         )
         orders = orders_file(interactions, products, folder / "orders.jsonl")
-        for step in (
-            ["import", "events", str(folder / "orders.jsonl")],
-            ["process", "--until-idle"],
-        ):
-            subprocess.run([*pertinent, *step, "--workspace", str(ws)], check=True)
+        pertinent("import", "events", str(folder / "orders.jsonl"), "--workspace", str(ws))
+        pertinent("process", "--until-idle", "--workspace", str(ws))
         users = sorted({i.user_id for i in interactions})
         script = folder / "users.lua"
         script.write_text(WRK_SCRIPT % ",".join(f'"{u}"' for u in users))
-        port = free_port()
-        server = subprocess.Popen(
-            [*pertinent, "serve", "--workspace", str(ws), "--port", str(port)],
-            env={**os.environ, "PERTINENT_SMTP_URL": "smtp://127.0.0.1:1"},
-            stdout=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_http(f"{base}/healthz")
+        with serving(ws) as base:
             trained = httpx.post(f"{base}/v1/recommendations/train", headers=ADMIN, timeout=600)
             trained.raise_for_status()
             sample = httpx.get(f"{base}/v1/recommendations/{users[0]}", headers=ADMIN).json()
             if not sample["items"]:
                 raise RuntimeError(f"no recommendations for {users[0]}: {sample}")
+            load_options = [f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
             load = subprocess.run(
-                [
-                    "wrk",
-                    "-t2",
-                    f"-c{connections}",
-                    f"-d{seconds}s",
-                    "--latency",
-                    "-s",
-                    str(script),
-                    base,
-                ],
+                ["wrk", "-t2", *load_options, base],
                 check=True,
                 capture_output=True,
                 text=True,
             )
-        finally:
-            server.terminate()
-            server.wait(10)
     model = trained.json()
     figures = wrk_figures(load.stdout)
     return [

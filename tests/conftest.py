@@ -1,4 +1,5 @@
-"""Shared fixtures: databases (SQLite file and a real PostgreSQL schema), a simulated clock."""
+"""Shared fixtures: databases (SQLite file and a real PostgreSQL schema), a simulated clock,
+a real SMTP server (aiosmtpd) that keeps what it receives."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from pertinent.clock import SimClock
+from pertinent.delivery.sink import SmtpSink
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 
@@ -20,6 +22,14 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def clock() -> SimClock:
     return SimClock(START)
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    server = SmtpSink(None)
+    server.start("127.0.0.1", 0)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

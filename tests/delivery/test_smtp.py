@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 from conftest import START
 
 from pertinent.content.render import RenderedEmail
@@ -15,14 +13,6 @@ from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
 
 # As long as the real ones: a signed token for (message, person).
 UNSUBSCRIBE = "https://shop.example.com/t/u/" + "eyJtIjoiNmM3ZjVhYzNhYjQ1In0" * 4 + ".Xk1u_2Q"
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink(None)
-    server.start("127.0.0.1", 0)
-    yield server
-    server.stop()
 
 
 def _deliver(sink: SmtpSink) -> ReceivedMessage:

@@ -15,14 +15,6 @@ from pertinent.scaffold import write_example_workspace
 
 
 @pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink(None)
-    server.start("127.0.0.1", 0)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def workspace(tmp_path: Path, sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "ws"
     write_example_workspace(root)
