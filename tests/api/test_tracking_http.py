@@ -6,6 +6,7 @@ import httpx
 from apitools import ADMIN, settle
 
 from pertinent.app import System
+from pertinent.delivery.outbox import OutboxItem
 
 
 def _names(system: System) -> list[str]:
@@ -14,10 +15,30 @@ def _names(system: System) -> list[str]:
 
 
 def _identify(system: System) -> None:
+    """Ann is known, and email m1 went to her."""
     system.ingestor.ingest(
         [{"type": "identify", "userId": "u1", "traits": {"email": "ann@example.com"}}]
     )
     settle(system)
+    with system.storage.transaction() as tx:
+        tx.outbox.enqueue(
+            OutboxItem(
+                idempotency_key="welcome:u1:0",
+                message_id="m1",
+                profile_id="u1",
+                template="welcome",
+                to_address="ann@example.com",
+                subject="Welcome",
+                html="<p>Welcome</p>",
+                text="Welcome",
+                unsubscribe_url=system.renderer.unsubscribe_url("m1", "u1"),
+                created_at=system.clock.now(),
+            )
+        )
+
+
+def _local(url: str, base_url: str) -> str:
+    return url.replace("http://127.0.0.1:8000", base_url)
 
 
 def test_open_pixel_and_click_redirect_record_events(base_url: str, system: System) -> None:
@@ -81,3 +102,37 @@ def test_erasing_a_person_removes_them_everywhere(base_url: str, system: System)
     assert httpx.get(f"{base_url}/v1/profiles/u2", headers=ADMIN).status_code == 200
     with system.storage.snapshot() as tx:
         assert all(e.event.user_id != "u1" for e in tx.log.read_after(0, 100))
+
+
+def test_an_erased_persons_old_email_brings_nothing_back(base_url: str, system: System) -> None:
+    _identify(system)
+    assert httpx.delete(f"{base_url}/v1/profiles/u1", headers=ADMIN).status_code == 200
+    assert httpx.get(_local(system.renderer.open_url("m1", "u1"), base_url)).status_code == 200
+    click = _local(system.renderer.click_url("m1", "u1", "https://shop.example/"), base_url)
+    assert httpx.get(click, follow_redirects=False).status_code == 302, "the link still works"
+    unsubscribe = _local(system.renderer.unsubscribe_url("m1", "u1"), base_url)
+    assert httpx.post(unsubscribe).status_code == 200
+    settle(system)
+    assert httpx.get(f"{base_url}/v1/profiles/u1", headers=ADMIN).status_code == 404
+    with system.storage.snapshot() as tx:
+        assert all(e.event.user_id != "u1" for e in tx.log.read_after(0, 100))
+
+
+def test_unsubscribing_after_a_merge_suppresses_the_address_the_email_went_to(
+    base_url: str, system: System
+) -> None:
+    _identify(system)
+    system.ingestor.ingest(
+        [
+            {"type": "identify", "userId": "u9", "traits": {"email": "ann@work.example"}},
+            {"type": "alias", "userId": "u9", "previousId": "u1"},
+        ]
+    )
+    settle(system)
+    unsubscribe = _local(system.renderer.unsubscribe_url("m1", "u1"), base_url)
+    assert httpx.post(unsubscribe).status_code == 200
+    settle(system)
+    with system.storage.snapshot() as tx:
+        assert tx.suppressions.is_suppressed("ann@example.com")
+    profile = httpx.get(f"{base_url}/v1/profiles/u9", headers=ADMIN).json()
+    assert profile["computed"]["event_counts"]["unsubscribed"] == 1

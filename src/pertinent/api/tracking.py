@@ -24,9 +24,16 @@ def build_router(system: System) -> APIRouter:
     router = APIRouter(prefix="/t", tags=["tracking"])
 
     def record(name: str, claims: dict[str, str], request: Request, **props: Any) -> None:
+        """Record an open or a click for whoever got the email *now*: the outbox row follows
+        the person through merges and is gone once they are erased, and an erased person's
+        old email must not bring their id back."""
+        with system.storage.snapshot() as tx:
+            found = tx.outbox.get(claims["m"])
+        if found is None:
+            return
         event = system_event(
             name,
-            claims["p"],
+            found[0].profile_id,
             {
                 "message_id": claims["m"],
                 **props,
@@ -76,18 +83,21 @@ def build_router(system: System) -> APIRouter:
             return problem(404, "this unsubscribe link is not valid")
 
         def run() -> None:
+            # The address the email went to is suppressed, whatever the profile's email is
+            # now; an erased person's link has nothing left to unsubscribe.
             now = system.clock.now()
             with system.storage.transaction() as tx:
-                state = tx.profiles.load([claims["p"]]).get(claims["p"])
-                address = state.traits.get("email") if state else None
-                if isinstance(address, str):
-                    tx.suppressions.add(address, claims["p"], "unsubscribed", now)
+                found = tx.outbox.get(claims["m"])
+                if found is None:
+                    return
+                item = found[0]
+                tx.suppressions.add(item.to_address, item.profile_id, "unsubscribed", now)
                 tx.log.append(
                     [
                         system_event(
                             "unsubscribed",
-                            claims["p"],
-                            {"message_id": claims["m"], "email": address},
+                            item.profile_id,
+                            {"message_id": claims["m"], "email": item.to_address},
                             now,
                         )
                     ]

@@ -54,6 +54,11 @@ class Outbox(Protocol):
 
     def mark_failed(self, outbox_id: int, error: str) -> None: ...
 
+    def get(self, message_id: str) -> tuple[OutboxItem, str] | None:
+        """The email with this Message-ID and its status (None if there is none, or its
+        recipient was erased)."""
+        ...
+
 
 def backoff(attempts: int) -> timedelta:
     """How long to wait before the next try: 30 s, 1 min, 2 min ... capped at one hour."""
