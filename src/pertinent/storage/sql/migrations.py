@@ -1,8 +1,10 @@
 """Versioned schema migrations, run on start.
 
-Each step is applied once, in order, inside the opening transaction, and recorded in
-`schema_migrations`. A change to a table after a release is a new step here, never an edit of
-an old one.
+A new database gets the current schema (`tables.py`) in one go and is recorded at the latest
+version; an existing one gets, in order, the steps it has not had, inside the opening
+transaction. So a change to a table is two edits: the table in `tables.py` (what a new
+database gets) and a new step in `STEPS` (what brings an old one to the same place); never an
+edit of an old step.
 """
 
 from __future__ import annotations
@@ -14,26 +16,24 @@ from sqlalchemy import Connection, insert, select
 from pertinent.clock import WallClock
 from pertinent.storage.sql import tables
 
-
-def _initial_schema(conn: Connection) -> None:
-    tables.metadata.create_all(conn)
-
-
-STEPS: list[tuple[int, Callable[[Connection], None]]] = [
-    (1, _initial_schema),
-]
+BASELINE = 1  # the schema as first released
+# (version, step) after the baseline, in order.
+STEPS: list[tuple[int, Callable[[Connection], None]]] = []
 
 
 def migrate(conn: Connection) -> int:
     """Bring the schema up to date; return the version it is at now."""
     tables.schema_migrations.create(conn, checkfirst=True)
     done = set(conn.execute(select(tables.schema_migrations.c.version)).scalars())
-    for version, step in STEPS:
+    if not done:
+        tables.metadata.create_all(conn)
+    for version, step in [(BASELINE, None), *STEPS]:
         if version in done:
             continue
-        step(conn)
+        if done and step is not None:
+            step(conn)
         # Bookkeeping, not business time: the wall clock is the honest value.
         conn.execute(
             insert(tables.schema_migrations).values(version=version, applied_at=WallClock().now())
         )
-    return STEPS[-1][0]
+    return max([BASELINE, *(version for version, _ in STEPS)])
