@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
+import orjson
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -39,6 +40,7 @@ class Database:
             self.engine = create_engine(
                 parsed,
                 json_serializer=dialect.json_dumps,
+                json_deserializer=orjson.loads,
                 pool_size=pool_size,
                 max_overflow=pool_size,
             )
@@ -49,6 +51,7 @@ class Database:
             self.engine = create_engine(
                 parsed,
                 json_serializer=dialect.json_dumps,
+                json_deserializer=orjson.loads,
                 pool_size=pool_size,
                 max_overflow=pool_size,
             )
