@@ -1,4 +1,4 @@
-"""Small builders for events in tests."""
+"""Small builders for events and outbox emails in tests."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from pertinent.delivery.outbox import OutboxItem
 from pertinent.events.model import Event
 
 
@@ -57,4 +58,20 @@ def alias(at: datetime, *, previous: str, user: str, message_id: str | None = No
         received_at=at,
         user_id=user,
         previous_id=previous,
+    )
+
+
+def outbox_item(key: str, message_id: str, at: datetime, **fields: Any) -> OutboxItem:
+    """An email as a send step enqueues it: to u1 at a@example.com unless `fields` say else."""
+    defaults: dict[str, Any] = {
+        "profile_id": "u1",
+        "template": "t",
+        "to_address": "a@example.com",
+        "subject": "s",
+        "html": "<p>h</p>",
+        "text": "h",
+        "unsubscribe_url": "http://x/u",
+    }
+    return OutboxItem(
+        idempotency_key=key, message_id=message_id, created_at=at, **{**defaults, **fields}
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 from apitools import ADMIN, settle
+from factories import outbox_item
 
 from pertinent.app import System
-from pertinent.delivery.outbox import OutboxItem
 
 
 def _names(system: System) -> list[str]:
@@ -22,18 +22,7 @@ def _identify(system: System) -> None:
     settle(system)
     with system.storage.transaction() as tx:
         tx.outbox.enqueue(
-            OutboxItem(
-                idempotency_key="welcome:u1:0",
-                message_id="m1",
-                profile_id="u1",
-                template="welcome",
-                to_address="ann@example.com",
-                subject="Welcome",
-                html="<p>Welcome</p>",
-                text="Welcome",
-                unsubscribe_url=system.renderer.unsubscribe_url("m1", "u1"),
-                created_at=system.clock.now(),
-            )
+            outbox_item("welcome:u1:0", "m1", system.clock.now(), to_address="ann@example.com")
         )
 
 

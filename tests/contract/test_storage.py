@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from conftest import START
-from factories import identify, track
+from factories import identify, outbox_item, track
 
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.journeys.runtime import Instance
@@ -138,20 +138,7 @@ def test_journey_instances_wake_when_due(storage: SqlStorage) -> None:
 
 
 def _item(key: str, message_id: str) -> OutboxItem:
-    return OutboxItem(
-        idempotency_key=key,
-        message_id=message_id,
-        profile_id="u1",
-        template="t",
-        to_address="a@example.com",
-        subject="s",
-        html="<p>h</p>",
-        text="h",
-        unsubscribe_url="http://x/u",
-        created_at=START,
-        journey_key="cart",
-        meta={"step": 1},
-    )
+    return outbox_item(key, message_id, START, journey_key="cart", meta={"step": 1})
 
 
 def test_outbox_enqueues_an_idempotency_key_once(storage: SqlStorage) -> None:
