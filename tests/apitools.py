@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from pertinent.app import System
 
 WRITE_KEY = "demo-write-key"
@@ -11,5 +9,5 @@ ADMIN = {"Authorization": "Bearer demo-admin-key"}
 
 
 def settle(system: System) -> None:
-    """Process everything the API has accepted so far (the worker loop is off in tests)."""
-    asyncio.run(system.worker.run_until_idle())
+    """Process everything the API has accepted so far (processing runs in other processes under `serve`)."""
+    system.run_until_idle()

@@ -1,13 +1,24 @@
-"""Small builders for events and outbox emails in tests."""
+"""Small builders for events, outbox emails and processors in tests."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from pertinent.clock import Clock
+from pertinent.content.render import Renderer
+from pertinent.content.templates import TemplateLibrary
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.events.model import Event
+from pertinent.processor.batch import Pipeline, Processor
+from pertinent.processor.compose import Composer
+from pertinent.segments.definitions import SegmentSet
+from pertinent.segments.language import SegmentDefinition
+from pertinent.storage.ports import Storage
+from pertinent.tracking.tokens import TokenSigner
 
 
 def track(
@@ -75,3 +86,17 @@ def outbox_item(key: str, message_id: str, at: datetime, **fields: Any) -> Outbo
     return OutboxItem(
         idempotency_key=key, message_id=message_id, created_at=at, **{**defaults, **fields}
     )
+
+
+def processor(
+    storage: Storage,
+    clock: Clock,
+    segments: Sequence[SegmentDefinition] = (),
+    *,
+    batch_size: int = 1000,
+    partitions: int = 1,
+) -> Processor:
+    """A processor with these segments and no journeys (so it never renders an email)."""
+    renderer = Renderer(TemplateLibrary(Path("no-templates")), TokenSigner("s" * 16), "http://x")
+    pipeline = Pipeline(SegmentSet(list(segments)), {}, Composer(renderer, "s" * 16))
+    return Processor(storage, clock, pipeline, batch_size=batch_size, partitions=partitions)

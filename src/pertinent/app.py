@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -9,55 +11,68 @@ from pathlib import Path
 from typing import Any
 
 from pertinent.clock import Clock, WallClock
-from pertinent.compose import Composer
 from pertinent.config import Workspace, load_workspace
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
-from pertinent.delivery.sender import Sender, Transport
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
 from pertinent.errors import ConfigError
-from pertinent.events.system import system_event
 from pertinent.ingest.pipeline import Ingestor
 from pertinent.journeys.model import SendStep
-from pertinent.journeys.runtime import JourneyRuntime
-from pertinent.processor import Processor
+from pertinent.processor.batch import Pipeline, Processor
+from pertinent.processor.compose import Composer
+from pertinent.processor.send import Sender, Transport
 from pertinent.profiles.state import ProfileState
+from pertinent.recommend.artefacts import ModelSync
 from pertinent.recommend.cache import make_cache
 from pertinent.recommend.serve import RecommendationService, TrainResult, leaning_categories
-from pertinent.recommend.source import train_from_storage
 from pertinent.recommend.template import TemplateRecommendations
-from pertinent.segments.engine import SegmentEngine
+from pertinent.segments.definitions import SegmentSet
+from pertinent.storage.ports import Storage
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 from pertinent.tracking.tokens import TokenSigner
-from pertinent.worker import Worker
 
 
 @dataclass
 class System:
-    """Everything `pertinent serve` runs, wired together."""
+    """Everything one Pertinent process may run, wired together; each role uses its part."""
 
     workspace: Workspace
     clock: Clock
-    storage: SqlStorage
+    storage: Storage
     ingestor: Ingestor
-    segments: SegmentEngine
+    segments: SegmentSet
     processor: Processor
     renderer: Renderer
     signer: TokenSigner
     sender: Sender
-    worker: Worker
     recommendations: RecommendationService
+    models: ModelSync
     templates: TemplateLibrary = field(repr=False)
 
     def train_recommendations(self) -> TrainResult:
-        return train_from_storage(self.storage, self.recommendations, self.clock.now())
+        """Train on the whole log now and publish the model to every process."""
+        return self.models.train()
+
+    def run_until_idle(self) -> int:
+        """Process, run timers, retrain when due and send, in this thread, until nothing is
+        left to do now (tests, the demo, `pertinent process --until-idle`); return events
+        processed. `pertinent serve` runs the same work in separate processes instead."""
+        total = 0
+        while True:
+            done = self.processor.run_until_idle()
+            if self.models.retrain_due():
+                self.models.train()
+            sent = asyncio.run(self.sender.send_due())
+            total += done
+            if not done and not sent:
+                return total
 
     def close(self) -> None:
         self.storage.close()
 
 
-def _check_references(ws: Workspace, segments: SegmentEngine, templates: TemplateLibrary) -> None:
+def _check_references(ws: Workspace, segments: SegmentSet, templates: TemplateLibrary) -> None:
     known_templates = set(templates.names())
     for journey in ws.journeys:
         where = f"journeys/{journey.key}"
@@ -74,26 +89,36 @@ def _check_references(ws: Workspace, segments: SegmentEngine, templates: Templat
                 )
 
 
+def open_storage(
+    workspace: Workspace, *, database_url: str | None = None, schema: str | None = None
+) -> Storage:
+    return SqlStorage(Database(database_url or workspace.database_url(), schema=schema))
+
+
 def build_system(
     workspace: Workspace,
     *,
     clock: Clock | None = None,
     transport: Transport | None = None,
+    storage: Storage | None = None,
     database_url: str | None = None,
     schema: str | None = None,
+    slot: int = 0,
 ) -> System:
+    """Wire a workspace. `slot` names this process among its role's processes on this host
+    (the supervisor numbers them), so a restarted sender takes back its own rows."""
     clock = clock or WallClock()
-    storage = SqlStorage(Database(database_url or workspace.database_url(), schema=schema))
-    signer = TokenSigner(workspace.settings.secret)
+    settings = workspace.settings
+    storage = storage or open_storage(workspace, database_url=database_url, schema=schema)
+    signer = TokenSigner(settings.secret)
     templates = TemplateLibrary(workspace.templates_dir)
-    renderer = Renderer(templates, signer, workspace.settings.server.base_url)
-    segments = SegmentEngine(workspace.segments)
+    renderer = Renderer(templates, signer, settings.server.base_url)
+    segments = SegmentSet(workspace.segments)
     _check_references(workspace, segments, templates)
     recommendations = RecommendationService(
-        workspace.settings.recommendations, make_cache(workspace.settings.recommendations.cache)
+        settings.recommendations, make_cache(settings.recommendations.cache)
     )
-
-    trait_names = workspace.settings.recommendations.cold_start_traits
+    trait_names = settings.recommendations.cold_start_traits
 
     def recommendations_hook(state: ProfileState, context: Mapping[str, Any]) -> dict[str, Any]:
         event = context.get("event") or {}
@@ -108,25 +133,30 @@ def build_system(
             )
         }
 
-    composer = Composer(renderer, clock, hooks=[recommendations_hook])
-    journeys = JourneyRuntime(
-        workspace.journeys,
-        composer,
-        lambda pid, name, props: system_event(name, pid, props, clock.now()),
+    pipeline = Pipeline(
+        segments=segments,
+        journeys={j.key: j for j in workspace.journeys},
+        composer=Composer(renderer, settings.secret, hooks=[recommendations_hook]),
     )
-    processor = Processor(storage, clock, segments, journeys)
-    transport = transport or SmtpTransport(SmtpSettings.from_url(workspace.settings.smtp.url))
-    sender = Sender(storage, clock, transport, workspace.settings.smtp.sender)
-    settings = workspace.settings.processor
-    retrain = workspace.settings.recommendations.retrain_minutes
-    worker = Worker(
-        processor,
-        sender,
-        batch_size=settings.batch_size,
-        poll_interval=settings.poll_interval_seconds,
-        clock=clock,
-        retrain=lambda: train_from_storage(storage, recommendations, clock.now()),
-        retrain_every=timedelta(minutes=retrain) if retrain else None,
+    processor = Processor(
+        storage,
+        clock,
+        pipeline,
+        batch_size=settings.processor.batch_size,
+        partitions=settings.processor.partitions,
+    )
+    smtp = SmtpSettings.from_url(settings.smtp.url, timeout=settings.smtp.timeout_seconds)
+    sender = Sender(
+        storage,
+        clock,
+        transport or SmtpTransport(smtp),
+        settings.smtp.sender,
+        owner=f"{socket.gethostname()}/sender-{slot}",
+        retry_base=timedelta(seconds=settings.smtp.retry_seconds),
+    )
+    retrain = settings.recommendations.retrain_minutes
+    models = ModelSync(
+        storage, recommendations, clock, timedelta(minutes=retrain) if retrain else None
     )
     return System(
         workspace=workspace,
@@ -138,12 +168,12 @@ def build_system(
         renderer=renderer,
         signer=signer,
         sender=sender,
-        worker=worker,
-        templates=templates,
         recommendations=recommendations,
+        models=models,
+        templates=templates,
     )
 
 
-def open_system(root: Path, **kwargs: object) -> System:
+def open_system(root: Path, **kwargs: Any) -> System:
     """Load the workspace at `root` and build its system."""
-    return build_system(load_workspace(root), **kwargs)  # type: ignore[arg-type]
+    return build_system(load_workspace(root), **kwargs)

@@ -45,12 +45,25 @@ class KeySettings(_Strict):
 class SmtpSection(_Strict):
     url: str = "smtp://127.0.0.1:2525"
     sender: str = Field(default="Pertinent <hello@example.com>", alias="from")
+    timeout_seconds: float = Field(
+        default=30, gt=0, le=600, description="give up on a server that does not answer"
+    )
+    retry_seconds: float = Field(
+        default=30, gt=0, le=3600, description="first retry after this; doubles, up to an hour"
+    )
 
 
 class ProcessorSettings(_Strict):
-    # Small enough that the API, which shares the one SQLite writer, waits little for a batch.
-    batch_size: int = Field(default=250, ge=1, le=100_000)
-    poll_interval_seconds: float = Field(default=0.05, gt=0, le=60)
+    # A batch is one write transaction: its size bounds how long ingestion can wait for
+    # SQLite's one writer, and amortizes each query over more events.
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    poll_interval_seconds: float = Field(default=0.02, gt=0, le=60)
+    partitions: int = Field(
+        default=1, ge=1, le=1024, description="shares of the log that processors divide"
+    )
+    lease_seconds: float = Field(
+        default=10, ge=1, le=600, description="a dead processor's partitions pass on after this"
+    )
 
 
 class Settings(_Strict):

@@ -8,7 +8,6 @@ running with a page of the delivered emails until Ctrl-C.
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import re
 import shutil
@@ -77,9 +76,9 @@ def _prepare(workspace: Path) -> None:
 
 class _Server:
     def __init__(self, system: System, port: int):
-        # The demo drives the worker itself, in step with the simulated clock.
+        # The demo drives processing and sending itself, in step with the simulated clock.
         config = uvicorn.Config(
-            create_app(system, run_worker=False, dashboard=True),
+            create_app(system, dashboard=True),
             host="127.0.0.1",
             port=port,
             log_level="critical",
@@ -106,10 +105,8 @@ class _Server:
 
 
 def _summary(system: System, tally: _Tally, now: datetime) -> Table:
-    with system.storage.snapshot() as tx:
-        sizes = tx.segments.sizes()
-        profiles = tx.profiles.count()
-        lag = tx.log.last_seq() - tx.cursors.get("processor")
+    status = system.storage.reads.status()
+    sizes, profiles, lag = status.segments, status.profiles, status.lag
     elapsed = max(monotonic() - tally.started, 1e-6)
     table = Table(title=f"Pertinent demo · simulated time {now:%a %d %b %H:%M} UTC")
     table.add_column("figure")
@@ -150,7 +147,7 @@ class _Replay:
         self.tally.events += len(events)
 
     def wait_idle(self) -> None:
-        asyncio.run(self.system.worker.run_until_idle())
+        self.system.run_until_idle()
 
     def collect_mail(self) -> None:
         """Hand each newly delivered email to its simulated reader."""
@@ -232,6 +229,14 @@ class _Replay:
             live.update(_summary(self.system, self.tally, clock.now()))
 
 
+def _serve_forever(system: System) -> None:
+    """Keep processing and sending on the demo's clock (now moving with the wall clock)
+    until Ctrl-C."""
+    while True:
+        if not system.run_until_idle():
+            time.sleep(0.2)
+
+
 def run_demo(
     workspace: Path,
     *,
@@ -267,7 +272,7 @@ def run_demo(
             console.print(
                 f"Delivered emails: {ws.settings.server.base_url}/emails  · Ctrl-C to stop"
             )
-            asyncio.run(system.worker.run(asyncio.Event()))
+            _serve_forever(system)
     except KeyboardInterrupt:
         pass
     finally:

@@ -28,6 +28,6 @@ def system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[System]:
 
 @pytest.fixture
 def base_url(system: System) -> Iterator[str]:
-    """The API without its worker loop: tests process explicitly with `settle`."""
-    with serving(create_app(system, run_worker=False)) as url:
+    """The API alone, as `serve` runs it: tests process explicitly with `settle`."""
+    with serving(create_app(system)) as url:
         yield url

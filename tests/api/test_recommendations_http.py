@@ -117,7 +117,7 @@ def _open_shop(workspace: Path, folder: Path) -> Iterator[Shop]:
             database_url=f"sqlite:///{folder / 'shop.db'}",
         )
     try:
-        with serving(create_app(system, run_worker=False)) as url:
+        with serving(create_app(system)) as url:
             events, viewed, ordered = _shopping()
             answer = httpx.post(f"{url}/v1/batch", json={"batch": events}, auth=AUTH)
             assert answer.json()["accepted"] == len(events), answer.text

@@ -1,27 +1,40 @@
 """Migrations on both backends: a new database starts at the latest version without running
-old steps; an existing one runs each missing step once."""
+old steps; an existing one runs each missing step once; a real version-1 database comes
+forward with its data."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from conftest import POSTGRES_URL
-from sqlalchemy import Connection, select, text
+from conftest import POSTGRES_URL, START
+from sqlalchemy import Connection, create_engine, select, text
 
+from pertinent.storage.ports import Partition
 from pertinent.storage.sql import migrations, tables
 from pertinent.storage.sql.database import Database
+from pertinent.storage.sql.storage import SqlStorage
+
+HERE = Path(__file__).parent
+
+
+def _url(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
+    if request.node.callspec.params["backend"] == "sqlite":
+        return f"sqlite:///{tmp_path / 'migrations.db'}", None
+    return POSTGRES_URL, request.getfixturevalue("pg_schema")
 
 
 def _open(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
-    if request.node.callspec.params["backend"] == "sqlite":
-        return Database(f"sqlite:///{tmp_path / 'migrations.db'}")
-    return Database(POSTGRES_URL, schema=request.getfixturevalue("pg_schema"))
+    url, schema = _url(request, tmp_path)
+    return Database(url, schema=schema)
 
 
 def _versions(db: Database) -> list[int]:
     with db.read() as conn:
         return sorted(conn.execute(select(tables.schema_migrations.c.version)).scalars())
+
+
+LATEST = max([migrations.BASELINE, *(v for v, _ in migrations.STEPS)])
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -31,16 +44,16 @@ def test_an_old_database_gets_each_missing_step_once(
     runs: list[int] = []
 
     def add_note(conn: Connection) -> None:
-        runs.append(2)
+        runs.append(LATEST + 1)
         conn.execute(text("ALTER TABLE cursors ADD COLUMN note VARCHAR(20)"))
 
-    _open(request, tmp_path).close()  # released with the baseline only
-    monkeypatch.setattr(migrations, "STEPS", [(2, add_note)])
+    _open(request, tmp_path).close()  # released with the current steps
+    monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS, (LATEST + 1, add_note)])
     db = _open(request, tmp_path)
     db.close()
     db = _open(request, tmp_path)
-    assert runs == [2]
-    assert _versions(db) == [1, 2]
+    assert runs == [LATEST + 1]
+    assert _versions(db) == list(range(1, LATEST + 2))
     with db.write() as conn:
         conn.execute(text("UPDATE cursors SET note = 'x'"))  # the column is there
     db.close()
@@ -57,3 +70,63 @@ def test_a_new_database_starts_at_the_latest_version_without_running_steps(
     db = _open(request, tmp_path)
     assert _versions(db) == [1, 2, 3]
     db.close()
+
+
+def _version_1_database(url: str, schema: str | None, backend: str) -> None:
+    """The schema as version 1 released it (DDL kept beside this test), with a little data."""
+    engine = create_engine(url)
+    stamp = START.replace(tzinfo=None) if backend == "sqlite" else START
+    with engine.begin() as conn:
+        if schema is not None:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            conn.execute(text(f'SET search_path TO "{schema}"'))
+        ddl = (HERE / f"schema_v1.{backend}.sql").read_text()
+        for statement in ddl.split(";"):
+            if statement.strip() and not statement.strip().startswith("--"):
+                conn.execute(text(statement))
+        conn.execute(text("INSERT INTO schema_migrations VALUES (1, :t)"), {"t": stamp})
+        conn.execute(
+            text(
+                "INSERT INTO events (message_id, type, name, user_id, timestamp, received_at,"
+                " properties, traits, context, is_bot) VALUES ('m1', 'track', 'E', 'u1', :t, :t,"
+                " '{}', '{}', '{}', false)"
+            ),
+            {"t": stamp},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO profiles (profile_id, traits, trait_times, computed) VALUES"
+                " ('u1', '{\"city\": \"NYC\"}', '{}', '{}')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO journey_instances (journey_key, profile_id, step, status, wake_at,"
+                " \"trigger\", started_at) VALUES ('cart', 'u1', 0, 'waiting', :t, '{}', :t)"
+            ),
+            {"t": stamp},
+        )
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_version_1_database_comes_forward_with_its_data(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url, schema = _url(request, tmp_path)
+    _version_1_database(url, schema, backend)
+    storage = SqlStorage(Database(url, schema=schema))
+    try:
+        assert _versions(storage.db) == list(range(1, LATEST + 1))
+        with storage.transaction() as tx:
+            [logged] = tx.log.read_after(0, 10, Partition(0, 1))
+            assert logged.event.message_id == "m1"
+            profile = tx.profiles.load(["u1"])["u1"]
+            assert (profile.traits, profile.version) == ({"city": "NYC"}, 1)
+            tx.profiles.save([profile])
+            [waiting] = tx.journeys.claim_due(START, 10, Partition(0, 1))
+            assert waiting.key.startswith("legacy-")
+            tx.segments.enter("s", {"u1"}, START)
+            tx.artefacts.put("model", b"x", {}, START)
+    finally:
+        storage.close()

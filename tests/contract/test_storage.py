@@ -1,20 +1,23 @@
-"""The storage contract: every port behaves the same on SQLite and on PostgreSQL."""
+"""The storage contract: every port behaves the same on every adapter (in memory, SQLite,
+PostgreSQL), against real databases."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from conftest import START
 from factories import identify, outbox_item, track
 
 from pertinent.delivery.outbox import OutboxItem
-from pertinent.journeys.runtime import Instance
+from pertinent.journeys.model import Instance
 from pertinent.profiles.state import ProfileState
-from pertinent.storage.sql.storage import SqlStorage
+from pertinent.segments.language import PerformedCondition, SegmentDefinition
+from pertinent.storage.ports import ConcurrentUpdate, Partition, Storage, partition_key
 
 
-def test_log_appends_in_order_and_skips_duplicate_message_ids(storage: SqlStorage) -> None:
+def test_log_appends_in_order_and_skips_duplicate_message_ids(storage: Storage) -> None:
     a = track("Product Viewed", START, user="u1", message_id="m1", sku="A")
     b = track("Product Viewed", START, user="u1", message_id="m2", sku="B")
     with storage.transaction() as tx:
@@ -32,7 +35,7 @@ def test_log_appends_in_order_and_skips_duplicate_message_ids(storage: SqlStorag
     assert logged[0].event.timestamp == START
 
 
-def test_read_after_resumes_from_a_seq(storage: SqlStorage) -> None:
+def test_read_after_resumes_from_a_seq(storage: Storage) -> None:
     with storage.transaction() as tx:
         tx.log.append([track("E", START, user="u", message_id=f"m{i}") for i in range(5)])
     with storage.snapshot() as tx:
@@ -41,7 +44,22 @@ def test_read_after_resumes_from_a_seq(storage: SqlStorage) -> None:
     assert [e.event.message_id for e in rest] == ["m2", "m3"]
 
 
-def test_the_log_says_when_the_first_unprocessed_event_arrived(storage: SqlStorage) -> None:
+def test_a_partition_reads_the_events_of_its_people_only(storage: Storage) -> None:
+    users = [f"u{i}" for i in range(12)]
+    with storage.transaction() as tx:
+        tx.log.append([track("E", START, user=u, message_id=u) for u in users])
+        tx.log.append([track("E", START, anon="a1", message_id="anon")])
+    shares = [Partition(i, 3) for i in range(3)]
+    with storage.snapshot() as tx:
+        read = [[e.event.message_id for e in tx.log.read_after(0, 100, p)] for p in shares]
+    assert sorted(m for part in read for m in part) == sorted([*users, "anon"])
+    for share, ids in zip(shares, read, strict=True):
+        for message_id in ids:
+            owner = "anon:a1" if message_id == "anon" else message_id
+            assert share.owns(partition_key(owner))
+
+
+def test_the_log_says_when_the_first_unprocessed_event_arrived(storage: Storage) -> None:
     with storage.transaction() as tx:
         tx.log.append([track("E", START + timedelta(minutes=i), user="u") for i in range(3)])
     with storage.snapshot() as tx:
@@ -51,20 +69,69 @@ def test_the_log_says_when_the_first_unprocessed_event_arrived(storage: SqlStora
         assert tx.log.received_after(third.seq) is None
 
 
-def test_a_rolled_back_transaction_leaves_nothing(storage: SqlStorage) -> None:
+def test_cursors_are_taken_set_listed_and_dropped(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        assert tx.cursors.take("processor/0of2") == 0
+        tx.cursors.set("processor/0of2", 7)
+        tx.cursors.set("processor/1of2", 3)
+    with storage.transaction() as tx:
+        assert tx.cursors.take("processor/0of2") == 7
+        assert tx.cursors.all() == {"processor/0of2": 7, "processor/1of2": 3}
+        tx.cursors.drop("processor/1of2")
+    with storage.snapshot() as tx:
+        assert tx.cursors.all() == {"processor/0of2": 7}
+        assert tx.cursors.get("missing") == 0
+
+
+def test_a_rolled_back_transaction_leaves_nothing(storage: Storage) -> None:
     try:
         with storage.transaction() as tx:
             tx.log.append([track("E", START, user="u", message_id="gone")])
             tx.cursors.set("processor", 99)
+            tx.profiles.save([ProfileState("u", traits={"a": 1})])
             raise RuntimeError("crash")
     except RuntimeError:
         pass
     with storage.snapshot() as tx:
         assert tx.log.last_seq() == 0
         assert tx.cursors.get("processor") == 0
+        assert tx.profiles.load(["u"]) == {}
 
 
-def test_profiles_identities_merge_and_erase(storage: SqlStorage) -> None:
+def test_profiles_are_saved_with_versions_that_catch_a_lost_update(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        tx.profiles.save([ProfileState("u1", traits={"city": "NYC"})])
+    with storage.snapshot() as tx:
+        mine = tx.profiles.load(["u1"])["u1"]
+        theirs = tx.profiles.load(["u1"])["u1"]
+    assert mine.version == 1 and mine.traits == {"city": "NYC"}
+    with storage.transaction() as tx:
+        theirs.traits["city"] = "LA"
+        tx.profiles.save([theirs])
+    assert theirs.version == 2
+    with pytest.raises(ConcurrentUpdate), storage.transaction() as tx:
+        tx.profiles.save([mine])
+    with pytest.raises(ConcurrentUpdate), storage.transaction() as tx:
+        tx.profiles.save([ProfileState("u1")])  # "new", but someone made it first
+    with storage.transaction() as tx:
+        tx.profiles.touch(["u1", "nobody"])
+    with storage.snapshot() as tx:
+        stored = tx.profiles.load(["u1", "nobody"])
+    assert list(stored) == ["u1"]
+    assert (stored["u1"].traits, stored["u1"].version) == ({"city": "LA"}, 3)
+
+
+def test_identities_link_once_and_a_second_link_is_a_conflict(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        tx.profiles.link([("user", "u1", "u1"), ("anon", "x1", "u1")])
+    with pytest.raises(ConcurrentUpdate), storage.transaction() as tx:
+        tx.profiles.link([("anon", "x1", "u2")])
+    with storage.snapshot() as tx:
+        assert tx.profiles.resolve("anon", "x1") == "u1"
+        assert tx.profiles.resolve_many("user", ["u1", "u9"]) == {"u1": "u1"}
+
+
+def test_profiles_identities_merge_and_erase(storage: Storage) -> None:
     with storage.transaction() as tx:
         tx.log.append(
             [
@@ -83,13 +150,16 @@ def test_profiles_identities_merge_and_erase(storage: SqlStorage) -> None:
     with storage.snapshot() as tx:
         assert tx.profiles.resolve_many("anon", ["x1", "nobody"]) == {"x1": "anon:x1"}
         assert tx.profiles.resolve_many("user", []) == {}
+    with pytest.raises(ConcurrentUpdate), storage.transaction() as tx:
+        tx.profiles.merge("anon:x1", "u1", loser_version=7)
     with storage.transaction() as tx:
-        tx.profiles.merge("anon:x1", "u1")
+        tx.profiles.merge("anon:x1", "u1", loser_version=1)
     with storage.snapshot() as tx:
         assert tx.profiles.resolve("anon", "x1") == "u1"
         assert set(tx.profiles.load(["u1", "anon:x1"])) == {"u1"}
         assert tx.profiles.identities("u1") == [("anon", "x1"), ("user", "u1")]
-        assert [t.action for t in tx.profiles.timeline("u1", 10)] == ["Product Viewed", None]
+        assert [a for _, a, _, _ in tx.profiles.actions(["Product Viewed"])] == ["Product Viewed"]
+    assert [t.action for t in storage.reads.timeline("u1", 10)] == ["Product Viewed", None]
     bot_view = track("Product Viewed", START, user="u1")
     with storage.transaction() as tx:
         # Never attributed to the profile (a bot's, or not processed yet), still theirs.
@@ -102,78 +172,263 @@ def test_profiles_identities_merge_and_erase(storage: SqlStorage) -> None:
         assert tx.profiles.load(["u1"]) == {}
         assert tx.profiles.resolve("user", "u1") is None
         assert [e.event.message_id for e in tx.log.read_after(0, 10)] == ["kept"]
-        assert tx.suppressions.is_suppressed("a@example.com"), "an unsubscribe outlives erasure"
+        assert tx.suppressions.suppressed(["a@example.com"]) == {"a@example.com"}, (
+            "an unsubscribe outlives erasure"
+        )
 
 
-def test_membership_history_and_timers(storage: SqlStorage) -> None:
+def test_segment_conditions_are_evaluated_for_the_people_asked_about(storage: Storage) -> None:
+    viewed = PerformedCondition(type="performed", event="V", at_least=2, within=timedelta(hours=1))
+    segments = {
+        "viewers": viewed,
+        "nyc_viewers": SegmentDefinition.model_validate(
+            {
+                "key": "nyc_viewers",
+                "condition": {
+                    "type": "all",
+                    "conditions": [
+                        {"type": "trait", "trait": "city", "value": "NYC"},
+                        {"type": "in_segment", "segment": "viewers"},
+                    ],
+                },
+            }
+        ).condition,
+    }
+    with storage.transaction() as tx:
+        tx.profiles.save(
+            [ProfileState("a", traits={"city": "NYC"}), ProfileState("b", traits={"city": "LA"})]
+        )
+        rows = [
+            (1, "a", "V", START - timedelta(minutes=50), {}),
+            (2, "a", "V", START - timedelta(minutes=10), {}),
+            (3, "b", "V", START, {}),
+            (4, "b", "V", START, {}),
+            (5, "b", "V", START - timedelta(hours=2), {}),
+        ]
+        tx.profiles.record(rows)
+    with storage.snapshot() as tx:
+        assert tx.segments.matching(segments, ["viewers", "nyc_viewers"], START, None) == {
+            "viewers": {"a", "b"},
+            "nyc_viewers": {"a"},
+        }
+        assert tx.segments.matching(segments, ["viewers"], START, ["b"]) == {"viewers": {"b"}}
+        later = START + timedelta(minutes=15)
+        assert tx.segments.matching(segments, ["viewers"], later, None) == {"viewers": {"b"}}
+        assert sorted(tx.segments.window_times([viewed], START, None)) == [
+            (0, "a", START - timedelta(minutes=50)),
+            (0, "b", START),
+        ]
+        assert tx.segments.window_times([viewed], START, ["a"]) == [
+            (0, "a", START - timedelta(minutes=50))
+        ]
+
+
+def test_membership_history_and_timers(storage: Storage) -> None:
     later = START + timedelta(hours=1)
+    everything = Partition()
     with storage.transaction() as tx:
         tx.segments.enter("vip", {"a", "b"}, START)
         tx.segments.exit("vip", {"a"}, later)
         tx.segments.set_timers("vip", {"b": later}, clear=set())
+        tx.segments.set_timers("other", {"a": later + timedelta(hours=1)}, clear=set())
     with storage.snapshot() as tx:
-        assert tx.segments.current("vip", None) == {"b"}
-        assert tx.segments.current("vip", {"a"}) == set()
-        assert tx.segments.sizes() == {"vip": 1}
+        assert tx.segments.current(None) == {"vip": {"b"}}
+        assert tx.segments.current(["a"]) == {}
         assert [(p, t) for p, t, _ in tx.segments.history("vip")] == [("a", START), ("b", START)]
+        assert tx.segments.next_due(everything) == later
+    assert storage.reads.segment_sizes() == {"vip": 1}
+    assert [m.profile_id for m in storage.reads.members("vip", 10, 0)] == ["b"]
     with storage.transaction() as tx:
-        assert tx.segments.due_timers(START, 10) == {}
-        assert tx.segments.due_timers(later, 10) == {"vip": {"b"}}
-        assert tx.segments.due_timers(later, 10) == {}
-
-
-def test_journey_instances_wake_when_due(storage: SqlStorage) -> None:
-    with storage.transaction() as tx:
-        inst = tx.journeys.save(
-            Instance(
-                "cart", "u1", 0, "waiting", START, {"name": "E"}, wake_at=START + timedelta(hours=1)
-            )
-        )
-    assert inst.id is not None
+        assert tx.segments.claim_due(START, 10, everything) == {}
+        assert tx.segments.claim_due(later, 10, everything) == {"vip": {"b"}}
+        assert tx.segments.claim_due(later, 10, everything) == {}
+        tx.segments.set_timers("other", {}, clear={"a"})
     with storage.snapshot() as tx:
-        assert tx.journeys.due(START, 10) == []
-        assert [i.id for i in tx.journeys.due(START + timedelta(hours=1), 10)] == [inst.id]
-        assert [i.trigger for i in tx.journeys.active({"u1"})] == [{"name": "E"}]
-        assert tx.journeys.has_entered("cart", "u1")
+        assert tx.segments.next_due(everything) is None
 
 
-def _item(key: str, message_id: str) -> OutboxItem:
-    return outbox_item(key, message_id, START, journey_key="cart", meta={"step": 1})
-
-
-def test_outbox_enqueues_an_idempotency_key_once(storage: SqlStorage) -> None:
+def test_timers_are_claimed_by_the_partition_of_their_person(storage: Storage) -> None:
+    people = [f"p{i}" for i in range(10)]
     with storage.transaction() as tx:
-        assert tx.outbox.enqueue(_item("1:1", "m1"))
-        assert not tx.outbox.enqueue(_item("1:1", "m2"))
+        tx.segments.set_timers("s", {p: START for p in people}, clear=set())
+    claimed: list[str] = []
+    with storage.transaction() as tx:
+        for index in range(2):
+            share = Partition(index, 2)
+            got = tx.segments.claim_due(START, 100, share).get("s", set())
+            assert all(share.owns(partition_key(p)) for p in got)
+            claimed.extend(got)
+    assert sorted(claimed) == sorted(people)
+
+
+def _instance(key: str, wake: timedelta | None, **fields: object) -> Instance:
+    values: dict[str, object] = {
+        "journey_key": "cart",
+        "profile_id": "u1",
+        "step": 0,
+        "status": "waiting",
+        "started_at": START,
+        "trigger": {"name": "E"},
+        "wake_at": START + wake if wake is not None else None,
+        **fields,
+    }
+    return Instance(key, **values)  # type: ignore[arg-type]
+
+
+def test_journey_instances_are_saved_by_key_and_wake_when_due(storage: Storage) -> None:
+    first = _instance("k1", timedelta(hours=1))
+    with storage.transaction() as tx:
+        tx.journeys.save([first, _instance("k2", None, journey_key="welcome", status="completed")])
+    everything = Partition()
+    with storage.snapshot() as tx:
+        assert tx.journeys.next_due(everything) == START + timedelta(hours=1)
+        assert [i.key for i in tx.journeys.active({"u1"})] == ["k1"]
+        assert tx.journeys.active({"u1"})[0] == first
+        assert tx.journeys.entered(["welcome"], {"u1", "u2"}) == {("welcome", "u1")}
+    with storage.transaction() as tx:
+        assert tx.journeys.claim_due(START, 10, everything) == []
+        assert tx.journeys.claim_due(START + timedelta(hours=1), 10, everything) == [first]
+        tx.journeys.save([replace(first, step=1, status="completed", wake_at=None, ended_at=START)])
+    with storage.snapshot() as tx:
+        assert tx.journeys.active({"u1"}) == []
+        assert tx.journeys.next_due(everything) is None
+    assert storage.reads.status().journeys == {
+        "cart": {"completed": 1},
+        "welcome": {"completed": 1},
+    }
+
+
+def _item(key: str, message_id: str, **fields: object) -> OutboxItem:
+    return outbox_item(key, message_id, START, journey_key="cart", meta={"step": 1}, **fields)
+
+
+def test_outbox_enqueues_an_idempotency_key_once(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        assert tx.outbox.enqueue([_item("1:1", "m1")]) == 1
+        assert tx.outbox.enqueue([_item("1:1", "m2")]) == 0
     lease = timedelta(minutes=5)
     with storage.transaction() as tx:
-        due = tx.outbox.claim(START, lease, 10)
+        due = tx.outbox.claim(START, lease, 10, "s1")
         assert [d.item.message_id for d in due] == ["m1"]
-        assert tx.outbox.claim(START, lease, 10) == [], "a claimed row is not handed out twice"
+        assert due[0].item == _item("1:1", "m1")
+        assert tx.outbox.claim(START, lease, 10, "s2") == [], (
+            "a claimed row is not handed out twice"
+        )
         tx.outbox.mark_retry(due[0].id, START + timedelta(minutes=1), "busy")
     with storage.transaction() as tx:
-        assert tx.outbox.claim(START, lease, 10) == []
-        due = tx.outbox.claim(START + timedelta(minutes=1), lease, 10)
+        assert tx.outbox.claim(START, lease, 10, "s1") == []
+        due = tx.outbox.claim(START + timedelta(minutes=1), lease, 10, "s1")
         assert due[0].attempts == 1
         tx.outbox.mark_sent(due[0].id, START)
     with storage.transaction() as tx:
-        assert tx.outbox.claim(START + timedelta(days=1), lease, 10) == []
+        assert tx.outbox.claim(START + timedelta(days=1), lease, 10, "s1") == []
+        found = tx.outbox.get("m1")
+        assert found is not None and found[1] == "sent"
+    [email] = storage.reads.emails(10)
+    assert (email.item.message_id, email.status, email.sent_at) == ("m1", "sent", START)
+    assert storage.reads.status().outbox == {"sent": 1}
 
 
-def test_a_claim_whose_sender_died_is_retried_after_the_lease(storage: SqlStorage) -> None:
+def test_an_email_that_could_not_be_built_is_stored_failed_with_its_reason(
+    storage: Storage,
+) -> None:
+    with storage.transaction() as tx:
+        tx.outbox.enqueue([_item("3:1", "m3", error="template error: line 2"), _item("4:1", "m4")])
+    with storage.transaction() as tx:
+        assert [
+            d.item.message_id for d in tx.outbox.claim(START, timedelta(minutes=5), 10, "s")
+        ] == ["m4"]
+    found = storage.reads.email("m3")
+    assert found is not None
+    assert (found.status, found.last_error, found.item.error) == (
+        "failed",
+        "template error: line 2",
+        "template error: line 2",
+    )
+
+
+def test_a_claim_whose_sender_died_is_retried_after_the_lease(storage: Storage) -> None:
     lease = timedelta(minutes=5)
     with storage.transaction() as tx:
-        tx.outbox.enqueue(_item("2:1", "m9"))
-        assert len(tx.outbox.claim(START, lease, 10)) == 1
+        tx.outbox.enqueue([_item("2:1", "m9")])
+        assert len(tx.outbox.claim(START, lease, 10, "dead")) == 1
     with storage.transaction() as tx:
-        assert tx.outbox.claim(START + timedelta(minutes=4), lease, 10) == []
-        assert len(tx.outbox.claim(START + lease, lease, 10)) == 1
+        assert tx.outbox.claim(START + timedelta(minutes=4), lease, 10, "other") == []
+        assert len(tx.outbox.claim(START + lease, lease, 10, "other")) == 1
 
 
-def test_suppressions_ignore_case(storage: SqlStorage) -> None:
+def test_a_restarted_sender_takes_back_its_own_rows_at_once(storage: Storage) -> None:
+    lease = timedelta(minutes=5)
+    with storage.transaction() as tx:
+        tx.outbox.enqueue([_item("5:1", "m5"), _item("6:1", "m6")])
+        assert len(tx.outbox.claim(START, lease, 1, "host/sender-0")) == 1
+        assert len(tx.outbox.claim(START, lease, 1, "host/sender-1")) == 1
+    with storage.transaction() as tx:
+        assert tx.outbox.release("host/sender-0", START) == 1
+        again = tx.outbox.claim(START, lease, 10, "host/sender-0")
+    assert len(again) == 1, "its own row, not the other sender's"
+
+
+def test_suppressions_ignore_case_and_answer_as_asked(storage: Storage) -> None:
     with storage.transaction() as tx:
         tx.suppressions.add(" A@Example.com ", "u1", "unsubscribed", START)
         tx.suppressions.add("a@example.com", "u1", "unsubscribed", START)
     with storage.snapshot() as tx:
-        assert tx.suppressions.is_suppressed("a@EXAMPLE.com")
-        assert not tx.suppressions.is_suppressed("b@example.com")
+        assert tx.suppressions.suppressed(["a@EXAMPLE.com", "b@example.com"]) == {"a@EXAMPLE.com"}
+        assert tx.suppressions.suppressed([]) == set()
+
+
+def test_artefacts_keep_versions_and_erasures_until_forgotten(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        assert tx.artefacts.latest("model") is None
+        assert tx.artefacts.put("model", b"one", {"mark": 0}, START) == 1
+        assert tx.artefacts.put("model", b"two", {"mark": 1}, START) == 2
+        assert tx.artefacts.put("model", b"three", {"mark": 1}, START) == 3
+        tx.artefacts.prune("model", keep=2)
+        tx.artefacts.record_erasure("u1", START)
+        tx.artefacts.record_erasure("u2", START)
+    with storage.snapshot() as tx:
+        latest = tx.artefacts.latest("model")
+        assert latest is not None and (latest.version, latest.meta) == (3, {"mark": 1})
+        assert tx.artefacts.blob("model", 1) is None
+        assert tx.artefacts.blob("model", 2) == b"two"
+        erased = tx.artefacts.erasures_after(0)
+    assert [p for _, p in erased] == ["u1", "u2"]
+    with storage.transaction() as tx:
+        tx.artefacts.forget_erasures(erased[0][0])
+        assert [p for _, p in tx.artefacts.erasures_after(0)] == ["u2"]
+
+
+def test_partition_leases_go_to_one_owner_until_they_expire(storage: Storage) -> None:
+    until = START + timedelta(seconds=10)
+    with storage.transaction() as tx:
+        assert tx.coordination.acquire(0, "p1", START, until)
+        assert not tx.coordination.acquire(0, "p2", START, until)
+        assert tx.coordination.acquire(0, "p1", START, until), "the owner renews"
+        tx.coordination.heartbeat("p1", "processor", START)
+        tx.coordination.heartbeat("s1", "sender", START)
+    with storage.transaction() as tx:
+        assert tx.coordination.leases(START) == {0: "p1"}
+        assert tx.coordination.alive("processor", START) == ["p1"]
+        assert tx.coordination.alive("processor", START + timedelta(seconds=1)) == []
+        assert tx.coordination.acquire(0, "p2", until, until + timedelta(seconds=10))
+        tx.coordination.release_lease(0, "p1")  # not p1's any more: nothing happens
+        assert tx.coordination.leases(until) == {0: "p2"}
+        tx.coordination.release_lease(0, "p2")
+        assert tx.coordination.leases(until) == {}
+
+
+def test_the_read_model_finds_people_and_counts_the_lag(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        tx.log.append([track("E", START, user="u1"), track("E", START, anon="x")])
+        tx.profiles.save([ProfileState("u1", traits={"a": 1})])
+        tx.profiles.link([("user", "u1", "u1"), ("anon", "x", "u1")])
+        first = tx.log.read_after(0, 1)[0].seq
+        tx.cursors.set("processor", first)
+    reads = storage.reads
+    assert reads.find("u1") == "u1" and reads.find("x") == "u1" and reads.find("y") is None
+    view = reads.profile("u1")
+    assert view is not None and view.state.traits == {"a": 1}
+    assert view.identities == [("anon", "x"), ("user", "u1")]
+    status = reads.status()
+    assert (status.processed_seq, status.lag, status.profiles) == (first, 1, 1)

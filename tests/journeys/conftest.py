@@ -24,7 +24,7 @@ def workspace(tmp_path: Path, sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.fixture
 def system(workspace: Path, clock: SimClock) -> Iterator[System]:
-    """The example workspace's system; tests move `clock` and settle the worker themselves."""
+    """The example workspace's system; tests move `clock` and process themselves."""
     built = build_system(load_workspace(workspace), clock=clock)
     yield built
     built.close()

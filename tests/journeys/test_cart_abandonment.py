@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ def _system(root: Path, clock: SimClock) -> System:
 
 
 def _run(system: System) -> None:
-    asyncio.run(system.worker.run_until_idle())
+    system.run_until_idle()
 
 
 def _add_to_cart(system: System, at_minutes: int = 0) -> None:
@@ -123,8 +122,7 @@ def test_a_crash_between_render_and_send_still_sends_exactly_one(
     system.processor.run_until_idle()
     clock.advance(timedelta(minutes=61))
     system.processor.run_until_idle()  # renders and enqueues; the process dies before sending
-    with system.storage.snapshot() as tx:
-        assert tx.outbox.counts() == {"pending": 1}
+    assert system.storage.reads.status().outbox == {"pending": 1}
     system.close()
     assert sink.messages == []
 
@@ -134,6 +132,5 @@ def test_a_crash_between_render_and_send_still_sends_exactly_one(
     clock.advance(timedelta(hours=3))
     _run(restarted)
     assert len(sink.messages) == 1
-    with restarted.storage.snapshot() as tx:
-        assert tx.outbox.counts() == {"sent": 1}
+    assert restarted.storage.reads.status().outbox == {"sent": 1}
     restarted.close()

@@ -9,7 +9,6 @@ from apitools import settle
 
 from pertinent.app import System
 from pertinent.delivery.sink import ReceivedMessage, SmtpSink
-from pertinent.processor import CURSOR
 
 BREAKS_MJML = "</mj-text></mj-column>"
 SCRIPT = "<script>alert(1)</script>"
@@ -46,8 +45,7 @@ def _text(received: ReceivedMessage) -> str:
 
 
 def _log_is_drained(system: System) -> bool:
-    with system.storage.snapshot() as tx:
-        return tx.cursors.get(CURSOR) == tx.log.last_seq()
+    return system.storage.reads.status().lag == 0
 
 
 def _send_outcomes(system: System, template: str) -> list[dict[str, Any]]:

@@ -25,9 +25,8 @@ def _deliver_a_welcome(system: System, first_name: str) -> None:
 
 
 def _message_id(system: System) -> str:
-    with system.storage.snapshot() as tx:
-        [(item, _status, _sent_at)] = tx.outbox.recent(10)
-    return item.message_id
+    [email] = system.storage.reads.emails(10)
+    return email.item.message_id
 
 
 def test_the_app_as_serve_builds_it_shows_no_one_the_delivered_emails(
@@ -47,7 +46,7 @@ def test_the_demos_mail_viewer_lists_delivered_emails_with_the_persons_data_as_t
     system: System, sink: SmtpSink
 ) -> None:
     _deliver_a_welcome(system, "<script>alert(1)</script>")
-    client = TestClient(create_app(system, run_worker=False, dashboard=True))
+    client = TestClient(create_app(system, dashboard=True))
     listing = client.get("/emails")
     assert listing.status_code == 200
     assert "carol@example.com" in listing.text

@@ -6,48 +6,33 @@ from datetime import timedelta
 from typing import Any
 
 from conftest import START
-from factories import alias, identify, track
+from factories import alias, identify, processor, track
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pertinent.clock import SimClock
 from pertinent.events.model import Event
-from pertinent.journeys.runtime import JourneyRuntime
-from pertinent.processor import Processor
-from pertinent.segments.engine import SegmentEngine
+from pertinent.storage.ports import Storage
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 
 
-def _processor(storage: SqlStorage, clock: SimClock) -> Processor:
-    runtime = JourneyRuntime([], lambda *a: (None, "off"), lambda *a: None)  # type: ignore[arg-type, return-value]
-    return Processor(storage, clock, SegmentEngine([]), runtime)
-
-
-def _run(storage: SqlStorage, clock: SimClock, *batches: list[Event]) -> None:
-    processor = _processor(storage, clock)
+def _run(storage: Storage, clock: SimClock, *batches: list[Event]) -> None:
+    folding = processor(storage, clock, batch_size=7)
     for batch in batches:
         with storage.transaction() as tx:
             tx.log.append(batch)
-        processor.run_until_idle(batch_size=7)
+        folding.run_until_idle()
 
 
-def _profiles(storage: SqlStorage) -> dict[str, Any]:
+def _profiles(storage: Storage) -> dict[str, Any]:
+    ids = storage.reads.profile_ids(10_000, 0)
     with storage.snapshot() as tx:
-        ids = {pid for pid in _all_ids(tx)}
         states = tx.profiles.load(ids)
         return {pid: (s.traits, s.computed, s.first_seen, s.last_seen) for pid, s in states.items()}
 
 
-def _all_ids(tx: Any) -> list[str]:
-    from sqlalchemy import select
-
-    from pertinent.storage.sql import tables
-
-    return list(tx.profiles._conn.execute(select(tables.profiles.c.profile_id)).scalars())
-
-
-def test_anonymous_history_joins_the_person_on_identify(storage: SqlStorage) -> None:
+def test_anonymous_history_joins_the_person_on_identify(storage: Storage) -> None:
     clock = SimClock(START)
     _run(
         storage,
@@ -75,7 +60,7 @@ def test_anonymous_history_joins_the_person_on_identify(storage: SqlStorage) -> 
     assert (first, last) == (START, START + timedelta(minutes=3))
 
 
-def test_alias_merges_two_known_people(storage: SqlStorage) -> None:
+def test_alias_merges_two_known_people(storage: Storage) -> None:
     clock = SimClock(START)
     _run(
         storage,
@@ -90,7 +75,7 @@ def test_alias_merges_two_known_people(storage: SqlStorage) -> None:
         assert tx.profiles.resolve("user", "old") == "new"
 
 
-def test_bot_events_stay_in_the_log_but_do_not_count(storage: SqlStorage) -> None:
+def test_bot_events_stay_in_the_log_but_do_not_count(storage: Storage) -> None:
     from dataclasses import replace
 
     clock = SimClock(START)

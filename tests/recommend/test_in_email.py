@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,7 +33,7 @@ def test_a_post_purchase_email_shows_products_picked_for_the_person(
             now = START + timedelta(hours=hour)
             system.ingestor.ingest(sim.events_between(now, now + timedelta(hours=1)))
             clock.set(now + timedelta(hours=1))
-            asyncio.run(system.worker.run_until_idle())
+            system.run_until_idle()
         thanks = [m for m in sink.messages if "Thank you for your order" in m.message["Subject"]]
         assert thanks, "post-purchase emails went out"
         titles = {p.title for p in sim.catalogue}

@@ -6,17 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 from conftest import START
-from factories import identify, track
+from factories import identify, processor, track
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pertinent.clock import SimClock
 from pertinent.events.model import Event
-from pertinent.journeys.runtime import JourneyRuntime
-from pertinent.processor import Processor
-from pertinent.segments.compile import compile_condition
-from pertinent.segments.engine import SegmentEngine
+from pertinent.segments.definitions import SegmentSet
 from pertinent.segments.language import SegmentDefinition
+from pertinent.storage.ports import Storage
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 
@@ -62,12 +60,11 @@ NYC_25_35 = SegmentDefinition.model_validate(
 class Shop:
     """A processor over real storage, driven by a simulated clock."""
 
-    def __init__(self, storage: SqlStorage, segments: list[SegmentDefinition]):
+    def __init__(self, storage: Storage, segments: list[SegmentDefinition]):
         self.storage = storage
         self.clock = SimClock(START)
-        self.engine = SegmentEngine(segments)
-        runtime = JourneyRuntime([], lambda *a: (None, "off"), lambda *a: None)  # type: ignore[arg-type, return-value]
-        self.processor = Processor(storage, self.clock, self.engine, runtime)
+        self.segments = SegmentSet(segments)
+        self.processor = processor(storage, self.clock, segments)
 
     def send(self, *events: Event) -> None:
         with self.storage.transaction() as tx:
@@ -80,7 +77,7 @@ class Shop:
 
     def members(self, key: str) -> set[str]:
         with self.storage.snapshot() as tx:
-            return tx.segments.current(key, None)
+            return tx.segments.current(None).get(key, set())
 
     def logged(self, name: str) -> list[dict[str, Any]]:
         with self.storage.snapshot() as tx:
@@ -93,7 +90,7 @@ def _view(at: Any, user: str, category: str = "Electronics") -> Event:
     return track("Product Viewed", at, user=user, category=category)
 
 
-def test_three_views_in_a_week_enter_and_the_window_edge_exits(storage: SqlStorage) -> None:
+def test_three_views_in_a_week_enter_and_the_window_edge_exits(storage: Storage) -> None:
     shop = Shop(storage, [ELECTRONICS])
     shop.send(_view(START, "u1"), _view(START, "u1", "Books"), _view(START, "u1"))
     assert shop.members("electronics_fans") == set()
@@ -108,7 +105,7 @@ def test_three_views_in_a_week_enter_and_the_window_edge_exits(storage: SqlStora
     assert shop.logged("segment_exited") == [{"segment": "electronics_fans"}]
 
 
-def test_thirty_days_of_silence_fire_at_the_mark_without_new_events(storage: SqlStorage) -> None:
+def test_thirty_days_of_silence_fire_at_the_mark_without_new_events(storage: Storage) -> None:
     shop = Shop(storage, [DORMANT])
     shop.send(
         identify(START, user="u1", email="u1@example.com"), track("Logged In", START, user="u1")
@@ -121,7 +118,7 @@ def test_thirty_days_of_silence_fire_at_the_mark_without_new_events(storage: Sql
     assert shop.members("dormant") == set()
 
 
-def test_traits_and_segment_references(storage: SqlStorage) -> None:
+def test_traits_and_segment_references(storage: Storage) -> None:
     shop = Shop(storage, [NYC_25_35, ELECTRONICS])
     shop.send(
         identify(START, user="a", city="NYC", age=30),
@@ -190,9 +187,10 @@ def test_incremental_evaluation_always_agrees_with_batch(
             shop.send(track(name, shop.clock.now(), user=person))
         shop.advance(timedelta(minutes=tail))
         now = shop.clock.now()
-        for seg in shop.engine.segments:
-            with storage.snapshot() as tx:
-                batch = tx.segments.matching(compile_condition(seg.condition, now), None)
-            assert shop.members(seg.key) == batch, seg.key
+        keys = [seg.key for seg in shop.segments]
+        with storage.snapshot() as tx:
+            batch = tx.segments.matching(shop.segments.conditions, keys, now, None)
+        for key in keys:
+            assert shop.members(key) == batch[key], key
     finally:
         storage.close()

@@ -12,7 +12,6 @@ from pertinent.api.auth import admin_key_dependency
 from pertinent.app import System
 from pertinent.errors import NotFoundError
 from pertinent.privacy.erase import erase_person
-from pertinent.processor import CURSOR
 from pertinent.profiles.computed import with_recency
 from pertinent.profiles.state import is_anonymous
 
@@ -71,77 +70,66 @@ def build_router(system: System) -> APIRouter:
         tags=["admin"],
         dependencies=[Depends(admin_key_dependency(system.workspace.settings.keys.admin))],
     )
+    reads = system.storage.reads
 
-    def find(tx: Any, user_id: str) -> str:
-        pid = tx.profiles.resolve("user", user_id) or tx.profiles.resolve("anon", user_id)
+    def find(user_id: str) -> str:
+        pid = reads.find(user_id)
         if pid is None:
             raise NotFoundError(f"no profile for {user_id!r}", where="user_id")
-        return str(pid)
+        return pid
 
     @router.get("/status", response_model=Status)
     def status() -> Status:
-        with system.storage.snapshot() as tx:
-            log_seq = tx.log.last_seq()
-            processed = tx.cursors.get(CURSOR)
-            return Status(
-                log_seq=log_seq,
-                processed_seq=processed,
-                lag=log_seq - processed,
-                profiles=tx.profiles.count(),
-                segments=tx.segments.sizes(),
-                journeys=tx.journeys.counts(),
-                outbox=tx.outbox.counts(),
-            )
+        now = reads.status()
+        return Status(**now.__dict__)
 
     @router.get("/profiles/{user_id}", response_model=Profile)
     def profile(user_id: str) -> Profile:
-        with system.storage.snapshot() as tx:
-            pid = find(tx, user_id)
-            state = tx.profiles.load([pid])[pid]
-            ids = tx.profiles.identities(pid)
-            return Profile(
-                user_id=None if is_anonymous(pid) else pid,
-                profile_id=pid,
-                anonymous_ids=sorted({v for k, v in ids if k == "anon"}),
-                user_ids=sorted({v for k, v in ids if k == "user"}),
-                traits=state.traits,
-                computed=with_recency(state.computed, system.clock.now()),
-                first_seen=state.first_seen.isoformat() if state.first_seen else None,
-                last_seen=state.last_seen.isoformat() if state.last_seen else None,
-                segments=tx.segments.segments_of(pid),
-            )
+        pid = find(user_id)
+        view = reads.profile(pid)
+        if view is None:
+            raise NotFoundError(f"no profile for {user_id!r}", where="user_id")
+        state, ids = view.state, view.identities
+        return Profile(
+            user_id=None if is_anonymous(pid) else pid,
+            profile_id=pid,
+            anonymous_ids=sorted({v for k, v in ids if k == "anon"}),
+            user_ids=sorted({v for k, v in ids if k == "user"}),
+            traits=state.traits,
+            computed=with_recency(state.computed, system.clock.now()),
+            first_seen=state.first_seen.isoformat() if state.first_seen else None,
+            last_seen=state.last_seen.isoformat() if state.last_seen else None,
+            segments=view.segments,
+        )
 
     @router.get("/profiles/{user_id}/events", response_model=list[TimelineItem])
     def events(user_id: str, limit: int = Query(100, ge=1, le=1000)) -> list[TimelineItem]:
-        with system.storage.snapshot() as tx:
-            pid = find(tx, user_id)
-            return [
-                TimelineItem(
-                    seq=e.seq,
-                    type=e.event.type,
-                    action=e.action,
-                    name=e.event.name,
-                    timestamp=e.timestamp.isoformat(),
-                    properties=e.event.properties,
-                    traits=e.event.traits,
-                )
-                for e in tx.profiles.timeline(pid, limit)
-            ]
+        return [
+            TimelineItem(
+                seq=e.seq,
+                type=e.event.type,
+                action=e.action,
+                name=e.event.name,
+                timestamp=e.timestamp.isoformat(),
+                properties=e.event.properties,
+                traits=e.event.traits,
+            )
+            for e in reads.timeline(find(user_id), limit)
+        ]
 
     @router.delete("/profiles/{user_id}", response_model=Erased)
     async def erase(user_id: str) -> Erased:
         erased = await run_in_threadpool(
-            erase_person, system.storage, system.recommendations, user_id
+            erase_person, system.storage, system.recommendations, user_id, system.clock.now()
         )
         return Erased(user_id=user_id, erased_events=erased)
 
     @router.get("/segments", response_model=list[SegmentSize])
     def segments() -> list[SegmentSize]:
-        with system.storage.snapshot() as tx:
-            sizes = tx.segments.sizes()
+        sizes = reads.segment_sizes()
         return [
             SegmentSize(key=s.key, name=s.name or s.key, size=sizes.get(s.key, 0))
-            for s in system.segments.segments
+            for s in system.segments
         ]
 
     @router.get("/segments/{key}/members", response_model=list[Member])
@@ -150,10 +138,9 @@ def build_router(system: System) -> APIRouter:
     ) -> list[Member]:
         if system.segments.by_key(key) is None:
             raise NotFoundError(f"no segment {key!r}", where="key")
-        with system.storage.snapshot() as tx:
-            return [
-                Member(profile_id=p, entered_at=t.isoformat())
-                for p, t in tx.segments.members(key, limit, offset)
-            ]
+        return [
+            Member(profile_id=m.profile_id, entered_at=m.entered_at.isoformat())
+            for m in reads.members(key, limit, offset)
+        ]
 
     return router

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,9 +16,24 @@ from pertinent.api.errors import install_error_handlers
 from pertinent.app import System
 from pertinent.web import routes as web
 
+MODEL_POLL_SECONDS = 2.0
+log = logging.getLogger("pertinent.api")
 
-def create_app(system: System, *, run_worker: bool = True, dashboard: bool = False) -> FastAPI:
-    """The API; with `run_worker`, the processor/timers/sender loop runs alongside it.
+
+async def _follow_models(system: System, stop: asyncio.Event) -> None:
+    """Serve the newest model the processor (or anyone) published, and forget the erased."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(system.models.poll)
+        except Exception:
+            log.exception("could not load the newest recommendation model; still serving the last")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), MODEL_POLL_SECONDS)
+
+
+def create_app(system: System, *, dashboard: bool = False) -> FastAPI:
+    """The API: it validates and appends, and reads through the read model; the processing
+    happens in other processes (`pertinent serve` runs them).
 
     `dashboard` mounts the unauthenticated pages (overview, mail viewer listing every recipient
     and their tracking links): only the demo, on 127.0.0.1 with simulated people, turns it on.
@@ -25,13 +42,12 @@ def create_app(system: System, *, run_worker: bool = True, dashboard: bool = Fal
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        task = asyncio.create_task(system.worker.run(stop)) if run_worker else None
+        task = asyncio.create_task(_follow_models(system, stop))
         try:
             yield
         finally:
             stop.set()
-            if task is not None:
-                await task
+            await task
 
     app = FastAPI(
         title="Pertinent",

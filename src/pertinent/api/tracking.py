@@ -16,32 +16,24 @@ from starlette.concurrency import run_in_threadpool
 from pertinent.api.errors import problem
 from pertinent.api.ingest import PIXEL_GIF
 from pertinent.app import System
-from pertinent.events.system import system_event
+from pertinent.tracking.handlers import record_engagement, unsubscribe
 from pertinent.tracking.tokens import InvalidToken
 
 
 def build_router(system: System) -> APIRouter:
     router = APIRouter(prefix="/t", tags=["tracking"])
 
-    def record(name: str, claims: dict[str, str], request: Request, **props: Any) -> None:
-        """Record an open or a click for whoever got the email *now*: the outbox row follows
-        the person through merges and is gone once they are erased, and an erased person's
-        old email must not bring their id back."""
-        with system.storage.snapshot() as tx:
-            found = tx.outbox.get(claims["m"])
-        if found is None:
-            return
-        event = system_event(
+    async def record(name: str, claims: dict[str, str], request: Request, **props: Any) -> None:
+        await run_in_threadpool(
+            record_engagement,
+            system.storage,
+            system.ingestor,
             name,
-            found[0].profile_id,
-            {
-                "message_id": claims["m"],
-                **props,
-                "user_agent": request.headers.get("user-agent"),
-            },
+            claims["m"],
             system.clock.now(),
+            **props,
+            user_agent=request.headers.get("user-agent"),
         )
-        system.ingestor.append([event])
 
     @router.get("/o/{token}.gif", summary="Open pixel")
     async def opened(token: str, request: Request) -> Response:
@@ -49,7 +41,7 @@ def build_router(system: System) -> APIRouter:
             claims = system.signer.verify("open", token)
         except InvalidToken:
             return Response(PIXEL_GIF, media_type="image/gif")
-        await run_in_threadpool(record, "email_opened", claims, request)
+        await record("email_opened", claims, request)
         return Response(PIXEL_GIF, media_type="image/gif", headers={"Cache-Control": "no-store"})
 
     @router.get("/c/{token}", summary="Click redirect")
@@ -58,7 +50,7 @@ def build_router(system: System) -> APIRouter:
             claims = system.signer.verify("click", token)
         except InvalidToken:
             return problem(404, "this link is not valid; it may have been altered")
-        await run_in_threadpool(record, "email_clicked", claims, request, url=claims["u"])
+        await record("email_clicked", claims, request, url=claims["u"])
         return RedirectResponse(claims["u"], status_code=302)
 
     @router.get("/u/{token}", summary="Unsubscribe page", response_class=HTMLResponse)
@@ -76,34 +68,12 @@ def build_router(system: System) -> APIRouter:
         )
 
     @router.post("/u/{token}", summary="Unsubscribe (also RFC 8058 one-click)")
-    async def unsubscribe(token: str, request: Request) -> Response:
+    async def unsubscribe_post(token: str) -> Response:
         try:
             claims = system.signer.verify("unsubscribe", token)
         except InvalidToken:
             return problem(404, "this unsubscribe link is not valid")
-
-        def run() -> None:
-            # The address the email went to is suppressed, whatever the profile's email is
-            # now; an erased person's link has nothing left to unsubscribe.
-            now = system.clock.now()
-            with system.storage.transaction() as tx:
-                found = tx.outbox.get(claims["m"])
-                if found is None:
-                    return
-                item = found[0]
-                tx.suppressions.add(item.to_address, item.profile_id, "unsubscribed", now)
-                tx.log.append(
-                    [
-                        system_event(
-                            "unsubscribed",
-                            item.profile_id,
-                            {"message_id": claims["m"], "email": item.to_address},
-                            now,
-                        )
-                    ]
-                )
-
-        await run_in_threadpool(run)
+        await run_in_threadpool(unsubscribe, system.storage, claims["m"], system.clock.now())
         return HTMLResponse(
             "<!doctype html><title>Unsubscribed</title>"
             "<p>You are unsubscribed. You will not get these emails again.</p>"

@@ -1,11 +1,13 @@
-"""SMTP delivery with aiosmtplib.
+"""SMTP delivery with aiosmtplib, over one connection kept open between messages.
 
-One connection per message keeps the code simple and failure handling obvious; at the rates a
-single worker sends, connection setup on a local relay is a small cost.
+A connection that went stale while idle (the server hung up) is opened again once, at once;
+any other failure drops the connection and is reported, retryable or not by its code. A
+server that accepts the connection and never answers costs `timeout` per attempt.
 """
 
 from __future__ import annotations
 
+import asyncio
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -36,7 +38,7 @@ class SmtpSettings(BaseModel):
     timeout: float = 30.0
 
     @classmethod
-    def from_url(cls, url: str) -> SmtpSettings:
+    def from_url(cls, url: str, *, timeout: float = 30.0) -> SmtpSettings:
         """`smtp://user:pass@host:port?starttls=true` or `smtps://host:465`."""
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
@@ -57,34 +59,74 @@ class SmtpSettings(BaseModel):
             password=unquote(parts.password) if parts.password else None,
             starttls=query.get("starttls") in ("1", "true", "yes"),
             use_tls=parts.scheme == "smtps",
+            timeout=timeout,
         )
 
 
 class SmtpTransport:
     def __init__(self, settings: SmtpSettings):
         self._settings = settings
+        self._client: aiosmtplib.SMTP | None = None
+        # A connection lives on the event loop that opened it; a caller that runs each round
+        # on a new loop (asyncio.run) gets a new connection.
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self._settings
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            use_tls=s.use_tls,
+            start_tls=s.starttls,
+            timeout=s.timeout,
+        )
+        await client.connect()
+        if s.username:
+            await client.login(s.username, s.password or "")
+        return client
+
+    async def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            client.close()
 
     async def send(self, message: EmailMessage) -> None:
         """Send one message; serialized here, because aiosmtplib's own serialization folds
         List-Unsubscribe into encoded-words (see `message.WIRE_POLICY`)."""
-        s = self._settings
         sender, recipients = envelope(message)
-        try:
-            await aiosmtplib.send(
-                message_bytes(message),
-                sender=sender,
-                recipients=recipients,
-                hostname=s.host,
-                port=s.port,
-                username=s.username,
-                password=s.password,
-                start_tls=s.starttls,
-                use_tls=s.use_tls,
-                timeout=s.timeout,
-            )
-        except aiosmtplib.SMTPResponseException as exc:
-            raise DeliveryError(
-                f"SMTP {exc.code}: {exc.message}", retryable=exc.code < 500
-            ) from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"SMTP server unreachable: {exc}", retryable=True) from exc
+        data = message_bytes(message)
+        if self._loop is not asyncio.get_running_loop():
+            self._client, self._loop = None, asyncio.get_running_loop()
+        for reused in (True, False):
+            try:
+                fresh = self._client is None or not self._client.is_connected
+                if fresh:
+                    self._client = await self._connect()
+                assert self._client is not None
+                await self._client.sendmail(sender, recipients, data)
+                return
+            except aiosmtplib.SMTPServerDisconnected as exc:
+                await self._drop()
+                if reused and not fresh:
+                    continue  # the idle connection had gone stale: once more, on a new one
+                raise DeliveryError(f"SMTP server unreachable: {exc}", retryable=True) from exc
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                await self._drop()
+                codes = [r.code for r in exc.recipients]
+                raise DeliveryError(
+                    "; ".join(
+                        f"SMTP {r.code} for {r.recipient}: {r.message}" for r in exc.recipients
+                    ),
+                    retryable=any(code < 500 for code in codes),
+                ) from exc
+            except aiosmtplib.SMTPResponseException as exc:
+                await self._drop()
+                raise DeliveryError(
+                    f"SMTP {exc.code}: {exc.message}", retryable=exc.code < 500
+                ) from exc
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                await self._drop()
+                raise DeliveryError(f"SMTP server unreachable: {exc}", retryable=True) from exc
+
+    async def close(self) -> None:
+        await self._drop()

@@ -6,6 +6,7 @@ person, so identity resolution files them under the right profile even after a m
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -15,11 +16,28 @@ from pertinent.events.model import Event
 _ANON_PREFIX = "anon:"
 
 
-def system_event(name: str, profile_id: str, properties: dict[str, Any], at: datetime) -> Event:
-    """A track event about `profile_id`, timestamped `at`."""
+def system_event(
+    name: str,
+    profile_id: str,
+    properties: dict[str, Any],
+    at: datetime,
+    *,
+    cause: str | None = None,
+) -> Event:
+    """A track event about `profile_id`, timestamped `at`.
+
+    An engine names the `cause` (what made it happen, unique to this event), and the message
+    id is derived from it, so a replayed decision emits the same event and the log's dedupe
+    drops the copy; an edge (a click, a delivery) without one gets a random id.
+    """
     anonymous = profile_id.startswith(_ANON_PREFIX)
+    message_id = (
+        hashlib.blake2b(f"{name}\x1f{profile_id}\x1f{cause}".encode(), digest_size=16).hexdigest()
+        if cause is not None
+        else str(uuid.uuid4())
+    )
     return Event(
-        message_id=str(uuid.uuid4()),
+        message_id=message_id,
         type="track",
         name=name,
         timestamp=at,

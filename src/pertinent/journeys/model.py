@@ -1,11 +1,17 @@
-"""Journey definitions: a trigger, a list of steps, exit events, a re-entry policy.
+"""Journey definitions (a trigger, a list of steps, exit events, a re-entry policy) and the
+instance of a journey one person is in.
 
-Steps and triggers are closed sets (discriminated by `type`), handled with `match`.
+Steps and triggers are closed sets (discriminated by `type`), handled with `match`. How an
+instance moves through the steps is the journeys phase of the processor
+(`processor/journeys.py`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,3 +79,29 @@ class JourneyDefinition(_Node):
         default="after_exit",
         description="after_exit: a person may start again once their instance ended",
     )
+
+
+Status = Literal["waiting", "completed", "exited"]
+
+
+def instance_key(journey_key: str, profile_id: str, trigger_message_id: str) -> str:
+    """The instance's identity, derived from what started it, so a replayed batch makes the
+    same instance (and the same idempotency keys for its emails), never a second one."""
+    text = f"{journey_key}\x1f{profile_id}\x1f{trigger_message_id}"
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One person in one journey: the step they are at and when it wakes."""
+
+    key: str
+    journey_key: str
+    profile_id: str
+    step: int
+    status: Status
+    started_at: datetime
+    trigger: dict[str, Any] = field(default_factory=dict)
+    wake_at: datetime | None = None
+    wait_event: str | None = None
+    ended_at: datetime | None = None

@@ -76,6 +76,27 @@ def _revenue(props: dict[str, Any]) -> float:
     return 0.0
 
 
+_ORDER_KEYS = frozenset({"orders", "revenue", "first_order_at", "last_order_at"})
+_CATEGORY_KEYS = frozenset({"category_counts", "favourite_category"})
+
+
+def changed_keys(event: Event) -> frozenset[str]:
+    """The stored computed properties `fold_event` can change for this event, so a segment
+    on `computed.revenue` need not be re-evaluated for a page view."""
+    action = event.action
+    if action is None:
+        return frozenset()
+    keys = {"event_counts"}
+    if action in SYSTEM_ACTIONS:
+        return frozenset(keys)
+    keys.add("last_visit_at")
+    if action in _CATEGORY_EVENTS:
+        keys |= _CATEGORY_KEYS
+    if action == ORDER_COMPLETED:
+        keys |= _ORDER_KEYS
+    return frozenset(keys)
+
+
 def fold_event(computed: dict[str, Any], event: Event) -> dict[str, Any]:
     """The computed bag after one more event (a new dict; the input is not changed)."""
     action = event.action

@@ -12,72 +12,64 @@ Rules (order-independent, so replays and retries give the same graph):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Iterable, Mapping
 
 from pertinent.events.model import Event
 from pertinent.profiles.state import anonymous_profile_id, is_anonymous
 
+IdentityKey = tuple[str, str]  # ("user" | "anon", value)
 
-class IdentityStore(Protocol):
-    def resolve(self, kind: str, value: str) -> str | None: ...
 
-    def resolve_many(self, kind: str, values: Iterable[str]) -> dict[str, str]: ...
+def identity_keys(events: Iterable[Event]) -> set[IdentityKey]:
+    """Every identity a batch of events carries (a previous id may be either kind)."""
+    keys: set[IdentityKey] = set()
+    for event in events:
+        if event.user_id is not None:
+            keys.add(("user", event.user_id))
+        if event.anonymous_id is not None:
+            keys.add(("anon", event.anonymous_id))
+        if event.previous_id is not None:
+            keys.add(("user", event.previous_id))
+            keys.add(("anon", event.previous_id))
+    return keys
 
-    def link(self, links: Iterable[tuple[str, str, str]]) -> None: ...
 
-    def identities(self, profile_id: str) -> list[tuple[str, str]]: ...
+def candidate_profiles(known: Mapping[IdentityKey, str], keys: Iterable[IdentityKey]) -> set[str]:
+    """The profiles a batch can fold into: those its identities point at, and the new ones
+    they would make."""
+    found: set[str] = set()
+    for kind, value in keys:
+        pid = known.get((kind, value))
+        found.add(
+            pid if pid is not None else value if kind == "user" else anonymous_profile_id(value)
+        )
+    return found
 
 
 class IdentityResolver:
-    """Resolves events to profile ids within one transaction, caching what it has looked up."""
+    """Resolves events to profile ids over the links known before a batch (`known`, which
+    must hold every identity the batch carries) and the links the batch makes; no I/O."""
 
-    def __init__(self, store: IdentityStore):
-        self._store = store
-        self._cache: dict[tuple[str, str], str | None] = {}
-        self._new_links: dict[tuple[str, str], str] = {}
-
-    def prefetch(self, events: Iterable[Event]) -> set[str]:
-        """Look up every id a batch of events carries in one query per kind, instead of one
-        per event; return the profile ids the batch can fold into (found, or new)."""
-        users: set[str] = set()
-        anons: set[str] = set()
-        for event in events:
-            if event.user_id is not None:
-                users.add(event.user_id)
-            if event.anonymous_id is not None:
-                anons.add(event.anonymous_id)
-            if event.previous_id is not None:
-                users.add(event.previous_id)
-                anons.add(event.previous_id)
-        candidates: set[str] = set()
-        for kind, values in (("user", users), ("anon", anons)):
-            known = self._store.resolve_many(kind, values)
-            for value in values:
-                found = self._cache.setdefault((kind, value), known.get(value))
-                new = value if kind == "user" else anonymous_profile_id(value)
-                candidates.add(found if found is not None else new)
-        return candidates
+    def __init__(self, known: Mapping[IdentityKey, str]):
+        self._links: dict[IdentityKey, str] = dict(known)
+        self._new_links: dict[IdentityKey, str] = {}
 
     def _lookup(self, kind: str, value: str) -> str | None:
-        key = (kind, value)
-        if key not in self._cache:
-            self._cache[key] = self._store.resolve(kind, value)
-        return self._cache[key]
+        return self._links.get((kind, value))
 
     def _link(self, kind: str, value: str, profile_id: str) -> None:
-        self._cache[(kind, value)] = profile_id
+        self._links[(kind, value)] = profile_id
         self._new_links[(kind, value)] = profile_id
 
-    def flush(self) -> None:
-        """Store the links this batch made, in one write (after its merges: a link made to a
-        profile that later merged points at the winner)."""
-        self._store.link((kind, value, pid) for (kind, value), pid in self._new_links.items())
-        self._new_links.clear()
+    @property
+    def new_links(self) -> list[tuple[str, str, str]]:
+        """(kind, value, profile) for identities that had no profile before this batch; a
+        link made to a profile that later merged points at the winner."""
+        return [(kind, value, pid) for (kind, value), pid in self._new_links.items()]
 
     def merged(self, loser: str, winner: str) -> None:
-        """Record that `loser`'s identities now point at `winner` (the store moved the rows)."""
-        for links in (self._cache, self._new_links):
+        """Point `loser`'s identities at `winner` (the store moves the stored ones)."""
+        for links in (self._links, self._new_links):
             for key, pid in links.items():
                 if pid == loser:
                     links[key] = winner

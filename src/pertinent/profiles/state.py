@@ -40,6 +40,9 @@ class ProfileState:
     computed: dict[str, Any] = field(default_factory=dict)
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    # The stored row's version, 0 before it is stored: a save of a state loaded at version n
+    # fails if another writer saved it since (see `ProfileStore.save`).
+    version: int = 0
 
     def set_trait(self, key: str, value: Any, at: datetime) -> None:
         """Last writer wins by event time; equal times are broken by value, so order is moot."""

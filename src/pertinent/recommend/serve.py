@@ -138,6 +138,11 @@ class RecommendationService:
     def current(self) -> Snapshot:
         return self._current
 
+    def install(self, snapshot: Snapshot) -> None:
+        """Serve `snapshot` (a model another process trained and published)."""
+        with self._lock:
+            self._current = snapshot
+
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold off erasures while training data is read and the model is trained."""

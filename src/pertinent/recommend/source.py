@@ -17,8 +17,6 @@ import orjson
 from pertinent.errors import InputError
 from pertinent.recommend.catalogue import product_from_properties
 from pertinent.recommend.interactions import EVENT_KINDS, Interaction, Kind
-from pertinent.recommend.serve import RecommendationService, TrainResult
-from pertinent.storage.ports import Storage
 
 KINDS: dict[str, Kind] = {"viewed": "viewed", "added": "added", "ordered": "ordered"}
 ActionRow = tuple[str, str, datetime, dict[str, Any]]
@@ -37,17 +35,6 @@ def interactions_from_actions(rows: Iterable[ActionRow]) -> list[Interaction]:
             if product is not None:
                 out.append(Interaction(profile_id, product.item_id, kind, at))
     return out
-
-
-def train_from_storage(
-    storage: Storage, service: RecommendationService, now: datetime
-) -> TrainResult:
-    """Train the service's model on the whole log's interactions and the stored catalogue."""
-    with service.exclusive():
-        with storage.snapshot() as tx:
-            rows = tx.profiles.actions(list(EVENT_KINDS))
-            products = tx.products.all()
-        return service.train(interactions_from_actions(rows), products, now)
 
 
 def read_interactions(path: Path) -> list[Interaction]:

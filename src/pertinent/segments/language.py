@@ -44,30 +44,60 @@ class _Node(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | bool) or _is_number(value)
+
+
 class Comparison(_Node):
+    """A value compared by type: a number only matches JSON numbers, text only JSON strings,
+    true/false only JSON booleans (so "5" is not 5, on every backend alike)."""
+
     op: Op = "eq"
     value: Any = None
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> Comparison:
-        if self.op == "between" and not (isinstance(self.value, list) and len(self.value) == 2):
-            raise ValueError("'between' needs a value list of two bounds, like [25, 35]")
-        if self.op == "in" and not isinstance(self.value, list):
-            raise ValueError("'in' needs a list of values")
-        if self.op not in ("exists", "not_exists") and self.value is None:
-            raise ValueError(f"'{self.op}' needs a value")
+        op, value = self.op, self.value
+        if op in ("exists", "not_exists"):
+            return self
+        if value is None:
+            raise ValueError(f"'{op}' needs a value")
+        if op == "between":
+            if not (isinstance(value, list) and len(value) == 2):
+                raise ValueError("'between' needs a value list of two bounds, like [25, 35]")
+            if not (all(map(_is_number, value)) or all(isinstance(v, str) for v in value)):
+                raise ValueError("'between' needs two numbers or two strings")
+        elif op == "in":
+            if not isinstance(value, list) or not all(map(_is_scalar, value)):
+                raise ValueError("'in' needs a list of numbers, strings or true/false")
+        elif op == "contains":
+            if not isinstance(value, str):
+                raise ValueError("'contains' needs a string")
+        elif op in ("gt", "gte", "lt", "lte"):
+            if not (_is_number(value) or isinstance(value, str)):
+                raise ValueError(f"'{op}' needs a number or a string")
+        elif not _is_scalar(value):
+            raise ValueError(f"'{op}' needs a number, a string or true/false")
         return self
 
 
+# A dotted path into JSON (`address.city`); quotes and backslashes have no place in a key here.
+FieldPath = Annotated[str, Field(min_length=1, max_length=256, pattern=r'^[^"\\]+$')]
+
+
 class PropertyFilter(Comparison):
-    property: str = Field(min_length=1)
+    property: FieldPath
 
 
 class TraitCondition(Comparison):
     """A trait (`city`) or computed property (`computed.orders`) compared to a value."""
 
     type: Literal["trait"]
-    trait: str = Field(min_length=1)
+    trait: FieldPath
 
 
 class PerformedCondition(_Node):
@@ -108,6 +138,9 @@ class NotCondition(_Node):
     type: Literal["not"]
     condition: Condition
 
+
+# A leaf whose truth can change with time alone: the window slides.
+WindowedCondition = PerformedCondition | NotPerformedCondition
 
 Condition = Annotated[
     TraitCondition

@@ -1,26 +1,66 @@
 """The storage ports: what the parts need from storage, in their own words.
 
 A `Storage` opens transactions; a `Transaction` exposes one store per concern, all bound to
-the same atomic unit, so a journey transition and its outbox row commit together or not at
-all. Adapters: `storage.sql` (SQLite, PostgreSQL). Contract suites in `tests/contract/`.
+the same atomic unit, so a micro-batch's effects and its cursor commit together or not at all.
+Reads for the API and the dashboard go through `ReadModel`, in a snapshot of their own.
+
+Adapters: `storage.memory` (the reference, for fast tests) and `storage.sql` (SQLite,
+PostgreSQL). One contract suite per port in `tests/contract/` runs against every adapter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pertinent.events.model import Event, LoggedEvent
-from pertinent.profiles.state import ProfileState
+from pertinent.profiles.state import ProfileState, anonymous_profile_id
 
 if TYPE_CHECKING:
-    from pertinent.delivery.outbox import Outbox
-    from pertinent.journeys.runtime import JourneyStore
+    from pertinent.delivery.outbox import OutboxItem, PendingEmail
+    from pertinent.journeys.model import Instance
     from pertinent.recommend.catalogue import Product
-    from pertinent.segments.engine import SegmentStore
+    from pertinent.segments.language import Condition, WindowedCondition
+
+
+class ConcurrentUpdate(Exception):
+    """Another writer changed what this transaction read; roll back and try again. Only
+    several processors over one PostgreSQL database can meet it (SQLite has one writer)."""
+
+
+def partition_key(profile_id: str) -> int:
+    """A stable 32-bit hash of a profile id (the same in every process and on every run)."""
+    return zlib.crc32(profile_id.encode())
+
+
+def event_partition_key(event: Event) -> int:
+    """The partition key of an event: that of the profile its ids name before any merge, so
+    a person's events under one id stay in one partition, in log order."""
+    if event.user_id is not None:
+        return partition_key(event.user_id)
+    return partition_key(anonymous_profile_id(event.anonymous_id or ""))
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One of `count` shares of the log and of the timers, by partition key."""
+
+    index: int = 0
+    count: int = 1
+
+    def owns(self, key: int) -> bool:
+        return key % self.count == self.index
+
+    @property
+    def cursor(self) -> str:
+        return "processor" if self.count == 1 else f"processor/{self.index}of{self.count}"
+
+
+EVERYTHING = Partition()
 
 
 @dataclass(frozen=True)
@@ -31,11 +71,15 @@ class AppendResult:
 
 class EventLog(Protocol):
     def append(self, events: Sequence[Event]) -> AppendResult:
-        """Append events not seen before (by message id); duplicates are skipped, not errors."""
+        """Append events not seen before (by message id); duplicates are skipped, not errors.
+        Appends commit in seq order, so a reader that has seen seq n never later finds a
+        smaller one."""
         ...
 
-    def read_after(self, seq: int, limit: int) -> list[LoggedEvent]:
-        """Events with a seq greater than `seq`, in seq order."""
+    def read_after(
+        self, seq: int, limit: int, partition: Partition = EVERYTHING
+    ) -> list[LoggedEvent]:
+        """The partition's events with a seq greater than `seq`, in seq order."""
         ...
 
     def last_seq(self) -> int: ...
@@ -48,7 +92,15 @@ class EventLog(Protocol):
 class Cursors(Protocol):
     def get(self, name: str) -> int: ...
 
+    def take(self, name: str) -> int:
+        """The cursor's position, held against other processors until the transaction ends."""
+        ...
+
     def set(self, name: str, seq: int) -> None: ...
+
+    def drop(self, name: str) -> None: ...
+
+    def all(self) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True)
@@ -60,12 +112,22 @@ class TimelineEntry:
     event: Event
 
 
+# (seq, profile id, action, event time, properties): a processed event, attributed.
+AttributedEvent = tuple[int, str, str | None, datetime, dict[str, Any]]
+
+
 class ProfileStore(Protocol):
     def load(self, profile_ids: Iterable[str]) -> dict[str, ProfileState]: ...
 
-    def save(self, states: Iterable[ProfileState]) -> None: ...
+    def save(self, states: Iterable[ProfileState]) -> None:
+        """Store each state and advance its version; raises `ConcurrentUpdate` if another
+        writer stored the same profile since it was loaded (version 0: it must be new)."""
+        ...
 
-    def count(self) -> int: ...
+    def touch(self, profile_ids: Collection[str]) -> None:
+        """Advance the stored versions of these people without changing them, so that any
+        other writer holding them loaded fails its save (a claim without a lock)."""
+        ...
 
     def resolve_many(self, kind: str, values: Iterable[str]) -> dict[str, str]:
         """The profile of each value that has one (values without one are left out)."""
@@ -76,50 +138,196 @@ class ProfileStore(Protocol):
         ...
 
     def link(self, links: Iterable[tuple[str, str, str]]) -> None:
-        """Point each (kind, value) at a profile id, replacing an earlier link."""
+        """Point each (kind, value), which has no profile yet, at a profile id; raises
+        `ConcurrentUpdate` if another writer linked one of them first."""
         ...
 
     def identities(self, profile_id: str) -> list[tuple[str, str]]: ...
 
-    def record(self, rows: Sequence[tuple[int, str, str | None, datetime, dict[str, Any]]]) -> None:
-        """Attribute processed events (seq, profile, action, time, properties) to profiles."""
+    def record(self, rows: Sequence[AttributedEvent]) -> None:
+        """Attribute processed events to profiles (what segments count, timelines show)."""
         ...
 
-    def merge(self, loser: str, winner: str) -> None:
-        """Move everything that points at `loser` to `winner` and drop the loser's row."""
+    def merge(self, loser: str, winner: str, loser_version: int) -> None:
+        """Move everything that points at `loser` to `winner` and drop the loser's row;
+        raises `ConcurrentUpdate` if the loser's stored version is not `loser_version`."""
         ...
 
     def actions(self, names: Sequence[str]) -> list[tuple[str, str, datetime, dict[str, Any]]]:
         """(profile, action, time, properties) of every processed event with one of `names`."""
         ...
 
-    def timeline(self, profile_id: str, limit: int) -> list[TimelineEntry]:
-        """The person's events, newest first."""
-        ...
-
     def erase(self, profile_id: str) -> int:
-        """Remove the person from every table, their log events included; return events erased."""
+        """Remove the person from every store, their log events included; return events
+        erased. An address they unsubscribed stays suppressed, without a profile."""
         ...
 
 
-class Storage(Protocol):
-    def transaction(self) -> AbstractContextManager[Transaction]: ...
+class SegmentStore(Protocol):
+    def matching(
+        self,
+        segments: Mapping[str, Condition],
+        keys: Sequence[str],
+        now: datetime,
+        among: Collection[str] | None,
+    ) -> dict[str, set[str]]:
+        """For each segment of `keys`, the people (of `among`; None: everyone) its condition
+        holds for at `now`. An `in_segment` leaf means that segment's condition in `segments`."""
+        ...
 
-    def snapshot(self) -> AbstractContextManager[Transaction]: ...
+    def window_times(
+        self, leaves: Sequence[WindowedCondition], now: datetime, among: Collection[str] | None
+    ) -> list[tuple[int, str, datetime]]:
+        """(leaf index, person, time) for each leaf and person with a matching event in the
+        leaf's window at `now`: the earliest such event for `performed`, the latest for
+        `not_performed`."""
+        ...
+
+    def current(self, among: Collection[str] | None) -> dict[str, set[str]]:
+        """Open memberships by segment."""
+        ...
+
+    def enter(self, key: str, profile_ids: Collection[str], at: datetime) -> None: ...
+
+    def exit(self, key: str, profile_ids: Collection[str], at: datetime) -> None: ...
+
+    def set_timers(self, key: str, due: Mapping[str, datetime], clear: Collection[str]) -> None:
+        """Schedule each person's next re-evaluation; drop timers of people in `clear`."""
+        ...
+
+    def next_due(self, partition: Partition) -> datetime | None:
+        """When the partition's earliest timer is due (None: it has none)."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int, partition: Partition) -> dict[str, set[str]]:
+        """People whose window edge has passed, by segment; their timers are removed, and no
+        other processor can take the same ones."""
+        ...
+
+    def history(self, key: str) -> list[tuple[str, datetime, datetime | None]]: ...
+
+
+class JourneyStore(Protocol):
+    def active(self, profile_ids: Collection[str]) -> list[Instance]:
+        """Waiting instances of these people, oldest first."""
+        ...
+
+    def entered(
+        self, journey_keys: Collection[str], profile_ids: Collection[str]
+    ) -> set[tuple[str, str]]:
+        """(journey, person) pairs of these that ever had an instance."""
+        ...
+
+    def save(self, instances: Sequence[Instance]) -> None:
+        """Insert or replace each instance by its key."""
+        ...
+
+    def next_due(self, partition: Partition) -> datetime | None:
+        """When the partition's earliest waiting instance wakes (None: none waits on time)."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int, partition: Partition) -> list[Instance]:
+        """Waiting instances whose wake time has come; no other processor gets the same until
+        the transaction ends."""
+        ...
+
+
+class Outbox(Protocol):
+    def enqueue(self, items: Sequence[OutboxItem]) -> int:
+        """Add each email unless its idempotency key is already there; return how many."""
+        ...
+
+    def claim(self, now: datetime, lease: timedelta, limit: int, owner: str) -> list[PendingEmail]:
+        """Take due rows for `owner` to send; nobody else gets them until `lease` has passed."""
+        ...
+
+    def release(self, owner: str, now: datetime) -> int:
+        """Make the rows `owner` had claimed and not finished due now (a restarted sender
+        takes back its own work at once); return how many."""
+        ...
+
+    def mark_sent(self, outbox_id: int, at: datetime) -> None: ...
+
+    def mark_retry(self, outbox_id: int, next_at: datetime, error: str) -> None: ...
+
+    def mark_failed(self, outbox_id: int, error: str) -> None: ...
+
+    def get(self, message_id: str) -> tuple[OutboxItem, str] | None:
+        """The email with this Message-ID and its status (None if there is none, or its
+        recipient was erased)."""
+        ...
 
 
 class Suppressions(Protocol):
     def add(self, address: str, profile_id: str | None, reason: str, at: datetime) -> None: ...
 
-    def is_suppressed(self, address: str) -> bool: ...
+    def suppressed(self, addresses: Collection[str]) -> set[str]:
+        """Those of `addresses` (as given) that must not be mailed."""
+        ...
 
 
 class ProductStore(Protocol):
-    def upsert(self, products: Sequence[Product]) -> None: ...
+    def upsert(self, products: Sequence[Product]) -> None:
+        """Write products; fields a product does not set keep their stored value."""
+        ...
 
     def get(self, item_ids: Sequence[str]) -> dict[str, Product]: ...
 
     def all(self) -> dict[str, Product]: ...
+
+
+@dataclass(frozen=True)
+class Artefact:
+    name: str
+    version: int
+    meta: dict[str, Any]
+
+
+class Artefacts(Protocol):
+    """Trained models as blobs with versions every process can poll, and the erasures a
+    model trained before them must still forget."""
+
+    def put(self, name: str, blob: bytes, meta: Mapping[str, Any], at: datetime) -> int:
+        """Store a new version; return its number."""
+        ...
+
+    def latest(self, name: str) -> Artefact | None: ...
+
+    def blob(self, name: str, version: int) -> bytes | None: ...
+
+    def prune(self, name: str, keep: int) -> None:
+        """Drop all but the newest `keep` versions."""
+        ...
+
+    def record_erasure(self, profile_id: str, at: datetime) -> None: ...
+
+    def erasures_after(self, mark: int) -> list[tuple[int, str]]:
+        """(id, profile id) of erasures recorded after `mark`, oldest first."""
+        ...
+
+    def forget_erasures(self, upto: int) -> None:
+        """Drop erasure records up to `upto` once every model has applied them."""
+        ...
+
+
+class Coordination(Protocol):
+    """Which processes are alive and which processor holds which partition."""
+
+    def heartbeat(self, owner: str, role: str, now: datetime) -> None: ...
+
+    def alive(self, role: str, since: datetime) -> list[str]:
+        """Owners of `role` with a heartbeat at or after `since`, sorted."""
+        ...
+
+    def leases(self, now: datetime) -> dict[int, str]:
+        """Unexpired partition leases: partition index -> owner."""
+        ...
+
+    def acquire(self, partition: int, owner: str, now: datetime, until: datetime) -> bool:
+        """Take or renew the lease if it is free, expired or already the owner's."""
+        ...
+
+    def release_lease(self, partition: int, owner: str) -> None: ...
 
 
 class Transaction(Protocol):
@@ -141,3 +349,82 @@ class Transaction(Protocol):
     def suppressions(self) -> Suppressions: ...
     @property
     def products(self) -> ProductStore: ...
+    @property
+    def artefacts(self) -> Artefacts: ...
+    @property
+    def coordination(self) -> Coordination: ...
+
+
+@dataclass(frozen=True)
+class Status:
+    log_seq: int
+    processed_seq: int
+    lag: int
+    profiles: int
+    segments: dict[str, int]
+    journeys: dict[str, dict[str, int]]
+    outbox: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    state: ProfileState
+    identities: list[tuple[str, str]]
+    segments: list[str]
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    item: OutboxItem
+    status: str
+    sent_at: datetime | None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    profile_id: str
+    entered_at: datetime
+
+
+class ReadModel(Protocol):
+    """What the API and the dashboard read, each call in a consistent snapshot of its own."""
+
+    def status(self) -> Status: ...
+
+    def find(self, id_: str) -> str | None:
+        """The profile a user id or anonymous id belongs to."""
+        ...
+
+    def profile(self, profile_id: str) -> ProfileView | None: ...
+
+    def profile_ids(self, limit: int, offset: int) -> list[str]:
+        """Profile ids in order, a page at a time."""
+        ...
+
+    def timeline(self, profile_id: str, limit: int) -> list[TimelineEntry]:
+        """The person's events, newest first."""
+        ...
+
+    def segment_sizes(self) -> dict[str, int]: ...
+
+    def members(self, key: str, limit: int, offset: int) -> list[Member]: ...
+
+    def emails(self, limit: int) -> list[SentEmail]:
+        """The newest emails in the outbox, newest first."""
+        ...
+
+    def email(self, message_id: str) -> SentEmail | None: ...
+
+
+class Storage(Protocol):
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
+
+    def snapshot(self) -> AbstractContextManager[Transaction]:
+        """A read-only view (writes through it are an error or lost)."""
+        ...
+
+    @property
+    def reads(self) -> ReadModel: ...
+
+    def close(self) -> None: ...

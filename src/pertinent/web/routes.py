@@ -16,7 +16,6 @@ from markupsafe import Markup
 
 from pertinent.app import System
 from pertinent.errors import NotFoundError
-from pertinent.processor import CURSOR
 
 _ENV = Environment(autoescape=True)
 
@@ -30,47 +29,44 @@ def _page(name: str, title: str, **data: Any) -> HTMLResponse:
 
 def build_router(system: System) -> APIRouter:
     router = APIRouter(tags=["dashboard"], include_in_schema=False)
+    reads = system.storage.reads
 
     @router.get("/", response_class=HTMLResponse)
     def overview() -> HTMLResponse:
-        with system.storage.snapshot() as tx:
-            sizes = tx.segments.sizes()
-            status = {
-                "log_seq": tx.log.last_seq(),
-                "processed_seq": tx.cursors.get(CURSOR),
-                "profiles": tx.profiles.count(),
-                "outbox": sorted(tx.outbox.counts().items()),
-            }
+        now = reads.status()
+        status = {
+            "log_seq": now.log_seq,
+            "processed_seq": now.processed_seq,
+            "profiles": now.profiles,
+            "outbox": sorted(now.outbox.items()),
+        }
         segments = [
-            {"key": s.key, "name": s.name or s.key, "size": sizes.get(s.key, 0)}
-            for s in system.segments.segments
+            {"key": s.key, "name": s.name or s.key, "size": now.segments.get(s.key, 0)}
+            for s in system.segments
         ]
         return _page("overview", "Overview", status=status, segments=segments)
 
     @router.get("/emails", response_class=HTMLResponse)
     def emails() -> HTMLResponse:
-        with system.storage.snapshot() as tx:
-            rows = tx.outbox.recent(500)
         listed = [
             {
-                "to": item.to_address,
-                "subject": item.subject,
-                "template": item.template,
-                "journey": item.journey_key or "",
-                "status": status,
-                "message_id": item.message_id,
-                "sent_at": sent_at.strftime("%Y-%m-%d %H:%M") if sent_at else "",
+                "to": e.item.to_address,
+                "subject": e.item.subject,
+                "template": e.item.template,
+                "journey": e.item.journey_key or "",
+                "status": e.status,
+                "message_id": e.item.message_id,
+                "sent_at": e.sent_at.strftime("%Y-%m-%d %H:%M") if e.sent_at else "",
             }
-            for item, status, sent_at in rows
+            for e in reads.emails(500)
         ]
         return _page("emails", "Emails", emails=listed)
 
     @router.get("/emails/{message_id}", response_class=HTMLResponse)
     def email(message_id: str) -> HTMLResponse:
-        with system.storage.snapshot() as tx:
-            found = tx.outbox.get(message_id)
+        found = reads.email(message_id)
         if found is None:
             raise NotFoundError(f"no email {message_id!r}", where="message_id")
-        return HTMLResponse(found[0].html)
+        return HTMLResponse(found.item.html)
 
     return router

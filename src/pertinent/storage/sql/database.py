@@ -2,19 +2,58 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 
 import orjson
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from pertinent.errors import ConfigError
+from pertinent.storage.ports import ConcurrentUpdate
 from pertinent.storage.sql import dialect
 from pertinent.storage.sql.migrations import migrate
+
+
+class WriterLock:
+    """SQLite's one writer, taken in the kernel instead of in SQLite's busy handler.
+
+    The busy handler sleeps and retries, and under contention wastes most of the time
+    sleeping; an flock on a file beside the database wakes the next writer the instant the
+    last one is done, across processes (the API, the processor and the sender are separate
+    processes). Threads of one process share the lock's file, so they queue on a thread lock
+    first. Without a file (PostgreSQL, SQLite in memory) only the thread lock is taken where
+    asked.
+    """
+
+    def __init__(self, path: Path | None, *, threads: bool):
+        self._thread = threading.Lock() if threads else None
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if path is not None else None
+
+    def __enter__(self) -> None:
+        if self._thread is not None:
+            self._thread.acquire()
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        if self._thread is not None:
+            self._thread.release()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class Database:
@@ -31,12 +70,11 @@ class Database:
             ) from exc
         self.url = parsed
         self.backend = parsed.get_backend_name()
-        self._writer_lock: AbstractContextManager[object] = (
-            threading.Lock() if self.backend == "sqlite" else nullcontext()
-        )
+        lock_file: Path | None = None
         if self.backend == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                lock_file = Path(f"{parsed.database}.writer")
             self.engine = create_engine(
                 parsed,
                 json_serializer=dialect.json_dumps,
@@ -66,6 +104,7 @@ class Database:
                 where="storage.url",
                 hint="Pertinent stores its state in SQLite or PostgreSQL",
             )
+        self._writer_lock = WriterLock(lock_file, threads=self.backend == "sqlite")
         try:
             with self.write() as conn:
                 migrate(conn)
@@ -78,16 +117,17 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A transaction that may write; commits on success, rolls back on error.
-
-        SQLite has one writer at a time. Threads of this process queue on a lock instead of on
-        SQLite's busy handler, whose sleep-and-retry wastes most of the time under contention;
-        other processes still wait on the busy timeout.
-        """
+        """A transaction that may write; commits on success, rolls back on error. A race lost
+        to another writer comes out as `ConcurrentUpdate`, for the caller to run again."""
         with self._writer_lock, self.engine.connect() as conn:
             conn = conn.execution_options(writer=True)
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+            except DBAPIError as exc:
+                if dialect.is_conflict(exc):
+                    raise ConcurrentUpdate(str(exc.orig).splitlines()[0]) from exc
+                raise
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -97,3 +137,4 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+        self._writer_lock.close()

@@ -1,18 +1,29 @@
-"""Everything that differs between SQLite and PostgreSQL lives here, and only here."""
+"""Everything that differs between SQLite and PostgreSQL lives here, and only here.
+
+Besides connection setup, these are the helpers of the hot paths, which talk to the driver
+directly: SQLAlchemy's per-row type processing and IN-list expansion cost more than the
+queries themselves at processing rates. A list of ids is one parameter on both backends
+(`json_each` of a JSON array on SQLite, `= ANY` of an array on PostgreSQL).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import psycopg.errors
+import psycopg.types.json
 from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# The advisory lock that orders appends to the log on PostgreSQL (see `lock_log`).
+_LOG_LOCK = 0x7065727401
 
 
 def json_dumps(value: Any) -> str:
@@ -25,7 +36,7 @@ def configure_sqlite(engine: Engine) -> None:
 
     pysqlite's own transaction handling begins lazily and upgrades read locks to write locks,
     which fails with "database is locked" at once instead of waiting; taking the write lock at
-    BEGIN makes writers queue on the busy timeout instead.
+    BEGIN makes writers queue instead.
     """
 
     @event.listens_for(engine, "connect")
@@ -45,7 +56,8 @@ def configure_sqlite(engine: Engine) -> None:
 
 
 def configure_postgresql(engine: Engine, schema: str | None) -> None:
-    """Point every connection at the run's schema, if one is set."""
+    """orjson for JSON columns, and every connection pointed at the run's schema if set."""
+    psycopg.types.json.set_json_loads(orjson.loads)
     if schema is None:
         return
 
@@ -57,19 +69,54 @@ def configure_postgresql(engine: Engine, schema: str | None) -> None:
         dbapi_conn.commit()
 
 
-def insert_ignoring(
-    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, returning: str | None = None
-) -> list[Any]:
-    """Insert rows, skipping any that collide with a unique key; return `returning` of inserted."""
-    if not rows:
-        return []
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = module.insert(table).on_conflict_do_nothing()
-    if returning is None:
-        conn.execute(stmt, list(rows))
-        return []
-    result = conn.execute(stmt.returning(table.c[returning]), list(rows))
-    return list(result.scalars())
+def is_postgresql(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def is_conflict(exc: DBAPIError) -> bool:
+    """A race lost to another writer (deadlock, serialization, a unique key taken), which a
+    retry of the whole transaction resolves."""
+    return isinstance(
+        exc.orig,
+        psycopg.errors.DeadlockDetected
+        | psycopg.errors.SerializationFailure
+        | psycopg.errors.UniqueViolation,
+    )
+
+
+def lock_log(conn: Connection) -> None:
+    """Make appends to the log commit in seq order.
+
+    PostgreSQL hands out sequence numbers at insert, not at commit: without this, a reader
+    could see seq 11 committed before seq 10 and move its cursor past 10 for good. The lock
+    is held until the appending transaction ends; SQLite's single writer already orders them.
+    """
+    if is_postgresql(conn):
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOG_LOCK})")
+
+
+def mark(conn: Connection) -> str:
+    """The driver's parameter placeholder."""
+    return "%s" if is_postgresql(conn) else "?"
+
+
+def json_mark(conn: Connection) -> str:
+    """The placeholder for a JSON text parameter stored into a JSON column."""
+    return "%s::jsonb" if is_postgresql(conn) else "?"
+
+
+def in_ids(
+    conn: Connection, column: str, ids: Collection[str] | Collection[int]
+) -> tuple[str, Any]:
+    """`column` is one of `ids`, as (SQL, the one parameter)."""
+    if is_postgresql(conn):
+        return f"{column} = ANY(%s)", list(ids)
+    return f"{column} IN (SELECT value FROM json_each(?))", orjson.dumps(list(ids)).decode()
+
+
+def from_json(value: Any) -> Any:
+    """A JSON column's value as read by the driver (text on SQLite, parsed on PostgreSQL)."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def native_time(conn: Connection, value: datetime) -> Any:
@@ -80,22 +127,23 @@ def native_time(conn: Connection, value: datetime) -> Any:
     return value
 
 
-def bulk_insert_ignoring(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> int:
-    """The ingestion hot path: executemany straight on the driver, skipping duplicates.
+def from_time(value: Any) -> datetime:
+    """A `UtcDateTime` column's value as read by the driver, as an aware UTC datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-    SQLAlchemy's per-row type processing costs more than the insert itself at ingestion rates,
-    so values arrive already in driver-native form (JSON as text, times via `native_time`).
-    Returns how many rows were inserted.
-    """
+
+def fetch(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """Rows of a driver-level query (placeholders from `mark`)."""
+    return list(conn.exec_driver_sql(sql, tuple(params)).fetchall())
+
+
+def execute_many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Run a driver-level statement once per row; return the rows it changed in all."""
     if not rows:
         return 0
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT DO NOTHING"
-    )
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(sql, rows)
@@ -104,13 +152,58 @@ def bulk_insert_ignoring(
         cursor.close()
 
 
+def insert_ignoring(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, returning: str | None = None
+) -> list[Any]:
+    """Insert rows, skipping any that collide with a unique key; return `returning` of inserted."""
+    if not rows:
+        return []
+    module = postgresql if is_postgresql(conn) else sqlite
+    stmt = module.insert(table).on_conflict_do_nothing()
+    if returning is None:
+        conn.execute(stmt, list(rows))
+        return []
+    result = conn.execute(stmt.returning(table.c[returning]), list(rows))
+    return list(result.scalars())
+
+
+def bulk_insert_ignoring(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> int:
+    """The ingestion hot path: executemany straight on the driver, skipping duplicates.
+    Values arrive already in driver-native form (JSON as text, times via `native_time`).
+    Returns how many rows were inserted."""
+    placeholders = ", ".join([mark(conn)] * len(columns))
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+    )
+    return execute_many(conn, sql, rows)
+
+
 def upsert(
     conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
 ) -> None:
     """Insert rows, replacing the non-key columns of rows whose `keys` already exist."""
     if not rows:
         return
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    module = postgresql if is_postgresql(conn) else sqlite
     stmt = module.insert(table)
     updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
     conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=updates), list(rows))
+
+
+def partition_of(conn: Connection, column: str, count: int, index: int) -> str:
+    """SQL that `column` (a partition key) falls in partition `index` of `count`."""
+    if count == 1:
+        return "1 = 1"
+    return (
+        f"MOD({column}, {int(count)}) = {int(index)}"
+        if is_postgresql(conn)
+        else (f"({column} % {int(count)}) = {int(index)}")
+    )
+
+
+def skip_locked(conn: Connection) -> str:
+    """The suffix that makes a claim query skip rows another transaction holds."""
+    return " FOR UPDATE SKIP LOCKED" if is_postgresql(conn) else ""

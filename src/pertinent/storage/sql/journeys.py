@@ -2,30 +2,49 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, func, select, update
+from sqlalchemy import Connection, func, select
 
-from pertinent.journeys.runtime import Instance
+from pertinent.journeys.model import Instance
+from pertinent.storage.ports import Partition, partition_key
 from pertinent.storage.sql import tables
+from pertinent.storage.sql.dialect import (
+    execute_many,
+    fetch,
+    from_json,
+    from_time,
+    in_ids,
+    is_postgresql,
+    json_dumps,
+    json_mark,
+    mark,
+    native_time,
+    partition_of,
+    skip_locked,
+)
 
 _J = tables.journey_instances
+_COLUMNS = (
+    'instance_key, journey_key, profile_id, step, status, started_at, "trigger", wake_at,'
+    " wait_event, ended_at"
+)
 
 
-def _instance(row: Any) -> Instance:
+def _instance(row: Sequence[Any]) -> Instance:
     return Instance(
-        id=row.id,
-        journey_key=row.journey_key,
-        profile_id=row.profile_id,
-        step=row.step,
-        status=row.status,
-        started_at=row.started_at,
-        trigger=row.trigger,
-        wake_at=row.wake_at,
-        wait_event=row.wait_event,
-        ended_at=row.ended_at,
+        key=row[0],
+        journey_key=row[1],
+        profile_id=row[2],
+        step=int(row[3]),
+        status=row[4],
+        started_at=from_time(row[5]),
+        trigger=from_json(row[6]),
+        wake_at=from_time(row[7]) if row[7] is not None else None,
+        wait_event=row[8],
+        ended_at=from_time(row[9]) if row[9] is not None else None,
     )
 
 
@@ -33,55 +52,90 @@ class SqlJourneyStore:
     def __init__(self, conn: Connection):
         self._conn = conn
 
-    def active(self, profile_ids: set[str]) -> list[Instance]:
+    def _select(self) -> str:
+        # The trigger as text on PostgreSQL too, parsed once by orjson.
+        columns = (
+            _COLUMNS.replace('"trigger"', '"trigger"::text')
+            if is_postgresql(self._conn)
+            else _COLUMNS
+        )
+        return f"SELECT {columns} FROM journey_instances"
+
+    def active(self, profile_ids: Collection[str]) -> list[Instance]:
         if not profile_ids:
             return []
-        found: list[Instance] = []
-        ids = sorted(profile_ids)
-        for start in range(0, len(ids), 500):
-            rows = self._conn.execute(
-                select(_J)
-                .where(_J.c.status == "waiting", _J.c.profile_id.in_(ids[start : start + 500]))
-                .order_by(_J.c.id)
-            )
-            found.extend(_instance(r) for r in rows)
-        return found
+        where, param = in_ids(self._conn, "profile_id", profile_ids)
+        rows = fetch(
+            self._conn,
+            f"{self._select()} WHERE status = 'waiting' AND {where} ORDER BY id",
+            (param,),
+        )
+        return [_instance(r) for r in rows]
 
-    def has_entered(self, journey_key: str, profile_id: str) -> bool:
-        return bool(
-            self._conn.execute(
-                select(
-                    exists().where(_J.c.journey_key == journey_key, _J.c.profile_id == profile_id)
+    def entered(
+        self, journey_keys: Collection[str], profile_ids: Collection[str]
+    ) -> set[tuple[str, str]]:
+        if not journey_keys or not profile_ids:
+            return set()
+        where, param = in_ids(self._conn, "profile_id", profile_ids)
+        rows = fetch(
+            self._conn,
+            f"SELECT DISTINCT journey_key, profile_id FROM journey_instances WHERE {where}",
+            (param,),
+        )
+        return {(str(j), str(p)) for j, p in rows if j in journey_keys}
+
+    def save(self, instances: Sequence[Instance]) -> None:
+        conn = self._conn
+        m, j = mark(conn), json_mark(conn)
+
+        def when(at: datetime | None) -> Any:
+            return native_time(conn, at) if at is not None else None
+
+        execute_many(
+            conn,
+            f"INSERT INTO journey_instances ({_COLUMNS}, pkey) "
+            f"VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {j}, {m}, {m}, {m}, {m}) "
+            "ON CONFLICT (instance_key) DO UPDATE SET step = excluded.step,"
+            " status = excluded.status, wake_at = excluded.wake_at,"
+            " wait_event = excluded.wait_event, ended_at = excluded.ended_at,"
+            " profile_id = excluded.profile_id, pkey = excluded.pkey",
+            [
+                (
+                    i.key,
+                    i.journey_key,
+                    i.profile_id,
+                    i.step,
+                    i.status,
+                    when(i.started_at),
+                    json_dumps(i.trigger),
+                    when(i.wake_at),
+                    i.wait_event,
+                    when(i.ended_at),
+                    partition_key(i.profile_id),
                 )
-            ).scalar()
+                for i in instances
+            ],
         )
 
-    def save(self, instance: Instance) -> Instance:
-        values = {
-            "journey_key": instance.journey_key,
-            "profile_id": instance.profile_id,
-            "step": instance.step,
-            "status": instance.status,
-            "wake_at": instance.wake_at,
-            "wait_event": instance.wait_event,
-            "trigger": instance.trigger,
-            "started_at": instance.started_at,
-            "ended_at": instance.ended_at,
-        }
-        if instance.id is None:
-            new_id = self._conn.execute(
-                _J.insert().values(**values).returning(_J.c.id)
-            ).scalar_one()
-            return replace(instance, id=int(new_id))
-        self._conn.execute(update(_J).where(_J.c.id == instance.id).values(**values))
-        return instance
+    def next_due(self, partition: Partition) -> datetime | None:
+        where = partition_of(self._conn, "pkey", partition.count, partition.index)
+        # In wake order, so the index finds the first of the partition without a scan.
+        rows = fetch(
+            self._conn,
+            "SELECT wake_at FROM journey_instances WHERE status = 'waiting' "
+            f"AND wake_at IS NOT NULL AND {where} ORDER BY wake_at LIMIT 1",
+        )
+        return from_time(rows[0][0]) if rows else None
 
-    def due(self, now: datetime, limit: int) -> list[Instance]:
-        rows = self._conn.execute(
-            select(_J)
-            .where(_J.c.status == "waiting", _J.c.wake_at <= now)
-            .order_by(_J.c.wake_at, _J.c.id)
-            .limit(limit)
+    def claim_due(self, now: datetime, limit: int, partition: Partition) -> list[Instance]:
+        m = mark(self._conn)
+        where = partition_of(self._conn, "pkey", partition.count, partition.index)
+        rows = fetch(
+            self._conn,
+            f"{self._select()} WHERE status = 'waiting' AND wake_at <= {m} AND {where} "
+            f"ORDER BY wake_at, id LIMIT {m}{skip_locked(self._conn)}",
+            (native_time(self._conn, now), limit),
         )
         return [_instance(r) for r in rows]
 

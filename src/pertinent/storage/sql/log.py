@@ -6,15 +6,25 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, select
 
 from pertinent.events.model import Event, LoggedEvent
-from pertinent.storage.ports import AppendResult
+from pertinent.storage.ports import EVERYTHING, AppendResult, Partition, event_partition_key
 from pertinent.storage.sql import tables
-from pertinent.storage.sql.dialect import bulk_insert_ignoring, json_dumps, native_time
+from pertinent.storage.sql.dialect import (
+    bulk_insert_ignoring,
+    fetch,
+    from_json,
+    from_time,
+    is_postgresql,
+    json_dumps,
+    lock_log,
+    mark,
+    native_time,
+    partition_of,
+)
 
 _E = tables.events
-
 
 _COLUMNS = (
     "message_id",
@@ -30,7 +40,10 @@ _COLUMNS = (
     "traits",
     "context",
     "is_bot",
+    "pkey",
 )
+# What a reader gets back, in this order, after the seq.
+_READ = ", ".join(c for c in _COLUMNS if c != "pkey")
 
 
 def _event_values(conn: Connection, event: Event, received: Any) -> tuple[Any, ...]:
@@ -48,25 +61,39 @@ def _event_values(conn: Connection, event: Event, received: Any) -> tuple[Any, .
         json_dumps(event.traits),
         json_dumps(event.context),
         event.is_bot,
+        event_partition_key(event),
     )
 
 
-def row_event(row: Any) -> Event:
+def row_event(row: Sequence[Any]) -> Event:
+    """An event from a driver row of `_READ` columns (after whatever comes first)."""
     return Event(
-        message_id=row.message_id,
-        type=row.type,
-        name=row.name,
-        user_id=row.user_id,
-        anonymous_id=row.anonymous_id,
-        previous_id=row.previous_id,
-        group_id=row.group_id,
-        timestamp=row.timestamp,
-        received_at=row.received_at,
-        properties=row.properties,
-        traits=row.traits,
-        context=row.context,
-        is_bot=row.is_bot,
+        message_id=row[0],
+        type=row[1],
+        name=row[2],
+        user_id=row[3],
+        anonymous_id=row[4],
+        previous_id=row[5],
+        group_id=row[6],
+        timestamp=from_time(row[7]),
+        received_at=from_time(row[8]),
+        properties=from_json(row[9]),
+        traits=from_json(row[10]),
+        context=from_json(row[11]),
+        is_bot=bool(row[12]),
     )
+
+
+def read_columns(conn: Connection, alias: str = "") -> str:
+    """The columns `row_event` reads, optionally qualified by a table alias."""
+    prefix = f"{alias}." if alias else ""
+    columns = [f"{prefix}{c}" for c in _READ.split(", ")]
+    if is_postgresql(conn):
+        # Text, parsed once by orjson, instead of psycopg's own JSON parsing.
+        columns = [
+            c + "::text" if c.endswith(("properties", "traits", "context")) else c for c in columns
+        ]
+    return ", ".join(columns)
 
 
 class SqlEventLog:
@@ -77,6 +104,8 @@ class SqlEventLog:
         unique: dict[str, Event] = {}
         for event in events:
             unique.setdefault(event.message_id, event)
+        if not unique:
+            return AppendResult(0, len(events))
         # Events of one call share their arrival time; convert it once.
         received: dict[datetime, Any] = {}
         rows = []
@@ -84,12 +113,22 @@ class SqlEventLog:
             if e.received_at not in received:
                 received[e.received_at] = native_time(self._conn, e.received_at)
             rows.append(_event_values(self._conn, e, received[e.received_at]))
+        lock_log(self._conn)
         inserted = bulk_insert_ignoring(self._conn, _E, _COLUMNS, rows)
         return AppendResult(inserted, len(events) - inserted)
 
-    def read_after(self, seq: int, limit: int) -> list[LoggedEvent]:
-        rows = self._conn.execute(select(_E).where(_E.c.seq > seq).order_by(_E.c.seq).limit(limit))
-        return [LoggedEvent(row.seq, row_event(row)) for row in rows]
+    def read_after(
+        self, seq: int, limit: int, partition: Partition = EVERYTHING
+    ) -> list[LoggedEvent]:
+        m = mark(self._conn)
+        where = partition_of(self._conn, "pkey", partition.count, partition.index)
+        rows = fetch(
+            self._conn,
+            f"SELECT seq, {read_columns(self._conn)} FROM events "
+            f"WHERE seq > {m} AND {where} ORDER BY seq LIMIT {m}",
+            (seq, limit),
+        )
+        return [LoggedEvent(int(row[0]), row_event(row[1:])) for row in rows]
 
     def last_seq(self) -> int:
         return int(self._conn.execute(select(func.coalesce(func.max(_E.c.seq), 0))).scalar_one())
@@ -106,14 +145,32 @@ class SqlCursors:
         self._conn = conn
 
     def get(self, name: str) -> int:
-        seq = self._conn.execute(
-            select(tables.cursors.c.seq).where(tables.cursors.c.name == name)
-        ).scalar()
-        return int(seq) if seq is not None else 0
+        rows = fetch(
+            self._conn, f"SELECT seq FROM cursors WHERE name = {mark(self._conn)}", (name,)
+        )
+        return int(rows[0][0]) if rows else 0
+
+    def take(self, name: str) -> int:
+        m = mark(self._conn)
+        # Create it if new, then read it under a row lock (PostgreSQL; SQLite's write
+        # transaction already excludes every other writer).
+        self._conn.exec_driver_sql(
+            f"INSERT INTO cursors (name, seq) VALUES ({m}, 0) ON CONFLICT DO NOTHING", (name,)
+        )
+        lock = " FOR UPDATE" if is_postgresql(self._conn) else ""
+        rows = fetch(self._conn, f"SELECT seq FROM cursors WHERE name = {m}{lock}", (name,))
+        return int(rows[0][0])
 
     def set(self, name: str, seq: int) -> None:
-        done = self._conn.execute(
-            update(tables.cursors).where(tables.cursors.c.name == name).values(seq=seq)
+        m = mark(self._conn)
+        self._conn.exec_driver_sql(
+            f"INSERT INTO cursors (name, seq) VALUES ({m}, {m}) "
+            "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+            (name, seq),
         )
-        if done.rowcount == 0:
-            self._conn.execute(tables.cursors.insert().values(name=name, seq=seq))
+
+    def drop(self, name: str) -> None:
+        self._conn.exec_driver_sql(f"DELETE FROM cursors WHERE name = {mark(self._conn)}", (name,))
+
+    def all(self) -> dict[str, int]:
+        return {str(n): int(s) for n, s in fetch(self._conn, "SELECT name, seq FROM cursors")}

@@ -11,14 +11,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, text
 
 from pertinent.clock import WallClock
 from pertinent.storage.sql import tables
 
 BASELINE = 1  # the schema as first released
+
+
+def _processes_and_partitions(conn: Connection) -> None:
+    """Version 2: partition keys, optimistic profile versions, instances keyed by what
+    started them, sender lease owners, model artefacts, process leases.
+
+    Rows written before it get partition key 0: with more than one partition they belong to
+    partition 0, which is still exactly one processor's.
+    """
+    for statement in (
+        "ALTER TABLE events ADD COLUMN pkey BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE profiles ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE timers ADD COLUMN pkey BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE journey_instances ADD COLUMN instance_key VARCHAR(64) NOT NULL DEFAULT ''",
+        "UPDATE journey_instances SET instance_key = 'legacy-' || CAST(id AS VARCHAR(20))",
+        "CREATE UNIQUE INDEX ux_journey_instance_key ON journey_instances (instance_key)",
+        "ALTER TABLE journey_instances ADD COLUMN pkey BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE outbox ADD COLUMN lease_owner VARCHAR(200)",
+        "CREATE UNIQUE INDEX ux_membership_open ON segment_membership (segment_key, profile_id)"
+        " WHERE exited_at IS NULL",
+    ):
+        conn.execute(text(statement))
+    for table in (tables.artefacts, tables.erasures, tables.workers, tables.partition_leases):
+        table.create(conn, checkfirst=True)
+
+
 # (version, step) after the baseline, in order.
-STEPS: list[tuple[int, Callable[[Connection], None]]] = []
+STEPS: list[tuple[int, Callable[[Connection], None]]] = [(2, _processes_and_partitions)]
 
 
 def migrate(conn: Connection) -> int:

@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 
 from pertinent.delivery.outbox import OutboxItem, PendingEmail
 from pertinent.storage.sql import tables
-from pertinent.storage.sql.dialect import insert_ignoring
+from pertinent.storage.sql.dialect import (
+    execute_many,
+    fetch,
+    in_ids,
+    insert_ignoring,
+    json_dumps,
+    json_mark,
+    mark,
+    native_time,
+    skip_locked,
+)
 
 _O = tables.outbox
 _S = tables.suppressions
 
+_ITEM_COLUMNS = (
+    "idempotency_key",
+    "message_id",
+    "profile_id",
+    "template",
+    "to_address",
+    "subject",
+    "html",
+    "text",
+    "unsubscribe_url",
+    "created_at",
+    "journey_key",
+    "meta",
+)
 
-def _item(row: Any) -> OutboxItem:
+
+def item_of(row: Any) -> OutboxItem:
     return OutboxItem(
         idempotency_key=row.idempotency_key,
         message_id=row.message_id,
@@ -29,6 +55,7 @@ def _item(row: Any) -> OutboxItem:
         created_at=row.created_at,
         journey_key=row.journey_key,
         meta=row.meta,
+        error=row.last_error if row.status == "failed" else None,
     )
 
 
@@ -36,64 +63,81 @@ class SqlOutbox:
     def __init__(self, conn: Connection):
         self._conn = conn
 
-    def enqueue(self, item: OutboxItem) -> bool:
-        row = {
-            **{
-                k: getattr(item, k)
-                for k in (
-                    "idempotency_key",
-                    "message_id",
-                    "profile_id",
-                    "template",
-                    "to_address",
-                    "subject",
-                    "html",
-                    "text",
-                    "unsubscribe_url",
-                    "created_at",
-                    "journey_key",
-                    "meta",
+    def enqueue(self, items: Sequence[OutboxItem]) -> int:
+        conn = self._conn
+        m, j = mark(conn), json_mark(conn)
+        marks = ", ".join(j if c == "meta" else m for c in _ITEM_COLUMNS)
+        return execute_many(
+            conn,
+            f"INSERT INTO outbox ({', '.join(_ITEM_COLUMNS)}, status, attempts, next_attempt_at,"
+            f" last_error) VALUES ({marks}, {m}, 0, {m}, {m}) ON CONFLICT DO NOTHING",
+            [
+                (
+                    *(
+                        native_time(conn, item.created_at)
+                        if c == "created_at"
+                        else json_dumps(item.meta)
+                        if c == "meta"
+                        else getattr(item, c)
+                        for c in _ITEM_COLUMNS
+                    ),
+                    "failed" if item.error else "pending",
+                    native_time(conn, item.created_at),
+                    item.error,
                 )
-            },
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": item.created_at,
-        }
-        return bool(insert_ignoring(self._conn, _O, [row], returning="id"))
-
-    def claim(self, now: datetime, lease: timedelta, limit: int) -> list[PendingEmail]:
-        """Take due rows for sending, so no other sender takes them until the lease ends.
-
-        A row whose sender died mid-send becomes due again when its lease runs out.
-        """
-        rows = list(
-            self._conn.execute(
-                select(_O)
-                .where(_O.c.status.in_(("pending", "sending")), _O.c.next_attempt_at <= now)
-                .order_by(_O.c.next_attempt_at, _O.c.id)
-                .limit(limit)
-            )
+                for item in items
+            ],
         )
-        claimed = []
-        for row in rows:
-            taken = self._conn.execute(
+
+    def claim(self, now: datetime, lease: timedelta, limit: int, owner: str) -> list[PendingEmail]:
+        """Take due rows: pending ones whose time has come, and claimed ones whose sender's
+        lease ran out (it died mid-send)."""
+        conn = self._conn
+        m = mark(conn)
+        ids = [
+            int(r[0])
+            for r in fetch(
+                conn,
+                "SELECT id FROM outbox WHERE status IN ('pending', 'sending') "
+                f"AND next_attempt_at <= {m} ORDER BY next_attempt_at, id LIMIT {m}"
+                f"{skip_locked(conn)}",
+                (native_time(conn, now), limit),
+            )
+        ]
+        if not ids:
+            return []
+        where, param = in_ids(conn, "id", ids)
+        conn.exec_driver_sql(
+            f"UPDATE outbox SET status = 'sending', next_attempt_at = {m}, lease_owner = {m} "
+            f"WHERE {where}",
+            (native_time(conn, now + lease), owner, param),
+        )
+        rows = conn.execute(
+            select(_O).where(_O.c.id.in_(ids)).order_by(_O.c.next_attempt_at, _O.c.id)
+        )
+        by_id = {row.id: row for row in rows}
+        return [PendingEmail(i, by_id[i].attempts, item_of(by_id[i])) for i in ids if i in by_id]
+
+    def release(self, owner: str, now: datetime) -> int:
+        return int(
+            self._conn.execute(
                 update(_O)
-                .where(
-                    _O.c.id == row.id,
-                    _O.c.status == row.status,
-                    _O.c.next_attempt_at == row.next_attempt_at,
-                )
-                .values(status="sending", next_attempt_at=now + lease)
+                .where(_O.c.status == "sending", _O.c.lease_owner == owner)
+                .values(status="pending", next_attempt_at=now)
             ).rowcount
-            if taken:
-                claimed.append(PendingEmail(row.id, row.attempts, _item(row)))
-        return claimed
+        )
 
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
         self._conn.execute(
             update(_O)
             .where(_O.c.id == outbox_id)
-            .values(status="sent", sent_at=at, attempts=_O.c.attempts + 1, last_error=None)
+            .values(
+                status="sent",
+                sent_at=at,
+                attempts=_O.c.attempts + 1,
+                last_error=None,
+                lease_owner=None,
+            )
         )
 
     def mark_retry(self, outbox_id: int, next_at: datetime, error: str) -> None:
@@ -105,6 +149,7 @@ class SqlOutbox:
                 attempts=_O.c.attempts + 1,
                 next_attempt_at=next_at,
                 last_error=error,
+                lease_owner=None,
             )
         )
 
@@ -112,20 +157,16 @@ class SqlOutbox:
         self._conn.execute(
             update(_O)
             .where(_O.c.id == outbox_id)
-            .values(status="failed", attempts=_O.c.attempts + 1, last_error=error)
+            .values(status="failed", attempts=_O.c.attempts + 1, last_error=error, lease_owner=None)
         )
 
     def get(self, message_id: str) -> tuple[OutboxItem, str] | None:
         row = self._conn.execute(select(_O).where(_O.c.message_id == message_id)).first()
-        return (_item(row), row.status) if row is not None else None
+        return (item_of(row), row.status) if row is not None else None
 
-    def recent(self, limit: int) -> list[tuple[OutboxItem, str, datetime | None]]:
-        rows = self._conn.execute(select(_O).order_by(_O.c.id.desc()).limit(limit))
-        return [(_item(r), r.status, r.sent_at) for r in rows]
 
-    def counts(self) -> dict[str, int]:
-        rows = self._conn.execute(select(_O.c.status, func.count()).group_by(_O.c.status))
-        return {status: int(n) for status, n in rows}
+def normalized(address: str) -> str:
+    return address.strip().lower()
 
 
 class SqlSuppressions:
@@ -138,7 +179,7 @@ class SqlSuppressions:
             _S,
             [
                 {
-                    "address": address.strip().lower(),
+                    "address": normalized(address),
                     "profile_id": profile_id,
                     "reason": reason,
                     "created_at": at,
@@ -146,10 +187,12 @@ class SqlSuppressions:
             ],
         )
 
-    def is_suppressed(self, address: str) -> bool:
-        return (
-            self._conn.execute(
-                select(_S.c.address).where(_S.c.address == address.strip().lower())
-            ).first()
-            is not None
-        )
+    def suppressed(self, addresses: Collection[str]) -> set[str]:
+        if not addresses:
+            return set()
+        by_normal: dict[str, list[str]] = {}
+        for address in addresses:
+            by_normal.setdefault(normalized(address), []).append(address)
+        where, param = in_ids(self._conn, "address", by_normal)
+        found = fetch(self._conn, f"SELECT address FROM suppressions WHERE {where}", (param,))
+        return {given for (normal,) in found for given in by_normal[normal]}

@@ -21,7 +21,8 @@ class SqlProductStore:
 
     def upsert(self, products: Sequence[Product]) -> None:
         """Write products; fields a product does not set keep their stored value (an event
-        naming only a product id must not wipe its title, nor a price update its category)."""
+        naming only a product id must not wipe its title, nor a price update its category).
+        A product that would come out as it is stored is not written again."""
         by_id = {p.item_id: p for p in products}
         if not by_id:
             return
@@ -30,6 +31,8 @@ class SqlProductStore:
         for item_id in sorted(by_id):
             old = stored.get(item_id)
             product = combine(old, by_id[item_id]) if old is not None else by_id[item_id]
+            if product == old:
+                continue
             row: dict[str, Any] = {c: getattr(product, c) for c in _COLUMNS}
             rows.append({"item_id": item_id, **row, "extra": product.extra()})
         upsert(self._conn, _T, rows, keys=["item_id"])

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from pertinent.profiles.state import ProfileState
-from pertinent.storage.ports import TimelineEntry
+from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate
 from pertinent.storage.sql import tables
-from pertinent.storage.sql.dialect import upsert
-from pertinent.storage.sql.log import row_event
+from pertinent.storage.sql.dialect import (
+    execute_many,
+    fetch,
+    from_json,
+    from_time,
+    in_ids,
+    is_postgresql,
+    json_dumps,
+    json_mark,
+    mark,
+    native_time,
+)
 
 _P = tables.profiles
 _I = tables.identities
 _PE = tables.profile_events
-_CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-parameter limit
 
 # Tables whose rows belong to a person and follow them through a merge.
 _FOLLOW_MERGE = (
@@ -32,64 +41,99 @@ class SqlProfileStore:
         self._conn = conn
 
     def load(self, profile_ids: Iterable[str]) -> dict[str, ProfileState]:
-        ids = sorted(set(profile_ids))
-        rows = [
-            row
-            for start in range(0, len(ids), _CHUNK)
-            for row in self._conn.execute(
-                select(_P).where(_P.c.profile_id.in_(ids[start : start + _CHUNK]))
-            )
-        ]
+        ids = set(profile_ids)
+        if not ids:
+            return {}
+        where, param = in_ids(self._conn, "profile_id", ids)
+        text = "::text" if is_postgresql(self._conn) else ""
+        rows = fetch(
+            self._conn,
+            f"SELECT profile_id, traits{text}, trait_times{text}, computed{text}, first_seen,"
+            f" last_seen, version FROM profiles WHERE {where}",
+            (param,),
+        )
         return {
-            row.profile_id: ProfileState(
-                profile_id=row.profile_id,
-                traits=dict(row.traits),
-                trait_times=dict(row.trait_times),
-                computed=dict(row.computed),
-                first_seen=row.first_seen,
-                last_seen=row.last_seen,
+            row[0]: ProfileState(
+                profile_id=row[0],
+                traits=from_json(row[1]),
+                trait_times=from_json(row[2]),
+                computed=from_json(row[3]),
+                first_seen=from_time(row[4]) if row[4] is not None else None,
+                last_seen=from_time(row[5]) if row[5] is not None else None,
+                version=int(row[6]),
             )
             for row in rows
         }
 
     def save(self, states: Iterable[ProfileState]) -> None:
-        rows = [
-            {
-                "profile_id": s.profile_id,
-                "traits": s.traits,
-                "trait_times": s.trait_times,
-                "computed": s.computed,
-                "first_seen": s.first_seen,
-                "last_seen": s.last_seen,
-            }
-            for s in states
-        ]
-        upsert(self._conn, _P, rows, keys=["profile_id"])
+        states = list(states)
+        new = [s for s in states if s.version == 0]
+        stored = [s for s in states if s.version > 0]
+        conn = self._conn
+        m, j = mark(conn), json_mark(conn)
 
-    def count(self) -> int:
-        return int(self._conn.execute(select(func.count()).select_from(_P)).scalar_one())
+        def values(s: ProfileState) -> tuple[Any, ...]:
+            return (
+                json_dumps(s.traits),
+                json_dumps(s.trait_times),
+                json_dumps(s.computed),
+                native_time(conn, s.first_seen) if s.first_seen else None,
+                native_time(conn, s.last_seen) if s.last_seen else None,
+            )
+
+        inserted = execute_many(
+            conn,
+            "INSERT INTO profiles (traits, trait_times, computed, first_seen, last_seen, version,"
+            f" profile_id) VALUES ({j}, {j}, {j}, {m}, {m}, 1, {m}) ON CONFLICT DO NOTHING",
+            [(*values(s), s.profile_id) for s in new],
+        )
+        updated = execute_many(
+            conn,
+            f"UPDATE profiles SET traits = {j}, trait_times = {j}, computed = {j},"
+            f" first_seen = {m}, last_seen = {m}, version = version + 1"
+            f" WHERE profile_id = {m} AND version = {m}",
+            [(*values(s), s.profile_id, s.version) for s in stored],
+        )
+        if inserted != len(new) or updated != len(stored):
+            raise ConcurrentUpdate("a profile was saved by another writer since it was loaded")
+        for s in new:
+            s.version = 1
+        for s in stored:
+            s.version += 1
+
+    def touch(self, profile_ids: Collection[str]) -> None:
+        if profile_ids:
+            where, param = in_ids(self._conn, "profile_id", profile_ids)
+            self._conn.exec_driver_sql(
+                f"UPDATE profiles SET version = version + 1 WHERE {where}", (param,)
+            )
 
     def resolve_many(self, kind: str, values: Iterable[str]) -> dict[str, str]:
-        wanted = sorted(set(values))
-        found: dict[str, str] = {}
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            rows = self._conn.execute(
-                select(_I.c.value, _I.c.profile_id).where(_I.c.kind == kind, _I.c.value.in_(chunk))
-            )
-            found.update((row.value, row.profile_id) for row in rows)
-        return found
+        wanted = set(values)
+        if not wanted:
+            return {}
+        where, param = in_ids(self._conn, "value", wanted)
+        rows = fetch(
+            self._conn,
+            f"SELECT value, profile_id FROM identities WHERE kind = {mark(self._conn)} AND {where}",
+            (kind, param),
+        )
+        return {str(v): str(p) for v, p in rows}
 
     def resolve(self, kind: str, value: str) -> str | None:
-        found = self._conn.execute(
-            select(_I.c.profile_id).where(_I.c.kind == kind, _I.c.value == value)
-        ).scalar()
-        return str(found) if found is not None else None
+        return self.resolve_many(kind, [value]).get(value)
 
     def link(self, links: Iterable[tuple[str, str, str]]) -> None:
-        rows = [{"kind": k, "value": v, "profile_id": p} for k, v, p in links]
-        if rows:
-            upsert(self._conn, _I, rows, keys=["kind", "value"])
+        rows = list(links)
+        m = mark(self._conn)
+        added = execute_many(
+            self._conn,
+            f"INSERT INTO identities (kind, value, profile_id) VALUES ({m}, {m}, {m})"
+            " ON CONFLICT DO NOTHING",
+            rows,
+        )
+        if added != len(rows):
+            raise ConcurrentUpdate("an identity was linked by another writer first")
 
     def identities(self, profile_id: str) -> list[tuple[str, str]]:
         rows = self._conn.execute(
@@ -99,29 +143,31 @@ class SqlProfileStore:
         )
         return [(r.kind, r.value) for r in rows]
 
-    def record(self, rows: Sequence[tuple[int, str, str | None, datetime, dict[str, Any]]]) -> None:
-        if rows:
-            self._conn.execute(
-                _PE.insert(),
-                [
-                    {
-                        "seq": seq,
-                        "profile_id": pid,
-                        "action": action,
-                        "timestamp": ts,
-                        "properties": props,
-                    }
-                    for seq, pid, action, ts, props in rows
-                ],
-            )
+    def record(self, rows: Sequence[AttributedEvent]) -> None:
+        conn = self._conn
+        m, j = mark(conn), json_mark(conn)
+        execute_many(
+            conn,
+            "INSERT INTO profile_events (seq, profile_id, action, timestamp, properties)"
+            f" VALUES ({m}, {m}, {m}, {m}, {j})",
+            [
+                (seq, pid, action, native_time(conn, ts), json_dumps(props))
+                for seq, pid, action, ts, props in rows
+            ],
+        )
 
-    def merge(self, loser: str, winner: str) -> None:
+    def merge(self, loser: str, winner: str, loser_version: int) -> None:
+        if loser_version:
+            gone = self._conn.execute(
+                delete(_P).where(_P.c.profile_id == loser, _P.c.version == loser_version)
+            ).rowcount
+            if gone != 1:
+                raise ConcurrentUpdate(f"profile {loser!r} changed before it could merge")
         for table in (_I, _PE, *_FOLLOW_MERGE):
             self._conn.execute(
                 update(table).where(table.c.profile_id == loser).values(profile_id=winner)
             )
         self._conn.execute(delete(tables.timers).where(tables.timers.c.profile_id == loser))
-        self._conn.execute(delete(_P).where(_P.c.profile_id == loser))
 
     def actions(self, names: Sequence[str]) -> list[tuple[str, str, datetime, dict[str, Any]]]:
         rows = self._conn.execute(
@@ -130,19 +176,6 @@ class SqlProfileStore:
             .order_by(_PE.c.seq)
         )
         return [(r.profile_id, r.action, r.timestamp, r.properties) for r in rows]
-
-    def timeline(self, profile_id: str, limit: int) -> list[TimelineEntry]:
-        e = tables.events
-        rows = self._conn.execute(
-            select(_PE.c.seq, _PE.c.action, e)
-            .join(e, e.c.seq == _PE.c.seq)
-            .where(_PE.c.profile_id == profile_id)
-            .order_by(_PE.c.timestamp.desc(), _PE.c.seq.desc())
-            .limit(limit)
-        )
-        return [
-            TimelineEntry(r.seq, r.action, r.timestamp, r.properties, row_event(r)) for r in rows
-        ]
 
     def erase(self, profile_id: str) -> int:
         """Everything about the person goes, including log events never attributed to them

@@ -1,154 +1,175 @@
-"""Segment membership history and window-edge timers on SQL."""
+"""Segment membership (with history), evaluation and window-edge timers on SQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    ColumnElement,
+    Connection,
+    Text,
+    any_,
+    bindparam,
+    func,
+    select,
+    union_all,
+)
 
+from pertinent.segments.language import Condition, WindowedCondition
+from pertinent.storage.ports import Partition, partition_key
 from pertinent.storage.sql import tables
-from pertinent.storage.sql.dialect import upsert
+from pertinent.storage.sql.conditions import ConditionCompiler
+from pertinent.storage.sql.dialect import (
+    execute_many,
+    fetch,
+    from_time,
+    in_ids,
+    is_postgresql,
+    mark,
+    native_time,
+    partition_of,
+    skip_locked,
+)
 
 _M = tables.segment_membership
 _T = tables.timers
 _P = tables.profiles
-
-# Keeps IN lists within every backend's parameter limit.
-_CHUNK = 500
+_PE = tables.profile_events
 
 
-def _chunks(ids: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
+def among_filter(conn: Connection, column: Any, ids: Collection[str]) -> ColumnElement[bool]:
+    """`column` is one of `ids`, with the ids as one parameter (see `dialect.in_ids`)."""
+    if is_postgresql(conn):
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Text)))  # type: ignore[no-any-return]
+    values = func.json_each(bindparam(None, list(ids), type_=JSON)).table_valued("value")
+    return column.in_(select(values.c.value))  # type: ignore[no-any-return]
 
 
 class SqlSegmentStore:
     def __init__(self, conn: Connection):
         self._conn = conn
 
-    def matching(self, predicate: ColumnElement[bool], among: set[str] | None) -> set[str]:
-        query = select(_P.c.profile_id).where(predicate)
-        if among is None:
-            return set(self._conn.execute(query).scalars())
-        found: set[str] = set()
-        for chunk in _chunks(sorted(among)):
-            found.update(self._conn.execute(query.where(_P.c.profile_id.in_(chunk))).scalars())
+    def _compiler(self, segments: Mapping[str, Condition]) -> ConditionCompiler:
+        return ConditionCompiler(segments, postgresql=is_postgresql(self._conn))
+
+    def matching(
+        self,
+        segments: Mapping[str, Condition],
+        keys: Sequence[str],
+        now: datetime,
+        among: Collection[str] | None,
+    ) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {key: set() for key in keys}
+        if not keys or (among is not None and not among):
+            return found
+        compiler = self._compiler(segments)
+        query = select(
+            _P.c.profile_id,
+            *(compiler.compile(segments[k], now).label(f"s{i}") for i, k in enumerate(keys)),
+        )
+        if among is not None:
+            query = query.where(among_filter(self._conn, _P.c.profile_id, among))
+        for row in self._conn.execute(query):
+            for i, key in enumerate(keys):
+                if row[i + 1]:
+                    found[key].add(row[0])
         return found
 
-    def current(self, key: str, among: set[str] | None) -> set[str]:
-        query = select(_M.c.profile_id).where(_M.c.segment_key == key, _M.c.exited_at.is_(None))
-        if among is None:
-            return set(self._conn.execute(query).scalars())
-        found: set[str] = set()
-        for chunk in _chunks(sorted(among)):
-            found.update(self._conn.execute(query.where(_M.c.profile_id.in_(chunk))).scalars())
-        return found
+    def window_times(
+        self, leaves: Sequence[WindowedCondition], now: datetime, among: Collection[str] | None
+    ) -> list[tuple[int, str, datetime]]:
+        if not leaves or (among is not None and not among):
+            return []
+        compiler = self._compiler({})
+        parts: list[Any] = []
+        for index, leaf in enumerate(leaves):
+            part = compiler.window_time(index, leaf, now)
+            if among is not None:
+                part = part.where(among_filter(self._conn, _PE.c.profile_id, among))
+            parts.append(part)
+        query: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+        return [(int(leaf), str(pid), from_time(at)) for leaf, pid, at in self._conn.execute(query)]
 
-    def enter(self, key: str, profile_ids: Iterable[str], at: datetime) -> None:
-        rows = [
-            {"segment_key": key, "profile_id": p, "entered_at": at} for p in sorted(profile_ids)
-        ]
-        if rows:
-            self._conn.execute(_M.insert(), rows)
-
-    def exit(self, key: str, profile_ids: Iterable[str], at: datetime) -> None:
-        for chunk in _chunks(sorted(profile_ids)):
-            self._conn.execute(
-                update(_M)
-                .where(
-                    _M.c.segment_key == key, _M.c.exited_at.is_(None), _M.c.profile_id.in_(chunk)
-                )
-                .values(exited_at=at)
-            )
-
-    def exit_all(self, profile_id: str, at: datetime) -> list[str]:
-        """Close every open membership of a person; return the segments they left."""
-        keys = list(
-            self._conn.execute(
-                select(_M.c.segment_key).where(
-                    _M.c.profile_id == profile_id, _M.c.exited_at.is_(None)
-                )
-            ).scalars()
-        )
-        self._conn.execute(
-            update(_M)
-            .where(_M.c.profile_id == profile_id, _M.c.exited_at.is_(None))
-            .values(exited_at=at)
-        )
-        return keys
-
-    def sizes(self) -> dict[str, int]:
-        rows = self._conn.execute(
-            select(_M.c.segment_key, func.count())
-            .where(_M.c.exited_at.is_(None))
-            .group_by(_M.c.segment_key)
-        )
-        return {key: int(n) for key, n in rows}
-
-    def members(self, key: str, limit: int, offset: int) -> list[tuple[str, datetime]]:
-        rows = self._conn.execute(
-            select(_M.c.profile_id, _M.c.entered_at)
-            .where(_M.c.segment_key == key, _M.c.exited_at.is_(None))
-            .order_by(_M.c.entered_at, _M.c.profile_id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return [(r.profile_id, r.entered_at) for r in rows]
-
-    def segments_of(self, profile_id: str) -> list[str]:
-        return sorted(
-            self._conn.execute(
-                select(_M.c.segment_key).where(
-                    _M.c.profile_id == profile_id, _M.c.exited_at.is_(None)
-                )
-            ).scalars()
-        )
-
-    def edges(self, query: Select[Any], among: set[str] | None) -> list[tuple[str, datetime]]:
-        """Run a window-edge query (see `segments.compile`), optionally for some people only."""
-        pe = tables.profile_events
-        if among is None:
-            return [(r[0], r[1]) for r in self._conn.execute(query)]
-        out: list[tuple[str, datetime]] = []
-        for chunk in _chunks(sorted(among)):
-            out.extend(
-                (r[0], r[1]) for r in self._conn.execute(query.where(pe.c.profile_id.in_(chunk)))
-            )
+    def current(self, among: Collection[str] | None) -> dict[str, set[str]]:
+        sql = "SELECT segment_key, profile_id FROM segment_membership WHERE exited_at IS NULL"
+        params: tuple[Any, ...] = ()
+        if among is not None:
+            if not among:
+                return {}
+            where, param = in_ids(self._conn, "profile_id", among)
+            sql += f" AND {where}"
+            params = (param,)
+        out: dict[str, set[str]] = {}
+        for key, pid in fetch(self._conn, sql, params):
+            out.setdefault(key, set()).add(pid)
         return out
 
-    def set_timers(self, key: str, due: dict[str, datetime], clear: Iterable[str]) -> None:
-        """Schedule each person's next re-evaluation; drop timers of people in `clear`."""
-        for chunk in _chunks(sorted(set(clear) - set(due))):
-            self._conn.execute(
-                delete(_T).where(_T.c.segment_key == key, _T.c.profile_id.in_(chunk))
-            )
-        upsert(
+    def enter(self, key: str, profile_ids: Collection[str], at: datetime) -> None:
+        m = mark(self._conn)
+        execute_many(
             self._conn,
-            _T,
-            [{"segment_key": key, "profile_id": p, "due_at": t} for p, t in due.items()],
-            keys=["segment_key", "profile_id"],
+            "INSERT INTO segment_membership (segment_key, profile_id, entered_at)"
+            f" VALUES ({m}, {m}, {m})",
+            [(key, pid, native_time(self._conn, at)) for pid in sorted(profile_ids)],
         )
 
-    def due_timers(self, now: datetime, limit: int) -> dict[str, set[str]]:
-        """People whose window edge has passed, by segment; their timers are removed."""
-        rows = list(
-            self._conn.execute(
-                select(_T.c.segment_key, _T.c.profile_id)
-                .where(_T.c.due_at <= now)
-                .order_by(_T.c.due_at)
-                .limit(limit)
+    def exit(self, key: str, profile_ids: Collection[str], at: datetime) -> None:
+        if not profile_ids:
+            return
+        where, param = in_ids(self._conn, "profile_id", profile_ids)
+        m = mark(self._conn)
+        self._conn.exec_driver_sql(
+            f"UPDATE segment_membership SET exited_at = {m} "
+            f"WHERE segment_key = {m} AND exited_at IS NULL AND {where}",
+            (native_time(self._conn, at), key, param),
+        )
+
+    def set_timers(self, key: str, due: Mapping[str, datetime], clear: Collection[str]) -> None:
+        gone = set(clear) - set(due)
+        m = mark(self._conn)
+        if gone:
+            where, param = in_ids(self._conn, "profile_id", gone)
+            self._conn.exec_driver_sql(
+                f"DELETE FROM timers WHERE segment_key = {m} AND {where}", (key, param)
             )
+        execute_many(
+            self._conn,
+            "INSERT INTO timers (segment_key, profile_id, due_at, pkey)"
+            f" VALUES ({m}, {m}, {m}, {m}) ON CONFLICT (segment_key, profile_id)"
+            " DO UPDATE SET due_at = excluded.due_at",
+            [
+                (key, pid, native_time(self._conn, at), partition_key(pid))
+                for pid, at in sorted(due.items())
+            ],
+        )
+
+    def next_due(self, partition: Partition) -> datetime | None:
+        where = partition_of(self._conn, "pkey", partition.count, partition.index)
+        # In due order, so the index finds the first of the partition without a scan.
+        rows = fetch(self._conn, f"SELECT due_at FROM timers WHERE {where} ORDER BY due_at LIMIT 1")
+        return from_time(rows[0][0]) if rows else None
+
+    def claim_due(self, now: datetime, limit: int, partition: Partition) -> dict[str, set[str]]:
+        m = mark(self._conn)
+        where = partition_of(self._conn, "pkey", partition.count, partition.index)
+        rows = fetch(
+            self._conn,
+            f"SELECT segment_key, profile_id FROM timers WHERE due_at <= {m} AND {where} "
+            f"ORDER BY due_at LIMIT {m}{skip_locked(self._conn)}",
+            (native_time(self._conn, now), limit),
+        )
+        execute_many(
+            self._conn,
+            f"DELETE FROM timers WHERE segment_key = {m} AND profile_id = {m}",
+            [(key, pid) for key, pid in rows],
         )
         out: dict[str, set[str]] = {}
         for key, pid in rows:
             out.setdefault(key, set()).add(pid)
-        for key, pids in out.items():
-            for chunk in _chunks(sorted(pids)):
-                self._conn.execute(
-                    delete(_T).where(and_(_T.c.segment_key == key, _T.c.profile_id.in_(chunk)))
-                )
         return out
 
     def history(self, key: str) -> list[tuple[str, datetime, datetime | None]]:

@@ -7,12 +7,14 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection
 
+from pertinent.storage.sql.artefacts import SqlArtefacts, SqlCoordination
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.journeys import SqlJourneyStore
 from pertinent.storage.sql.log import SqlCursors, SqlEventLog
 from pertinent.storage.sql.outbox import SqlOutbox, SqlSuppressions
 from pertinent.storage.sql.products import SqlProductStore
 from pertinent.storage.sql.profiles import SqlProfileStore
+from pertinent.storage.sql.reads import SqlReadModel
 from pertinent.storage.sql.segments import SqlSegmentStore
 
 
@@ -26,6 +28,8 @@ class SqlTransaction:
         self.outbox = SqlOutbox(conn)
         self.suppressions = SqlSuppressions(conn)
         self.products = SqlProductStore(conn)
+        self.artefacts = SqlArtefacts(conn)
+        self.coordination = SqlCoordination(conn)
 
 
 class SqlStorage:
@@ -33,6 +37,11 @@ class SqlStorage:
 
     def __init__(self, db: Database):
         self.db = db
+        self._reads = SqlReadModel(db)
+
+    @property
+    def reads(self) -> SqlReadModel:
+        return self._reads
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:

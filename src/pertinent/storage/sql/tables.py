@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
     Text,
+    text,
 )
 
 from pertinent.storage.sql.types import Json, SeqInt, UtcDateTime
@@ -37,6 +40,8 @@ events = Table(
     Column("traits", Json, nullable=False),
     Column("context", Json, nullable=False),
     Column("is_bot", Boolean, nullable=False),
+    # The partition key (`storage.ports.event_partition_key`); partition = pkey % count.
+    Column("pkey", BigInteger, nullable=False, server_default="0"),
 )
 
 # Where each processor has got to in the log.
@@ -56,6 +61,7 @@ profiles = Table(
     Column("computed", Json, nullable=False),
     Column("first_seen", UtcDateTime),
     Column("last_seen", UtcDateTime),
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 
 # The identity graph: which profile a user id or anonymous id belongs to.
@@ -90,6 +96,15 @@ segment_membership = Table(
     Column("exited_at", UtcDateTime),
     Index("ix_membership_current", "segment_key", "exited_at", "profile_id"),
     Index("ix_membership_profile", "profile_id"),
+    # One open membership per person and segment, whoever writes it.
+    Index(
+        "ux_membership_open",
+        "segment_key",
+        "profile_id",
+        unique=True,
+        sqlite_where=text("exited_at IS NULL"),
+        postgresql_where=text("exited_at IS NULL"),
+    ),
 )
 
 # Due-time wake-ups for segment window edges.
@@ -99,6 +114,7 @@ timers = Table(
     Column("segment_key", String(128), nullable=False),
     Column("profile_id", String(520), nullable=False),
     Column("due_at", UtcDateTime, nullable=False, index=True),
+    Column("pkey", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("segment_key", "profile_id"),
 )
 
@@ -106,8 +122,10 @@ journey_instances = Table(
     "journey_instances",
     metadata,
     Column("id", SeqInt, primary_key=True, autoincrement=True),
+    Column("instance_key", String(64), nullable=False, unique=True),
     Column("journey_key", String(128), nullable=False),
     Column("profile_id", String(520), nullable=False, index=True),
+    Column("pkey", BigInteger, nullable=False, server_default="0"),
     Column("step", Integer, nullable=False),
     Column("status", String(16), nullable=False),
     Column("wake_at", UtcDateTime),
@@ -140,6 +158,7 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
     Column("last_error", Text),
+    Column("lease_owner", String(200)),
     Index("ix_outbox_due", "status", "next_attempt_at"),
 )
 
@@ -165,6 +184,44 @@ products = Table(
     Column("in_stock", Boolean, nullable=False),
     Column("created_at", UtcDateTime),
     Column("extra", Json, nullable=False),
+)
+
+# Trained models, as versioned blobs every process can load.
+artefacts = Table(
+    "artefacts",
+    metadata,
+    Column("name", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("meta", Json, nullable=False),
+    Column("blob", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("name", "version"),
+)
+
+# People erased since the newest model was trained: what every loaded model must forget.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", SeqInt, primary_key=True, autoincrement=True),
+    Column("profile_id", String(520), nullable=False),
+    Column("erased_at", UtcDateTime, nullable=False),
+)
+
+# Live processes (by a stable name) and which processor holds which partition until when.
+workers = Table(
+    "workers",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("role", String(32), nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+)
+
+partition_leases = Table(
+    "partition_leases",
+    metadata,
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("owner", String(200), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
 )
 
 schema_migrations = Table(

@@ -1,0 +1,71 @@
+"""Carrying out effects through the storage ports, in the caller's transaction.
+
+Effects apply in the order given, except that the events they emit are appended last: on
+PostgreSQL an append holds the log's order lock until commit, so it should come at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import assert_never
+
+from pertinent.events.model import Event
+from pertinent.processor.effects import (
+    Effect,
+    EmitEvents,
+    EnqueueEmails,
+    EnterSegment,
+    ExitSegment,
+    LinkIdentities,
+    MarkFailed,
+    MarkRetry,
+    MarkSent,
+    MergeProfiles,
+    RecordEvents,
+    SaveInstances,
+    SaveProfiles,
+    SetSegmentTimers,
+    Suppress,
+    UpsertProducts,
+)
+from pertinent.storage.ports import Transaction
+
+
+def apply(tx: Transaction, effects: Iterable[Effect]) -> None:
+    emitted: list[Event] = []
+    for effect in effects:
+        match effect:
+            case MergeProfiles():
+                tx.profiles.merge(effect.loser, effect.winner, effect.loser_version)
+            case LinkIdentities():
+                tx.profiles.link(effect.links)
+            case SaveProfiles():
+                tx.profiles.save(effect.states)
+            case RecordEvents():
+                tx.profiles.record(effect.rows)
+            case UpsertProducts():
+                tx.products.upsert(effect.products)
+            case EnterSegment():
+                tx.segments.enter(effect.key, effect.profile_ids, effect.at)
+            case ExitSegment():
+                tx.segments.exit(effect.key, effect.profile_ids, effect.at)
+            case SetSegmentTimers():
+                tx.segments.set_timers(effect.key, effect.due, effect.clear)
+            case SaveInstances():
+                tx.journeys.save(effect.instances)
+            case EnqueueEmails():
+                tx.outbox.enqueue(effect.items)
+            case EmitEvents():
+                emitted.extend(effect.events)
+            case MarkSent():
+                tx.outbox.mark_sent(effect.outbox_id, effect.at)
+            case MarkRetry():
+                tx.outbox.mark_retry(effect.outbox_id, effect.next_at, effect.error)
+            case MarkFailed():
+                tx.outbox.mark_failed(effect.outbox_id, effect.error)
+            case Suppress():
+                tx.suppressions.add(effect.address, effect.profile_id, effect.reason, effect.at)
+            case _:
+                assert_never(effect)
+    if emitted:
+        tx.log.append(emitted)

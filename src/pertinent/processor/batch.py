@@ -1,0 +1,234 @@
+"""The micro-batch: a partition's new events through fold, segments, journeys and compose,
+committed with the partition's cursor in one transaction; and the timers.
+
+Each phase loads what its engine needs through the ports, runs the engine, and applies the
+effects in the same transaction, so the next phase reads what the previous one wrote (segment
+conditions read the profiles and events the fold just stored). A crash re-runs the batch from
+the old cursor and nothing counts twice. The cursor is taken at the start of the transaction,
+so a second processor on the same partition waits instead of doing the same batch.
+
+When several processors share one PostgreSQL database, two of them can touch one person (a
+person's anonymous and known events are in different partitions). Profiles are saved with
+optimistic versions; the loser of such a race rolls back and runs its batch again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from pertinent.clock import Clock
+from pertinent.events.model import LoggedEvent
+from pertinent.journeys.model import Instance, JourneyDefinition
+from pertinent.processor.apply import apply
+from pertinent.processor.compose import Composer, addresses
+from pertinent.processor.effects import Effect, SaveInstances
+from pertinent.processor.fold import Folded, FoldState, fold
+from pertinent.processor.journeys import (
+    Advanced,
+    JourneyState,
+    actions_of_interest,
+    on_events,
+    on_wake,
+)
+from pertinent.processor.segments import SegmentView, Work, evaluate, leaves_of, work_for
+from pertinent.profiles.identity import candidate_profiles, identity_keys
+from pertinent.profiles.state import ProfileState, is_anonymous
+from pertinent.segments.definitions import SegmentSet
+from pertinent.storage.ports import EVERYTHING, ConcurrentUpdate, Partition, Storage, Transaction
+
+log = logging.getLogger("pertinent.processor")
+T = TypeVar("T")
+RETRIES = 8
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The workspace's definitions and how emails are made: what the phases run on."""
+
+    segments: SegmentSet
+    journeys: Mapping[str, JourneyDefinition]
+    composer: Composer
+
+    @property
+    def interest(self) -> set[str]:
+        return actions_of_interest(self.journeys.values())
+
+
+def retrying(work: Callable[[], T]) -> T:
+    """Run a transaction again when another processor won a race for the same people."""
+    for attempt in range(RETRIES):
+        try:
+            return work()
+        except ConcurrentUpdate as exc:
+            if attempt == RETRIES - 1:
+                raise
+            log.info("another processor changed the same people (%s); retrying", exc)
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+class Processor:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        pipeline: Pipeline,
+        *,
+        batch_size: int = 1000,
+        partitions: int = 1,
+    ):
+        self._storage = storage
+        self._clock = clock
+        self._pipeline = pipeline
+        self._interest = pipeline.interest
+        self.batch_size = batch_size
+        self.partitions = partitions
+
+    def process_batch(self, partition: Partition = EVERYTHING, limit: int | None = None) -> int:
+        """Process up to `limit` new events of the partition; return how many (0: none new)."""
+        return retrying(lambda: self._process_batch(partition, limit or self.batch_size))
+
+    def _process_batch(self, partition: Partition, limit: int) -> int:
+        # A look in a snapshot first: an idle poll must not take SQLite's one writer.
+        with self._storage.snapshot() as tx:
+            if not tx.log.read_after(tx.cursors.get(partition.cursor), 1, partition):
+                return 0
+        with self._storage.transaction() as tx:
+            start = tx.cursors.take(partition.cursor)
+            batch = tx.log.read_after(start, limit, partition)
+            if not batch:
+                return 0
+            now = self._clock.now()
+            folded = self._fold(tx, batch, now)
+            work = work_for(self._pipeline.segments, folded.inputs, folded.created | folded.merged)
+            if work:
+                self._evaluate(tx, work, now, origin=f"seq{batch[0].seq}-{batch[-1].seq}")
+            self._journeys(tx, folded, now)
+            tx.cursors.set(partition.cursor, batch[-1].seq)
+            return len(batch)
+
+    def _fold(self, tx: Transaction, batch: list[LoggedEvent], now: datetime) -> Folded:
+        people = [logged.event for logged in batch if not logged.event.is_bot]
+        keys = identity_keys(people)
+        known: dict[tuple[str, str], str] = {}
+        for kind in ("user", "anon"):
+            found = tx.profiles.resolve_many(kind, [v for k, v in keys if k == kind])
+            known.update(((kind, value), pid) for value, pid in found.items())
+        candidates = candidate_profiles(known, keys)
+        profiles = tx.profiles.load(candidates)
+        # Only an anonymous profile, or any with an alias in the batch, can merge away.
+        aliased = any(e.type == "alias" for e in people)
+        losers = [p for p in candidates if aliased or is_anonymous(p)]
+        memberships: dict[str, set[str]] = defaultdict(set)
+        if losers:
+            for key, members in tx.segments.current(losers).items():
+                for pid in members:
+                    memberships[pid].add(key)
+        folded = fold(
+            FoldState(known, profiles, {p: frozenset(k) for p, k in memberships.items()}),
+            batch,
+            now,
+        )
+        apply(tx, folded.effects)
+        return folded
+
+    def _evaluate(self, tx: Transaction, work: Work, now: datetime, origin: str) -> None:
+        segments = self._pipeline.segments
+        leaves = leaves_of(segments, work.keys)
+        view = SegmentView(
+            matching=tx.segments.matching(segments.conditions, work.keys, now, work.among),
+            current=tx.segments.current(work.among),
+            window_times=tx.segments.window_times([leaf for _, leaf in leaves], now, work.among)
+            if leaves
+            else [],
+        )
+        apply(tx, evaluate(segments, work, view, now, origin))
+
+    def _journeys(self, tx: Transaction, folded: Folded, now: datetime) -> None:
+        inputs = [(pid, e) for pid, e in folded.inputs if e.action in self._interest]
+        if not inputs:
+            return
+        people = {pid for pid, _ in inputs}
+        active: dict[str, list[Instance]] = defaultdict(list)
+        for inst in tx.journeys.active(people):
+            active[inst.profile_id].append(inst)
+        never = [j.key for j in self._pipeline.journeys.values() if j.reentry == "never"]
+        entered = tx.journeys.entered(never, people) if never else set()
+        advanced = on_events(self._pipeline.journeys, JourneyState(active, entered), inputs, now)
+        self._finish(tx, advanced, folded.profiles, now)
+
+    def _finish(
+        self,
+        tx: Transaction,
+        advanced: Advanced,
+        profiles: Mapping[str, ProfileState],
+        now: datetime,
+    ) -> None:
+        effects: list[Effect] = [SaveInstances(advanced.instances)]
+        wanted = addresses(advanced.timeline, profiles)
+        suppressed = tx.suppressions.suppressed(wanted) if wanted else set()
+        effects += self._pipeline.composer.compose(advanced.timeline, profiles, suppressed, now)
+        apply(tx, effects)
+
+    def horizon(self, tx: Transaction) -> datetime:
+        """Now, or when the first unprocessed event arrived if that was earlier: a timer
+        only fires once every event that arrived before it was due has been processed (an
+        order received at minute 30 but still in the backlog at minute 61 must cancel the
+        one-hour cart reminder, not lose the race to it)."""
+        now = self._clock.now()
+        cursors = tx.cursors.all()
+        behind = min(
+            cursors.get(Partition(i, self.partitions).cursor, 0) for i in range(self.partitions)
+        )
+        first = tx.log.received_after(behind)
+        return min(now, first) if first is not None else now
+
+    def run_timers(self, partition: Partition = EVERYTHING, limit: int = 500) -> int:
+        """Wake what is due in the partition: segment window edges and journey waits; return
+        how many woke."""
+        return retrying(lambda: self._run_timers(partition, limit))
+
+    def _run_timers(self, partition: Partition, limit: int) -> int:
+        with self._storage.snapshot() as tx:
+            horizon = self.horizon(tx)
+            next_due = [
+                t for t in (tx.segments.next_due(partition), tx.journeys.next_due(partition)) if t
+            ]
+            if not next_due or min(next_due) > horizon:
+                return 0
+        with self._storage.transaction() as tx:
+            now = self.horizon(tx)
+            due = tx.segments.claim_due(now, limit, partition)
+            people: set[str] = set().union(*due.values())
+            if people:
+                tx.profiles.touch(people)
+                # Every segment, not just the one whose edge passed: others may refer to it.
+                work = Work([s.key for s in self._pipeline.segments], frozenset(people))
+                self._evaluate(
+                    tx, work, now, origin=f"timers@{now.isoformat()}#{tx.log.last_seq()}"
+                )
+            waking = tx.journeys.claim_due(now, limit, partition)
+            if waking:
+                owners = {i.profile_id for i in waking}
+                tx.profiles.touch(owners)
+                profiles = tx.profiles.load(owners)
+                self._finish(tx, on_wake(self._pipeline.journeys, waking, now), profiles, now)
+            return len(people) + len(waking)
+
+    def run_until_idle(self, partitions: Collection[Partition] = (EVERYTHING,)) -> int:
+        """Process the partitions' logs to their end and run due timers; return events
+        processed."""
+        total = 0
+        while True:
+            done = sum(self.process_batch(p) for p in partitions)
+            woke = sum(self.run_timers(p) for p in partitions)
+            total += done
+            if done == 0 and woke == 0:
+                return total

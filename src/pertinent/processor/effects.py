@@ -1,0 +1,128 @@
+"""What the engines decide, as values. `apply.apply` carries them out in a transaction.
+
+A closed set: adding an effect breaks the type check in `apply` until it is handled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pertinent.delivery.outbox import OutboxItem
+from pertinent.events.model import Event
+from pertinent.journeys.model import Instance
+from pertinent.profiles.state import ProfileState
+from pertinent.recommend.catalogue import Product
+from pertinent.storage.ports import AttributedEvent
+
+
+@dataclass(frozen=True)
+class MergeProfiles:
+    loser: str
+    winner: str
+    loser_version: int  # as loaded; the merge fails if another writer changed the loser since
+
+
+@dataclass(frozen=True)
+class LinkIdentities:
+    links: Sequence[tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
+class SaveProfiles:
+    states: Sequence[ProfileState]
+
+
+@dataclass(frozen=True)
+class RecordEvents:
+    rows: Sequence[AttributedEvent]
+
+
+@dataclass(frozen=True)
+class UpsertProducts:
+    products: Sequence[Product]
+
+
+@dataclass(frozen=True)
+class EnterSegment:
+    key: str
+    profile_ids: frozenset[str]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ExitSegment:
+    key: str
+    profile_ids: frozenset[str]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SetSegmentTimers:
+    key: str
+    due: Mapping[str, datetime]
+    clear: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SaveInstances:
+    instances: Sequence[Instance]
+
+
+@dataclass(frozen=True)
+class EnqueueEmails:
+    items: Sequence[OutboxItem]
+
+
+@dataclass(frozen=True)
+class EmitEvents:
+    """System events into the log (segment_entered, journey_step, email_sent ...)."""
+
+    events: Sequence[Event]
+
+
+@dataclass(frozen=True)
+class MarkSent:
+    outbox_id: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MarkRetry:
+    outbox_id: int
+    next_at: datetime
+    error: str
+
+
+@dataclass(frozen=True)
+class MarkFailed:
+    outbox_id: int
+    error: str
+
+
+@dataclass(frozen=True)
+class Suppress:
+    address: str
+    profile_id: str | None
+    reason: str
+    at: datetime
+
+
+Effect = (
+    MergeProfiles
+    | LinkIdentities
+    | SaveProfiles
+    | RecordEvents
+    | UpsertProducts
+    | EnterSegment
+    | ExitSegment
+    | SetSegmentTimers
+    | SaveInstances
+    | EnqueueEmails
+    | EmitEvents
+    | MarkSent
+    | MarkRetry
+    | MarkFailed
+    | Suppress
+)

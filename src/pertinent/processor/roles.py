@@ -1,0 +1,123 @@
+"""The loops the processor and sender processes run until told to stop.
+
+The processor works on the partitions it holds a lease on: micro-batches while there is a
+backlog, then due timers, polling briefly when idle. Model training runs in a thread of its
+own, so a long fit never holds back processing; the newest model any process published is
+loaded on the same schedule. A failing round is logged and retried after a pause that grows
+while it keeps failing (a batch that failed rolled back; nothing is lost or done twice).
+
+The sender delivers due outbox rows, first taking back the rows it had claimed before a
+restart, and heartbeats under its slot's name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from datetime import timedelta
+
+from pertinent.app import System
+from pertinent.clock import monotonic
+from pertinent.processor.leases import PartitionLeases, check_partitioning
+from pertinent.storage.ports import Partition
+
+log = logging.getLogger("pertinent.processor")
+MODEL_POLL_SECONDS = 2.0
+MAX_PAUSE_SECONDS = 5.0
+
+
+class _Trainer:
+    """At most one training at a time, in a thread."""
+
+    def __init__(self, system: System):
+        self._system = system
+        self._thread: threading.Thread | None = None
+
+    def maybe_start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        if not self._system.models.retrain_due():
+            return
+        self._thread = threading.Thread(target=self._train, name="train", daemon=True)
+        self._thread.start()
+
+    def _train(self) -> None:
+        try:
+            result = self._system.models.train()
+            log.info("trained %s on %d people x %d items", result.model, result.users, result.items)
+        except Exception:
+            log.exception("training failed; the current model keeps serving")
+
+
+def processor_owner(slot: int) -> str:
+    return f"{socket.gethostname()}/processor-{slot}"
+
+
+def run_processor(system: System, stop: threading.Event, *, slot: int = 0) -> None:
+    settings = system.workspace.settings.processor
+    check_partitioning(system.storage, settings.partitions)
+    lease = timedelta(seconds=settings.lease_seconds)
+    leases = PartitionLeases(
+        system.storage, system.clock, processor_owner(slot), settings.partitions, lease
+    )
+    trainer = _Trainer(system)
+    partitions: list[Partition] = []
+    renew_at = models_at = 0.0
+    failures = 0
+    while not stop.is_set():
+        try:
+            now = monotonic()
+            if now >= renew_at:
+                held = leases.renew()
+                if held != partitions:
+                    log.info("working on partitions %s", [p.index for p in held])
+                partitions, renew_at = held, now + settings.lease_seconds / 4
+            if now >= models_at:
+                system.models.poll()
+                trainer.maybe_start()
+                models_at = now + MODEL_POLL_SECONDS
+            busy = sum(system.processor.process_batch(p) for p in partitions)
+            busy += sum(system.processor.run_timers(p) for p in partitions)
+            failures = 0
+        except Exception:
+            failures += 1
+            log.exception("processing failed; retrying")
+            stop.wait(min(MAX_PAUSE_SECONDS, 0.1 * 2**failures))
+            continue
+        if not busy:
+            stop.wait(settings.poll_interval_seconds)
+
+
+async def _send(system: System, stop: threading.Event) -> None:
+    sender = system.sender
+    taken = await asyncio.to_thread(sender.take_back)
+    if taken:
+        log.info("took back %d emails this sender had claimed before it restarted", taken)
+    poll = system.workspace.settings.processor.poll_interval_seconds
+    beat_at = 0.0
+    failures = 0
+    while not stop.is_set():
+        try:
+            if monotonic() >= beat_at:
+                await asyncio.to_thread(_heartbeat, system, sender.owner)
+                beat_at = monotonic() + 2
+            report = await sender.send_due()
+            failures = 0
+        except Exception:
+            failures += 1
+            log.exception("sending failed; retrying")
+            await asyncio.sleep(min(MAX_PAUSE_SECONDS, 0.1 * 2**failures))
+            continue
+        if not report:
+            await asyncio.sleep(poll)
+
+
+def _heartbeat(system: System, owner: str) -> None:
+    with system.storage.transaction() as tx:
+        tx.coordination.heartbeat(owner, "sender", system.clock.now())
+
+
+def run_sender(system: System, stop: threading.Event) -> None:
+    asyncio.run(_send(system, stop))

@@ -1,0 +1,114 @@
+"""Phase 2, segments: who enters and leaves which segment, and when to look again.
+
+Which (segments, people) to evaluate follows from what the fold changed
+(`segments.dependencies`); the loader asks the store which of those people each segment's
+condition holds for now, who is in it, and when the windowed events in it happened; the
+engine turns that into entries, exits, `segment_entered`/`segment_exited` events and timers.
+
+After each evaluation a person's timer is set to the next instant the truth could flip with no
+new event: the oldest event a `performed ... within` counts leaving its window, or the silence
+of a `not_performed ... within` reaching its length. Between such instants nothing changes
+without an event, so "no login for 30 days" fires at the 30-day mark, not at a nightly batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pertinent.events.model import Event
+from pertinent.events.system import system_event
+from pertinent.processor.effects import (
+    Effect,
+    EmitEvents,
+    EnterSegment,
+    ExitSegment,
+    SetSegmentTimers,
+)
+from pertinent.segments.definitions import SegmentSet
+from pertinent.segments.dependencies import can_change
+from pertinent.segments.language import WindowedCondition
+
+# An edge is the first instant strictly after the window boundary (windows include their start).
+EPSILON = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Work:
+    """Segments to evaluate, for whom."""
+
+    keys: list[str]
+    among: frozenset[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.keys and self.among)
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    """What the store says about `Work.among` at `now`."""
+
+    matching: Mapping[str, set[str]]  # segment -> people its condition holds for
+    current: Mapping[str, set[str]]  # segment -> people in it
+    window_times: Sequence[tuple[int, str, datetime]]  # (leaf index in `leaves`, person, time)
+
+
+def work_for(
+    segments: SegmentSet,
+    inputs: Sequence[tuple[str, Event]],
+    renewed: Collection[str],
+) -> Work:
+    """The segments an event batch can change, and for whom: every segment for `renewed`
+    people (new, or merged), and each segment for the people with an event that can change it."""
+    keys: set[str] = set()
+    people: set[str] = set(renewed)
+    if renewed:
+        keys.update(segments.conditions)
+    for pid, event in inputs:
+        for key, condition in segments.conditions.items():
+            if can_change(condition, event, segments.conditions):
+                keys.add(key)
+                people.add(pid)
+    return Work([s.key for s in segments if s.key in keys], frozenset(people))
+
+
+def leaves_of(segments: SegmentSet, keys: Sequence[str]) -> list[tuple[str, WindowedCondition]]:
+    """(segment, leaf) for every windowed leaf of these segments, in a fixed order."""
+    return [(key, leaf) for key in keys for leaf in segments.windowed_leaves(key)]
+
+
+def evaluate(
+    segments: SegmentSet, work: Work, view: SegmentView, now: datetime, origin: str
+) -> list[Effect]:
+    """Entries, exits, their events and the next timers for `work`; `origin` names what
+    caused this evaluation (a batch, a timer run), for the events' ids."""
+    effects: list[Effect] = []
+    events: list[Event] = []
+    leaves = leaves_of(segments, work.keys)
+    due: dict[str, dict[str, datetime]] = {key: {} for key in work.keys}
+    for index, pid, at in view.window_times:
+        key, leaf = leaves[index]
+        assert leaf.within is not None
+        edge = at + leaf.within + EPSILON
+        if edge > now and (pid not in due[key] or edge < due[key][pid]):
+            due[key][pid] = edge
+    for key in work.keys:
+        matching = view.matching.get(key, set()) & work.among
+        current = view.current.get(key, set()) & work.among
+        entered, exited = matching - current, current - matching
+        if entered:
+            effects.append(EnterSegment(key, frozenset(entered), now))
+        if exited:
+            effects.append(ExitSegment(key, frozenset(exited), now))
+        for kind, people in (("entered", entered), ("exited", exited)):
+            events.extend(
+                system_event(
+                    f"segment_{kind}", pid, {"segment": key}, now, cause=f"{key}\x1f{origin}"
+                )
+                for pid in sorted(people)
+            )
+        if leaves_of(segments, [key]):
+            effects.append(SetSegmentTimers(key, due[key], work.among))
+    effects.append(EmitEvents(events))
+    return effects

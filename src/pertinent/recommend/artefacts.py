@@ -1,0 +1,110 @@
+"""Trained models shared between processes through the store.
+
+The process that trains (the processor on its schedule, or the API on `POST
+/v1/recommendations/train`) publishes the serving snapshot as a versioned artefact; every
+process polls for a newer version and loads it, so the API serves what the processor
+trained. Erasures travel the same way: an erased person is recorded, each process makes its
+loaded model forget them at its next poll, and a model trained from data read before an
+erasure forgets them before it is published.
+
+Artefacts are pickles: only Pertinent's own processes write them, into a store that anyone
+who could write them already controls.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+from dataclasses import replace
+from datetime import timedelta
+
+from pertinent.clock import Clock
+from pertinent.recommend.interactions import EVENT_KINDS
+from pertinent.recommend.serve import RecommendationService, TrainResult
+from pertinent.recommend.source import interactions_from_actions
+from pertinent.storage.ports import Storage
+
+ARTEFACT = "recommendations"
+KEEP_VERSIONS = 2
+log = logging.getLogger("pertinent.recommend")
+
+
+class ModelSync:
+    """Keeps one process's `RecommendationService` on the newest published model."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        service: RecommendationService,
+        clock: Clock,
+        retrain_every: timedelta | None,
+    ):
+        self._storage = storage
+        self._service = service
+        self._clock = clock
+        self._retrain_every = retrain_every
+        self._version = 0
+        self._mark = 0  # the last erasure the loaded model has forgotten
+        self._lock = threading.Lock()
+
+    def train(self) -> TrainResult:
+        """Train on the whole log and the catalogue, publish, and serve the result here."""
+        with self._lock, self._service.exclusive():
+            with self._storage.snapshot() as tx:
+                rows = tx.profiles.actions(list(EVENT_KINDS))
+                products = tx.products.all()
+                erased = tx.artefacts.erasures_after(0)
+            mark = erased[-1][0] if erased else 0
+            now = self._clock.now()
+            result = self._service.train(interactions_from_actions(rows), products, now)
+            with self._storage.transaction() as tx:
+                # Whoever was erased while this model trained must not be in it.
+                for erasure, pid in tx.artefacts.erasures_after(mark):
+                    self._service.forget_user(pid)
+                    mark = erasure
+                facts = {k: v for k, v in result.__dict__.items() if k != "version"}
+                meta = {"mark": mark, "trained_at": now.timestamp(), **facts}
+                snapshot = self._service.current
+                version = tx.artefacts.put(ARTEFACT, pickle.dumps(snapshot), meta, now)
+                tx.artefacts.prune(ARTEFACT, KEEP_VERSIONS)
+                tx.artefacts.forget_erasures(mark)
+            self._service.install(replace(snapshot, version=version))
+            self._version, self._mark = version, mark
+            return replace(result, version=version)
+
+    def poll(self) -> bool:
+        """Load a newer published model and forget newly erased people; True if it changed."""
+        with self._lock:
+            with self._storage.snapshot() as tx:
+                latest = tx.artefacts.latest(ARTEFACT)
+                blob = (
+                    tx.artefacts.blob(ARTEFACT, latest.version)
+                    if latest is not None and latest.version > self._version
+                    else None
+                )
+                changed = False
+                if latest is not None and blob is not None:
+                    snapshot = pickle.loads(blob)
+                    self._service.install(replace(snapshot, version=latest.version))
+                    self._version, self._mark = latest.version, int(latest.meta.get("mark", 0))
+                    changed = True
+                erased = tx.artefacts.erasures_after(self._mark)
+            for mark, pid in erased:
+                self._service.forget_user(pid)
+                self._mark = mark
+            return changed or bool(erased)
+
+    def retrain_due(self) -> bool:
+        """No model yet, or the newest is older than the schedule (by the clock, so simulated
+        time retrains on the simulated schedule)."""
+        with self._storage.snapshot() as tx:
+            latest = tx.artefacts.latest(ARTEFACT)
+        if latest is None:
+            return True
+        if self._retrain_every is None:
+            return False
+        trained_at = latest.meta.get("trained_at")
+        return trained_at is None or self._clock.now().timestamp() - float(trained_at) >= (
+            self._retrain_every.total_seconds()
+        )

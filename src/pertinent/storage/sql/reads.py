@@ -1,0 +1,163 @@
+"""What the API and the dashboard read, on SQL: each call in a snapshot of its own."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Connection, func, select
+
+from pertinent.storage.ports import Member, ProfileView, SentEmail, Status, TimelineEntry
+from pertinent.storage.sql import tables
+from pertinent.storage.sql.database import Database
+from pertinent.storage.sql.dialect import fetch, mark, partition_of
+from pertinent.storage.sql.journeys import SqlJourneyStore
+from pertinent.storage.sql.log import read_columns, row_event
+from pertinent.storage.sql.outbox import item_of
+from pertinent.storage.sql.profiles import SqlProfileStore
+
+_M = tables.segment_membership
+_O = tables.outbox
+_PARTITION = re.compile(r"^processor/(\d+)of(\d+)$")
+T = TypeVar("T")
+
+
+def _lag(conn: Connection, cursors: dict[str, int]) -> tuple[int, int]:
+    """(the lowest processor cursor, events after their cursors in their partitions)."""
+    shares = {
+        name: seq for name, seq in cursors.items() if name == "processor" or _PARTITION.match(name)
+    }
+    m = mark(conn)
+    if not shares:
+        total = fetch(conn, "SELECT count(*) FROM events")[0][0]
+        return 0, int(total)
+    lag = 0
+    for name, seq in shares.items():
+        found = _PARTITION.match(name)
+        index, count = (int(found[1]), int(found[2])) if found else (0, 1)
+        where = partition_of(conn, "pkey", count, index)
+        lag += int(
+            fetch(conn, f"SELECT count(*) FROM events WHERE seq > {m} AND {where}", (seq,))[0][0]
+        )
+    return min(shares.values()), lag
+
+
+class SqlReadModel:
+    def __init__(self, db: Database):
+        self._db = db
+
+    def _read(self, query: Callable[[Connection], T]) -> T:
+        with self._db.read() as conn:
+            return query(conn)
+
+    def status(self) -> Status:
+        def query(conn: Connection) -> Status:
+            log_seq = int(
+                conn.execute(select(func.coalesce(func.max(tables.events.c.seq), 0))).scalar_one()
+            )
+            cursors = {str(n): int(s) for n, s in fetch(conn, "SELECT name, seq FROM cursors")}
+            processed, lag = _lag(conn, cursors)
+            outbox = conn.execute(select(_O.c.status, func.count()).group_by(_O.c.status))
+            return Status(
+                log_seq=log_seq,
+                processed_seq=processed,
+                lag=lag,
+                profiles=int(
+                    conn.execute(select(func.count()).select_from(tables.profiles)).scalar_one()
+                ),
+                segments=_sizes(conn),
+                journeys=SqlJourneyStore(conn).counts(),
+                outbox={str(s): int(n) for s, n in outbox},
+            )
+
+        return self._read(query)
+
+    def find(self, id_: str) -> str | None:
+        def query(conn: Connection) -> str | None:
+            profiles = SqlProfileStore(conn)
+            return profiles.resolve("user", id_) or profiles.resolve("anon", id_)
+
+        return self._read(query)
+
+    def profile(self, profile_id: str) -> ProfileView | None:
+        def query(conn: Connection) -> ProfileView | None:
+            profiles = SqlProfileStore(conn)
+            state = profiles.load([profile_id]).get(profile_id)
+            if state is None:
+                return None
+            segments = conn.execute(
+                select(_M.c.segment_key)
+                .where(_M.c.profile_id == profile_id, _M.c.exited_at.is_(None))
+                .order_by(_M.c.segment_key)
+            ).scalars()
+            return ProfileView(state, profiles.identities(profile_id), list(segments))
+
+        return self._read(query)
+
+    def profile_ids(self, limit: int, offset: int) -> list[str]:
+        def query(conn: Connection) -> list[str]:
+            p = tables.profiles.c.profile_id
+            rows = conn.execute(select(p).order_by(p).limit(limit).offset(offset)).scalars()
+            return [str(pid) for pid in rows]
+
+        return self._read(query)
+
+    def timeline(self, profile_id: str, limit: int) -> list[TimelineEntry]:
+        def query(conn: Connection) -> list[TimelineEntry]:
+            m = mark(conn)
+            rows = fetch(
+                conn,
+                f"SELECT pe.seq, pe.action, {read_columns(conn, 'e')} FROM profile_events pe "
+                f"JOIN events e ON e.seq = pe.seq WHERE pe.profile_id = {m} "
+                f"ORDER BY pe.timestamp DESC, pe.seq DESC LIMIT {m}",
+                (profile_id, limit),
+            )
+            out = []
+            for row in rows:
+                event = row_event(row[2:])
+                out.append(
+                    TimelineEntry(int(row[0]), row[1], event.timestamp, event.properties, event)
+                )
+            return out
+
+        return self._read(query)
+
+    def segment_sizes(self) -> dict[str, int]:
+        return self._read(_sizes)
+
+    def members(self, key: str, limit: int, offset: int) -> list[Member]:
+        def query(conn: Connection) -> list[Member]:
+            rows = conn.execute(
+                select(_M.c.profile_id, _M.c.entered_at)
+                .where(_M.c.segment_key == key, _M.c.exited_at.is_(None))
+                .order_by(_M.c.entered_at, _M.c.profile_id)
+                .limit(limit)
+                .offset(offset)
+            )
+            return [Member(r.profile_id, r.entered_at) for r in rows]
+
+        return self._read(query)
+
+    def emails(self, limit: int) -> list[SentEmail]:
+        def query(conn: Connection) -> list[SentEmail]:
+            rows = conn.execute(select(_O).order_by(_O.c.id.desc()).limit(limit))
+            return [SentEmail(item_of(r), r.status, r.sent_at, r.last_error) for r in rows]
+
+        return self._read(query)
+
+    def email(self, message_id: str) -> SentEmail | None:
+        def query(conn: Connection) -> SentEmail | None:
+            row = conn.execute(select(_O).where(_O.c.message_id == message_id)).first()
+            return SentEmail(item_of(row), row.status, row.sent_at, row.last_error) if row else None
+
+        return self._read(query)
+
+
+def _sizes(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(
+        select(_M.c.segment_key, func.count())
+        .where(_M.c.exited_at.is_(None))
+        .group_by(_M.c.segment_key)
+    )
+    return {str(key): int(n) for key, n in rows}
