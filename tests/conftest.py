@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, text
 
 from pertinent.clock import SimClock
 from pertinent.delivery.sink import SmtpSink
+from pertinent.storage.memory.storage import MemoryStorage
+from pertinent.storage.ports import Storage
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 
@@ -48,14 +50,17 @@ def pg_schema() -> Iterator[str]:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def storage(request, tmp_path) -> Iterator[SqlStorage]:  # type: ignore[no-untyped-def]
-    """The SQL adapter on each backend, against real databases."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'contract.db'}")
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def storage(request, tmp_path) -> Iterator[Storage]:  # type: ignore[no-untyped-def]
+    """Every adapter: the in-memory reference, and SQL on each backend against real
+    databases."""
+    store: Storage
+    if request.param == "memory":
+        store = MemoryStorage()
+    elif request.param == "sqlite":
+        store = SqlStorage(Database(f"sqlite:///{tmp_path / 'contract.db'}"))
     else:
         schema = request.getfixturevalue("pg_schema")
-        db = Database(POSTGRES_URL, schema=schema)
-    store = SqlStorage(db)
+        store = SqlStorage(Database(POSTGRES_URL, schema=schema))
     yield store
     store.close()

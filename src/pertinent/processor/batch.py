@@ -37,6 +37,7 @@ from pertinent.processor.journeys import (
     on_events,
     on_wake,
 )
+from pertinent.processor.known import Known
 from pertinent.processor.segments import SegmentView, Work, evaluate, leaves_of, work_for
 from pertinent.profiles.identity import candidate_profiles, identity_keys
 from pertinent.profiles.state import ProfileState, is_anonymous
@@ -90,39 +91,46 @@ class Processor:
         self._interest = pipeline.interest
         self.batch_size = batch_size
         self.partitions = partitions
+        self._known = Known()
 
     def process_batch(self, partition: Partition = EVERYTHING, limit: int | None = None) -> int:
         """Process up to `limit` new events of the partition; return how many (0: none new)."""
         return retrying(lambda: self._process_batch(partition, limit or self.batch_size))
 
     def _process_batch(self, partition: Partition, limit: int) -> int:
-        # A look in a snapshot first: an idle poll must not take SQLite's one writer.
-        with self._storage.snapshot() as tx:
-            if not tx.log.read_after(tx.cursors.get(partition.cursor), 1, partition):
-                return 0
-        with self._storage.transaction() as tx:
-            start = tx.cursors.take(partition.cursor)
-            batch = tx.log.read_after(start, limit, partition)
-            if not batch:
-                return 0
-            now = self._clock.now()
-            folded = self._fold(tx, batch, now)
-            work = work_for(self._pipeline.segments, folded.inputs, folded.created | folded.merged)
-            if work:
-                self._evaluate(tx, work, now, origin=f"seq{batch[0].seq}-{batch[-1].seq}")
-            self._journeys(tx, folded, now)
-            tx.cursors.set(partition.cursor, batch[-1].seq)
-            return len(batch)
+        try:
+            # Read and fold in a snapshot, outside the write transaction: on SQLite the API
+            # waits for the one writer, so only the writes and what must read them are in it.
+            with self._storage.snapshot() as tx:
+                start = tx.cursors.get(partition.cursor)
+                batch = tx.log.read_after(start, limit, partition)
+                if not batch:
+                    return 0
+                now = self._clock.now()
+                folded = self._fold(tx, batch, now)
+            with self._storage.transaction() as tx:
+                if tx.cursors.take(partition.cursor) != start:
+                    raise ConcurrentUpdate(f"another processor moved {partition.cursor}")
+                apply(tx, folded.effects)
+                renewed = folded.created | folded.merged
+                work = work_for(self._pipeline.segments, folded.inputs, renewed)
+                if work:
+                    self._evaluate(tx, work, now, origin=f"seq{batch[0].seq}-{batch[-1].seq}")
+                self._journeys(tx, folded, now)
+                tx.cursors.set(partition.cursor, batch[-1].seq)
+        except BaseException:
+            self._known.clear()  # the states it lent out may be half-folded
+            raise
+        self._known.committed(folded.profiles.values(), folded.links, folded.gone)
+        return len(batch)
 
     def _fold(self, tx: Transaction, batch: list[LoggedEvent], now: datetime) -> Folded:
+        """Fold the batch over what `tx` shows; the effects are applied by the caller, in
+        the write transaction, where stale reads fail their version checks."""
         people = [logged.event for logged in batch if not logged.event.is_bot]
         keys = identity_keys(people)
-        known: dict[tuple[str, str], str] = {}
-        for kind in ("user", "anon"):
-            found = tx.profiles.resolve_many(kind, [v for k, v in keys if k == kind])
-            known.update(((kind, value), pid) for value, pid in found.items())
+        known, profiles = self._known.load(tx, keys)
         candidates = candidate_profiles(known, keys)
-        profiles = tx.profiles.load(candidates)
         # Only an anonymous profile, or any with an alias in the batch, can merge away.
         aliased = any(e.type == "alias" for e in people)
         losers = [p for p in candidates if aliased or is_anonymous(p)]
@@ -131,13 +139,11 @@ class Processor:
             for key, members in tx.segments.current(losers).items():
                 for pid in members:
                     memberships[pid].add(key)
-        folded = fold(
+        return fold(
             FoldState(known, profiles, {p: frozenset(k) for p, k in memberships.items()}),
             batch,
             now,
         )
-        apply(tx, folded.effects)
-        return folded
 
     def _evaluate(self, tx: Transaction, work: Work, now: datetime, origin: str) -> None:
         segments = self._pipeline.segments
@@ -207,6 +213,7 @@ class Processor:
             now = self.horizon(tx)
             due = tx.segments.claim_due(now, limit, partition)
             people: set[str] = set().union(*due.values())
+            self._known.forget(people)
             if people:
                 tx.profiles.touch(people)
                 # Every segment, not just the one whose edge passed: others may refer to it.
@@ -217,6 +224,7 @@ class Processor:
             waking = tx.journeys.claim_due(now, limit, partition)
             if waking:
                 owners = {i.profile_id for i in waking}
+                self._known.forget(owners)
                 tx.profiles.touch(owners)
                 profiles = tx.profiles.load(owners)
                 self._finish(tx, on_wake(self._pipeline.journeys, waking, now), profiles, now)

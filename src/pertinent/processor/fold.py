@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pertinent.events.model import Event, LoggedEvent
 from pertinent.events.system import system_event
@@ -25,9 +26,9 @@ from pertinent.processor.effects import (
     UpsertProducts,
 )
 from pertinent.profiles.fold import apply_event
-from pertinent.profiles.identity import IdentityKey, IdentityResolver
+from pertinent.profiles.identity import IdentityKey, IdentityResolver, identity_keys
 from pertinent.profiles.state import ProfileState
-from pertinent.recommend.catalogue import Product, combine, products_in
+from pertinent.recommend.catalogue import Product, combine, product_bags, product_from_properties
 from pertinent.storage.ports import AttributedEvent
 
 
@@ -46,6 +47,8 @@ class Folded:
     inputs: list[tuple[str, Event]]  # (person, event) in log order, bots left out
     created: frozenset[str]  # people the batch made
     merged: frozenset[str]  # people who absorbed someone
+    gone: frozenset[str]  # people merged into someone else
+    links: dict[IdentityKey, str]  # where each identity of the batch points now
 
 
 def fold(state: FoldState, batch: Sequence[LoggedEvent], now: datetime) -> Folded:
@@ -56,6 +59,7 @@ def fold(state: FoldState, batch: Sequence[LoggedEvent], now: datetime) -> Folde
     merges: list[Effect] = []
     exits: list[Event] = []
     seen_products: dict[str, Product] = {}
+    seen_bags: dict[str, list[dict[str, Any]]] = {}
     attributed: list[tuple[int, str, Event]] = []
     winners: set[str] = set()
 
@@ -90,9 +94,16 @@ def fold(state: FoldState, batch: Sequence[LoggedEvent], now: datetime) -> Folde
             redirect[loser] = pid
             winners.add(pid)
         apply_event(state_of(pid), event)
-        for product in products_in(event):
-            earlier = seen_products.get(product.item_id)
-            seen_products[product.item_id] = combine(earlier, product) if earlier else product
+        for bag in product_bags(event):
+            # Most events of a batch describe a product as one before did: skip those.
+            same_item = seen_bags.setdefault(str(bag.get("product_id") or bag.get("sku")), [])
+            if bag in same_item:
+                continue
+            same_item.append(bag)
+            product = product_from_properties(bag, event.timestamp)
+            if product is not None:
+                earlier = seen_products.get(product.item_id)
+                seen_products[product.item_id] = combine(earlier, product) if earlier else product
         attributed.append((logged.seq, pid, event))
 
     def final(pid: str) -> str:
@@ -119,4 +130,6 @@ def fold(state: FoldState, batch: Sequence[LoggedEvent], now: datetime) -> Folde
         inputs=inputs,
         created=frozenset(pid for pid in states if pid not in stored),
         merged=frozenset(final(pid) for pid in winners),
+        gone=frozenset(redirect),
+        links=resolver.links_of(identity_keys(logged.event for logged in batch)),
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from pertinent.events.model import Event
 from pertinent.events.system import system_event
@@ -26,9 +27,20 @@ from pertinent.processor.effects import (
     ExitSegment,
     SetSegmentTimers,
 )
+from pertinent.profiles.computed import changed_keys
 from pertinent.segments.definitions import SegmentSet
 from pertinent.segments.dependencies import can_change
-from pertinent.segments.language import WindowedCondition
+from pertinent.segments.language import (
+    AllCondition,
+    AnyCondition,
+    Condition,
+    InSegmentCondition,
+    NotCondition,
+    NotPerformedCondition,
+    PerformedCondition,
+    TraitCondition,
+    WindowedCondition,
+)
 
 # An edge is the first instant strictly after the window boundary (windows include their start).
 EPSILON = timedelta(microseconds=1)
@@ -54,20 +66,63 @@ class SegmentView:
     window_times: Sequence[tuple[int, str, datetime]]  # (leaf index in `leaves`, person, time)
 
 
+@dataclass(frozen=True)
+class _Reads:
+    """What a condition looks at, coarsely: enough to rule most events out at a glance."""
+
+    actions: frozenset[str]
+    computed: frozenset[str]  # top-level computed properties
+    identify: bool  # a trait an identify call can set
+
+
+def _reads(cond: Condition, segments: Mapping[str, Condition]) -> _Reads:
+    match cond:
+        case TraitCondition():
+            if cond.trait.startswith("computed."):
+                return _Reads(frozenset(), frozenset({cond.trait.split(".")[1]}), False)
+            return _Reads(frozenset(), frozenset(), True)
+        case PerformedCondition() | NotPerformedCondition():
+            return _Reads(frozenset({cond.event}), frozenset(), False)
+        case InSegmentCondition():
+            return _reads(segments[cond.segment], segments)
+        case AllCondition() | AnyCondition() | NotCondition():
+            children = cond.conditions if not isinstance(cond, NotCondition) else [cond.condition]
+            parts = [_reads(c, segments) for c in children]
+            return _Reads(
+                frozenset().union(*(p.actions for p in parts)),
+                frozenset().union(*(p.computed for p in parts)),
+                any(p.identify for p in parts),
+            )
+        case _:
+            assert_never(cond)
+
+
 def work_for(
     segments: SegmentSet,
     inputs: Sequence[tuple[str, Event]],
     renewed: Collection[str],
 ) -> Work:
     """The segments an event batch can change, and for whom: every segment for `renewed`
-    people (new, or merged), and each segment for the people with an event that can change it."""
-    keys: set[str] = set()
+    people (new, or merged), and each segment for the people with an event that can change it
+    (`segments.dependencies.can_change`, asked only where a glance cannot rule it out)."""
+    conditions = segments.conditions
+    reads = {key: _reads(cond, conditions) for key, cond in conditions.items()}
+    keys: set[str] = set(conditions) if renewed else set()
     people: set[str] = set(renewed)
-    if renewed:
-        keys.update(segments.conditions)
+    glance: dict[tuple[str | None, bool], list[str]] = {}
     for pid, event in inputs:
-        for key, condition in segments.conditions.items():
-            if can_change(condition, event, segments.conditions):
+        identify = event.type == "identify"
+        candidates = glance.get((event.action, identify))
+        if candidates is None:
+            folded = changed_keys(event)
+            candidates = [
+                key
+                for key, r in reads.items()
+                if event.action in r.actions or r.computed & folded or (r.identify and identify)
+            ]
+            glance[(event.action, identify)] = candidates
+        for key in candidates:
+            if can_change(conditions[key], event, conditions):
                 keys.add(key)
                 people.add(pid)
     return Work([s.key for s in segments if s.key in keys], frozenset(people))

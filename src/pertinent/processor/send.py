@@ -24,6 +24,7 @@ from typing import Protocol
 
 from pertinent.clock import Clock
 from pertinent.content.render import RenderedEmail
+from pertinent.delivery.address import address_problem
 from pertinent.delivery.message import build_message
 from pertinent.delivery.outbox import MAX_ATTEMPTS, SEND_LEASE, PendingEmail, backoff
 from pertinent.delivery.smtp import DeliveryError
@@ -173,6 +174,9 @@ class Sender:
         now = self._clock.now()
         if pending.item.to_address in suppressed:
             return [MarkFailed(pending.id, "suppressed before sending")]
+        # Checked again here: a row may come from somewhere other than compose (old data).
+        if (problem := address_problem(pending.item.to_address)) is not None:
+            return [MarkFailed(pending.id, f"bad address: {problem}")]
         try:
             message = message_for(pending, self._from, now)
         except (ValueError, TypeError) as exc:

@@ -14,4 +14,4 @@ def apply_event(state: ProfileState, event: Event) -> None:
             state.set_trait(key, value, event.timestamp)
     if event.action not in SYSTEM_ACTIONS and event.type != "alias":
         state.seen(event.timestamp)
-    state.computed = fold_event(state.computed, event)
+    fold_event(state.computed, event)

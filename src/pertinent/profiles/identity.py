@@ -67,6 +67,10 @@ class IdentityResolver:
         link made to a profile that later merged points at the winner."""
         return [(kind, value, pid) for (kind, value), pid in self._new_links.items()]
 
+    def links_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, str]:
+        """Where each of these identities points now (those with no profile left out)."""
+        return {key: self._links[key] for key in keys if key in self._links}
+
     def merged(self, loser: str, winner: str) -> None:
         """Point `loser`'s identities at `winner` (the store moves the stored ones)."""
         for links in (self._links, self._new_links):

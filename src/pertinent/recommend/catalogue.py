@@ -95,13 +95,19 @@ def product_from_properties(props: dict[str, Any], seen_at: datetime) -> Product
     return Product(**fields)
 
 
-def products_in(event: Event) -> list[Product]:
-    """The products an e-commerce event mentions."""
+def product_bags(event: Event) -> list[dict[str, Any]]:
+    """The property bags of the products an e-commerce event mentions (the event's own
+    properties, or each of its `products`)."""
     if event.action not in EVENT_KINDS:
         return []
     bags = event.properties.get("products")
     candidates = bags if isinstance(bags, list) else [event.properties]
-    found = (product_from_properties(p, event.timestamp) for p in candidates if isinstance(p, dict))
+    return [bag for bag in candidates if isinstance(bag, dict)]
+
+
+def products_in(event: Event) -> list[Product]:
+    """The products an e-commerce event mentions."""
+    found = (product_from_properties(bag, event.timestamp) for bag in product_bags(event))
     return [p for p in found if p is not None]
 
 

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     Numeric,
     Text,
@@ -59,9 +58,14 @@ class _Json:
         parts = dotted.split(".")
         self._pg = postgresql
         if postgresql:
-            path = bindparam(None, parts, type_=ARRAY(Text))
-            self._type: Any = func.jsonb_typeof(column.op("#>")(path))
-            self._text: Any = type_coerce(column.op("#>>")(path), Text)
+            # A chain of `->` with text keys, not `#>`: a path through an array is missing (as
+            # in `evaluate.lookup`), where `#>` would take a key like `0` as an array index.
+            keys = [bindparam(None, p, type_=Text) for p in parts]
+            parent = column
+            for key in keys[:-1]:
+                parent = parent.op("->")(key)
+            self._type: Any = func.jsonb_typeof(parent.op("->")(keys[-1]))
+            self._text: Any = type_coerce(parent.op("->>")(keys[-1]), Text)
         else:
             path = bindparam(None, "$" + "".join(f'."{p}"' for p in parts), type_=Text)
             self._type = func.json_type(column, path)
@@ -94,7 +98,7 @@ def _two_valued(expr: ColumnElement[bool]) -> ColumnElement[bool]:
 
 def _equal(json: _Json, value: Any) -> ColumnElement[bool]:
     if isinstance(value, bool):
-        return json.boolean(value)
+        return _two_valued(json.boolean(value))
     return _two_valued(json.typed(value) == value)
 
 
@@ -118,7 +122,9 @@ def compare(json: _Json, cmp: Comparison) -> ColumnElement[bool]:
             return _two_valued(position > 0)
         case "between":
             low, high = value
-            return _two_valued(json.typed(low).between(low, high))
+            # Not BETWEEN: PostgreSQL's grammar takes no COLLATE on its bounds.
+            typed = json.typed(low)
+            return _two_valued(and_(typed >= low, typed <= high))
         case "gt":
             return _two_valued(json.typed(value) > value)
         case "gte":

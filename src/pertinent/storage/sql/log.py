@@ -65,8 +65,14 @@ def _event_values(conn: Connection, event: Event, received: Any) -> tuple[Any, .
     )
 
 
-def row_event(row: Sequence[Any]) -> Event:
-    """An event from a driver row of `_READ` columns (after whatever comes first)."""
+def row_event(row: Sequence[Any], times: dict[Any, datetime] | None = None) -> Event:
+    """An event from a driver row of `_READ` columns (after whatever comes first); `times`
+    remembers parsed arrival times, which the events of one request share."""
+    received = row[8]
+    known = times.get(received) if times is not None else None
+    arrived = known if known is not None else from_time(received)
+    if times is not None:
+        times[received] = arrived
     return Event(
         message_id=row[0],
         type=row[1],
@@ -76,7 +82,7 @@ def row_event(row: Sequence[Any]) -> Event:
         previous_id=row[5],
         group_id=row[6],
         timestamp=from_time(row[7]),
-        received_at=from_time(row[8]),
+        received_at=arrived,
         properties=from_json(row[9]),
         traits=from_json(row[10]),
         context=from_json(row[11]),
@@ -128,7 +134,8 @@ class SqlEventLog:
             f"WHERE seq > {m} AND {where} ORDER BY seq LIMIT {m}",
             (seq, limit),
         )
-        return [LoggedEvent(int(row[0]), row_event(row[1:])) for row in rows]
+        times: dict[Any, datetime] = {}
+        return [LoggedEvent(int(row[0]), row_event(row[1:], times)) for row in rows]
 
     def last_seq(self) -> int:
         return int(self._conn.execute(select(func.coalesce(func.max(_E.c.seq), 0))).scalar_one())

@@ -1,0 +1,129 @@
+"""Segment membership (with history), evaluation and window-edge timers in memory.
+
+Conditions are evaluated by the language's one Python evaluator (`segments.evaluate`), over
+each stored profile and the events attributed to it: the same answers the SQL compiler is
+property-tested against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+
+from pertinent.segments.evaluate import Person, PersonEvent, holds, window_time
+from pertinent.segments.language import Condition, WindowedCondition
+from pertinent.storage.memory.state import Membership, State, utc
+from pertinent.storage.ports import ConcurrentUpdate, Partition, partition_key
+
+
+class MemorySegmentStore:
+    def __init__(self, state: State):
+        self._state = state
+
+    def _events(self, among: set[str] | None) -> dict[str, list[PersonEvent]]:
+        """The attributed events of each person (of `among`), whether or not they have a
+        profile, as SQL's `profile_events` are."""
+        found: dict[str, list[PersonEvent]] = {}
+        for row in self._state.profile_events.values():
+            if among is None or row.profile_id in among:
+                found.setdefault(row.profile_id, []).append(
+                    PersonEvent(row.action, row.timestamp, row.properties)
+                )
+        return found
+
+    def matching(
+        self,
+        segments: Mapping[str, Condition],
+        keys: Sequence[str],
+        now: datetime,
+        among: Collection[str] | None,
+    ) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {key: set() for key in keys}
+        wanted = set(among) if among is not None else None
+        if not keys or wanted == set():
+            return found
+        events = self._events(wanted)
+        for pid, profile in self._state.profiles.items():
+            if wanted is not None and pid not in wanted:
+                continue
+            person = Person(profile.traits, profile.computed, events.get(pid, []))
+            for key in keys:
+                if holds(segments[key], person, now, segments):
+                    found[key].add(pid)
+        return found
+
+    def window_times(
+        self, leaves: Sequence[WindowedCondition], now: datetime, among: Collection[str] | None
+    ) -> list[tuple[int, str, datetime]]:
+        wanted = set(among) if among is not None else None
+        if not leaves or wanted == set():
+            return []
+        events = self._events(wanted)
+        found: list[tuple[int, str, datetime]] = []
+        for index, leaf in enumerate(leaves):
+            for pid in sorted(events):
+                at = window_time(leaf, events[pid], now)
+                if at is not None:
+                    found.append((index, pid, at))
+        return found
+
+    def current(self, among: Collection[str] | None) -> dict[str, set[str]]:
+        wanted = set(among) if among is not None else None
+        found: dict[str, set[str]] = {}
+        for m in self._state.memberships:
+            if m.exited_at is None and (wanted is None or m.profile_id in wanted):
+                found.setdefault(m.segment_key, set()).add(m.profile_id)
+        return found
+
+    def enter(self, key: str, profile_ids: Collection[str], at: datetime) -> None:
+        """A second open membership is a unique key taken, as in SQL (`ux_membership_open`),
+        which PostgreSQL reports as a race lost."""
+        already = self.current(profile_ids).get(key, set())
+        if already:
+            raise ConcurrentUpdate(f"{sorted(already)} are already in segment {key!r}")
+        for pid in sorted(profile_ids):
+            self._state.memberships.append(
+                Membership(self._state.next_id("membership"), key, pid, utc(at))
+            )
+
+    def exit(self, key: str, profile_ids: Collection[str], at: datetime) -> None:
+        leaving = set(profile_ids)
+        for m in self._state.memberships:
+            if m.segment_key == key and m.exited_at is None and m.profile_id in leaving:
+                m.exited_at = utc(at)
+
+    def set_timers(self, key: str, due: Mapping[str, datetime], clear: Collection[str]) -> None:
+        timers = self._state.timers
+        for pid in set(clear) - set(due):
+            timers.pop((key, pid), None)
+        for pid, at in due.items():
+            timers[(key, pid)] = utc(at)
+
+    def _due(self, partition: Partition) -> list[tuple[datetime, str, str]]:
+        """(due time, segment, person) of the partition's timers, earliest first."""
+        return sorted(
+            (at, key, pid)
+            for (key, pid), at in self._state.timers.items()
+            if partition.owns(partition_key(pid))
+        )
+
+    def next_due(self, partition: Partition) -> datetime | None:
+        due = self._due(partition)
+        return due[0][0] if due else None
+
+    def claim_due(self, now: datetime, limit: int, partition: Partition) -> dict[str, set[str]]:
+        """Claimed by removal: a transaction is the only one while it lasts."""
+        found: dict[str, set[str]] = {}
+        for at, key, pid in self._due(partition)[:limit]:
+            if at > now:
+                break
+            del self._state.timers[(key, pid)]
+            found.setdefault(key, set()).add(pid)
+        return found
+
+    def history(self, key: str) -> list[tuple[str, datetime, datetime | None]]:
+        rows = sorted(
+            (m for m in self._state.memberships if m.segment_key == key),
+            key=lambda m: (m.entered_at, m.id),
+        )
+        return [(m.profile_id, m.entered_at, m.exited_at) for m in rows]
