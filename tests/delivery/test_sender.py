@@ -102,7 +102,7 @@ def test_bad_addresses_and_a_broken_template_fail_alone_and_the_rest_is_delivere
     assert not [user for user, row in rows.items() if row.status in ("sending", "pending")]
 
 
-def test_the_sender_fails_a_row_whose_address_would_inject_a_header_and_sends_the_others(
+def test_the_sender_fails_rows_whose_address_is_not_one_plain_recipient_and_sends_the_rest(
     system: System, sink: SmtpSink
 ) -> None:
     good = [f"g{i}@example.com" for i in range(4)]
@@ -111,6 +111,12 @@ def test_the_sender_fails_a_row_whose_address_would_inject_a_header_and_sends_th
         for i, address in enumerate(good[:2])
     ]
     items.append(outbox_item("kbad", "mbad", START, profile_id="bad", to_address=CRLF))
+    # A row written some other way than by compose (old data): a list is not one recipient.
+    items.append(
+        outbox_item(
+            "klist", "mlist", START, profile_id="list", to_address="a@example.com, evil@example.net"
+        )
+    )
     items += [
         outbox_item(f"k{i}", f"m{i}", START, profile_id=f"u{i}", to_address=address)
         for i, address in enumerate(good[2:], start=2)
@@ -120,7 +126,7 @@ def test_the_sender_fails_a_row_whose_address_would_inject_a_header_and_sends_th
 
     report = asyncio.run(system.sender.send_due())
 
-    assert (report.sent, report.retried, report.failed) == (4, 0, 1)
+    assert (report.sent, report.retried, report.failed) == (4, 0, 2)
     assert _recipients(sink) == Counter(good), "nothing reached evil@example.net"
     ids = sorted(str(m.message["Message-ID"]) for m in sink.messages)
     assert ids == [f"<m{i}@example.com>" for i in range(4)]
@@ -128,6 +134,9 @@ def test_the_sender_fails_a_row_whose_address_would_inject_a_header_and_sends_th
     assert {rows[f"u{i}"].status for i in range(4)} == {"sent"}
     bad = rows["bad"]
     assert bad.status == "failed"
-    assert (bad.last_error or "").startswith("cannot build the message:")
-    assert "carriage return" in (bad.last_error or "")
+    assert (bad.last_error or "").startswith("bad address:")
+    assert "CR/LF" in (bad.last_error or "")
+    listed = rows["list"]
+    assert listed.status == "failed"
+    assert "not a single plain address" in (listed.last_error or "")
     assert not [p for p, row in rows.items() if row.status in ("sending", "pending")]
