@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import POSTGRES_URL, START
+from factories import track
 from sqlalchemy import Connection, create_engine, select, text
 
 from pertinent.storage.ports import Partition
@@ -80,9 +81,10 @@ def _version_1_database(url: str, schema: str | None, backend: str) -> None:
         if schema is not None:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             conn.execute(text(f'SET search_path TO "{schema}"'))
-        ddl = (HERE / f"schema_v1.{backend}.sql").read_text()
+        lines = (HERE / f"schema_v1.{backend}.sql").read_text().splitlines()
+        ddl = "\n".join(line for line in lines if not line.startswith("--"))
         for statement in ddl.split(";"):
-            if statement.strip() and not statement.strip().startswith("--"):
+            if statement.strip():
                 conn.execute(text(statement))
         conn.execute(text("INSERT INTO schema_migrations VALUES (1, :t)"), {"t": stamp})
         conn.execute(
@@ -128,5 +130,13 @@ def test_a_version_1_database_comes_forward_with_its_data(
             assert waiting.key.startswith("legacy-")
             tx.segments.enter("s", {"u1"}, START)
             tx.artefacts.put("model", b"x", {}, START)
+            tx.profiles.erase("u1")  # the newest event goes with its person
+        storage.close()
+        # Reopened: the first new event comes after every seq a reader may have seen.
+        storage = SqlStorage(Database(url, schema=schema))
+        with storage.transaction() as tx:
+            tx.log.append([track("E", START, user="u2")])
+            [fresh] = tx.log.read_after(0, 10, Partition(0, 1))
+        assert fresh.seq > logged.seq, "no seq is handed out twice"
     finally:
         storage.close()

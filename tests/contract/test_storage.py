@@ -432,3 +432,27 @@ def test_the_read_model_finds_people_and_counts_the_lag(storage: Storage) -> Non
     assert view.identities == [("anon", "x"), ("user", "u1")]
     status = reads.status()
     assert (status.processed_seq, status.lag, status.profiles) == (first, 1, 1)
+
+
+def test_a_seq_is_never_handed_out_again_after_the_newest_events_are_erased(
+    storage: Storage,
+) -> None:
+    with storage.transaction() as tx:
+        tx.log.append([track("E", START, user="a"), track("E", START, user="b")])
+        tx.profiles.save([ProfileState("b")])
+        tx.profiles.link([("user", "b", "b")])
+        second = tx.log.read_after(0, 10)[-1].seq
+        tx.cursors.set("processor", second)
+    with storage.transaction() as tx:
+        tx.profiles.erase("b")
+        tx.log.append([track("E", START, user="a", message_id="after")])
+    with storage.snapshot() as tx:
+        assert [e.event.message_id for e in tx.log.read_after(second, 10)] == ["after"], (
+            "the processor, past the erased seq, still sees the new event"
+        )
+    with storage.transaction() as tx:
+        tx.artefacts.record_erasure("x", START)
+        [(first, _)] = tx.artefacts.erasures_after(0)
+        tx.artefacts.forget_erasures(first)
+        tx.artefacts.record_erasure("y", START)
+        assert [i for i, _ in tx.artefacts.erasures_after(0)] > [first]

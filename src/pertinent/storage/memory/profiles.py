@@ -9,7 +9,7 @@ from typing import Any
 
 from pertinent.profiles.state import ProfileState
 from pertinent.storage.memory.state import Attribution, State, json_value, stored_profile, utc
-from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate
+from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate, partition_key
 
 
 class MemoryProfileStore:
@@ -99,6 +99,7 @@ class MemoryProfileStore:
         for instance in state.instances.values():
             if instance.instance.profile_id == loser:
                 instance.instance = replace(instance.instance, profile_id=winner)
+                instance.pkey = partition_key(winner)
         for email in state.outbox.values():
             if email.item.profile_id == loser:
                 email.item = replace(email.item, profile_id=winner)

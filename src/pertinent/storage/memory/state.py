@@ -110,9 +110,7 @@ class Membership:
 class InstanceRow:
     id: int
     instance: Instance
-    # Fixed when the instance is saved, as the SQL `pkey` column is: a merge moves the
-    # instance to the winner but leaves it in the loser's partition until it is saved again.
-    pkey: int
+    pkey: int  # the partition key of its person, as the SQL `pkey` column
 
 
 @dataclass

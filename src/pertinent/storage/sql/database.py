@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 
 import orjson
+import psycopg
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -124,9 +125,10 @@ class Database:
             try:
                 with conn.begin():
                     yield conn
-            except DBAPIError as exc:
+            except (DBAPIError, psycopg.Error) as exc:
                 if dialect.is_conflict(exc):
-                    raise ConcurrentUpdate(str(exc.orig).splitlines()[0]) from exc
+                    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+                    raise ConcurrentUpdate(str(cause).splitlines()[0]) from exc
                 raise
 
     @contextmanager

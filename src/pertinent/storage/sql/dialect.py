@@ -73,11 +73,12 @@ def is_postgresql(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def is_conflict(exc: DBAPIError) -> bool:
+def is_conflict(exc: BaseException) -> bool:
     """A race lost to another writer (deadlock, serialization, a unique key taken), which a
-    retry of the whole transaction resolves."""
+    retry of the whole transaction resolves. Raised through SQLAlchemy or, on the hot paths
+    that talk to the driver directly, by psycopg itself."""
     return isinstance(
-        exc.orig,
+        exc.orig if isinstance(exc, DBAPIError) else exc,
         psycopg.errors.DeadlockDetected
         | psycopg.errors.SerializationFailure
         | psycopg.errors.UniqueViolation,

@@ -19,15 +19,42 @@ from pertinent.storage.sql import tables
 BASELINE = 1  # the schema as first released
 
 
+def _rebuild_sqlite_events(conn: Connection) -> None:
+    """SQLite: the events table again, with AUTOINCREMENT, so a seq is never handed out twice;
+    the sequence starts past every seq any reader has seen (the newest may be erased)."""
+    conn.execute(text("ALTER TABLE events RENAME TO events_v1"))
+    tables.events.create(conn)
+    columns = (
+        "seq, message_id, type, name, user_id, anonymous_id, previous_id, group_id, timestamp,"
+        " received_at, properties, traits, context, is_bot"
+    )
+    conn.execute(text(f"INSERT INTO events ({columns}) SELECT {columns} FROM events_v1"))
+    conn.execute(text("DROP TABLE events_v1"))
+    seen = conn.execute(
+        text(
+            "SELECT max(s) FROM (SELECT max(seq) AS s FROM events"
+            " UNION ALL SELECT max(seq) FROM cursors)"
+        )
+    ).scalar()
+    conn.execute(text("DELETE FROM sqlite_sequence WHERE name = 'events'"))
+    conn.execute(
+        text("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', :seq)"), {"seq": seen or 0}
+    )
+
+
 def _processes_and_partitions(conn: Connection) -> None:
     """Version 2: partition keys, optimistic profile versions, instances keyed by what
-    started them, sender lease owners, model artefacts, process leases.
+    started them, sender lease owners, model artefacts, process leases; and on SQLite,
+    seqs that are never reused.
 
     Rows written before it get partition key 0: with more than one partition they belong to
     partition 0, which is still exactly one processor's.
     """
+    if conn.dialect.name == "sqlite":
+        _rebuild_sqlite_events(conn)
+    else:
+        conn.execute(text("ALTER TABLE events ADD COLUMN pkey BIGINT NOT NULL DEFAULT 0"))
     for statement in (
-        "ALTER TABLE events ADD COLUMN pkey BIGINT NOT NULL DEFAULT 0",
         "ALTER TABLE profiles ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE timers ADD COLUMN pkey BIGINT NOT NULL DEFAULT 0",
         "ALTER TABLE journey_instances ADD COLUMN instance_key VARCHAR(64) NOT NULL DEFAULT ''",

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from pertinent.profiles.state import ProfileState
-from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate
+from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate, partition_key
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.dialect import (
     execute_many,
@@ -164,9 +164,10 @@ class SqlProfileStore:
             if gone != 1:
                 raise ConcurrentUpdate(f"profile {loser!r} changed before it could merge")
         for table in (_I, _PE, *_FOLLOW_MERGE):
-            self._conn.execute(
-                update(table).where(table.c.profile_id == loser).values(profile_id=winner)
-            )
+            values: dict[str, Any] = {"profile_id": winner}
+            if "pkey" in table.c:
+                values["pkey"] = partition_key(winner)  # the instance moves partition too
+            self._conn.execute(update(table).where(table.c.profile_id == loser).values(**values))
         self._conn.execute(delete(tables.timers).where(tables.timers.c.profile_id == loser))
 
     def actions(self, names: Sequence[str]) -> list[tuple[str, str, datetime, dict[str, Any]]]:

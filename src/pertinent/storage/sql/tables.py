@@ -42,6 +42,9 @@ events = Table(
     Column("is_bot", Boolean, nullable=False),
     # The partition key (`storage.ports.event_partition_key`); partition = pkey % count.
     Column("pkey", BigInteger, nullable=False, server_default="0"),
+    # A seq is a position readers keep: SQLite must never hand out one again after the
+    # newest events are erased (without AUTOINCREMENT it reuses max(rowid) + 1).
+    sqlite_autoincrement=True,
 )
 
 # Where each processor has got to in the log.
@@ -205,6 +208,7 @@ erasures = Table(
     Column("id", SeqInt, primary_key=True, autoincrement=True),
     Column("profile_id", String(520), nullable=False),
     Column("erased_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,  # ids are marks that loaded models compare against
 )
 
 # Live processes (by a stable name) and which processor holds which partition until when.
