@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pertinent.clock import Clock
 from pertinent.events.model import LoggedEvent
@@ -107,7 +107,8 @@ class Processor:
                 if not batch:
                     return 0
                 now = self._clock.now()
-                folded = self._fold(tx, batch, now)
+                described = self._known.descriptions()
+                folded = self._fold(tx, batch, now, described)
             with self._storage.transaction() as tx:
                 if tx.cursors.take(partition.cursor) != start:
                     raise ConcurrentUpdate(f"another processor moved {partition.cursor}")
@@ -124,7 +125,13 @@ class Processor:
         self._known.committed(folded.profiles.values(), folded.links, folded.gone)
         return len(batch)
 
-    def _fold(self, tx: Transaction, batch: list[LoggedEvent], now: datetime) -> Folded:
+    def _fold(
+        self,
+        tx: Transaction,
+        batch: list[LoggedEvent],
+        now: datetime,
+        described: dict[str, list[dict[str, Any]]],
+    ) -> Folded:
         """Fold the batch over what `tx` shows; the effects are applied by the caller, in
         the write transaction, where stale reads fail their version checks."""
         people = [logged.event for logged in batch if not logged.event.is_bot]
@@ -139,11 +146,8 @@ class Processor:
             for key, members in tx.segments.current(losers).items():
                 for pid in members:
                     memberships[pid].add(key)
-        return fold(
-            FoldState(known, profiles, {p: frozenset(k) for p, k in memberships.items()}),
-            batch,
-            now,
-        )
+        merging = {p: frozenset(k) for p, k in memberships.items()}
+        return fold(FoldState(known, profiles, merging, described), batch, now)
 
     def _evaluate(self, tx: Transaction, work: Work, now: datetime, origin: str) -> None:
         segments = self._pipeline.segments

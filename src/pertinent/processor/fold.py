@@ -31,6 +31,8 @@ from pertinent.profiles.state import ProfileState
 from pertinent.recommend.catalogue import Product, combine, product_bags, product_from_properties
 from pertinent.storage.ports import AttributedEvent
 
+KEEP_DESCRIPTIONS = 4  # per product: enough for the few ways a shop's events describe one
+
 
 @dataclass
 class FoldState:
@@ -38,6 +40,9 @@ class FoldState:
     profiles: dict[str, ProfileState]
     # Open segment memberships of the profiles that may merge away in this batch.
     memberships: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Product descriptions (property bags) already folded into the catalogue, by item id:
+    # the same description again changes nothing. The engine adds the batch's new ones.
+    described: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ def fold(state: FoldState, batch: Sequence[LoggedEvent], now: datetime) -> Folde
     merges: list[Effect] = []
     exits: list[Event] = []
     seen_products: dict[str, Product] = {}
-    seen_bags: dict[str, list[dict[str, Any]]] = {}
+    described = state.described
     attributed: list[tuple[int, str, Event]] = []
     winners: set[str] = set()
 
@@ -95,11 +100,12 @@ def fold(state: FoldState, batch: Sequence[LoggedEvent], now: datetime) -> Folde
             winners.add(pid)
         apply_event(state_of(pid), event)
         for bag in product_bags(event):
-            # Most events of a batch describe a product as one before did: skip those.
-            same_item = seen_bags.setdefault(str(bag.get("product_id") or bag.get("sku")), [])
+            # Most events describe a product as one before them did: skip those.
+            same_item = described.setdefault(str(bag.get("product_id") or bag.get("sku")), [])
             if bag in same_item:
                 continue
             same_item.append(bag)
+            del same_item[:-KEEP_DESCRIPTIONS]
             product = product_from_properties(bag, event.timestamp)
             if product is not None:
                 earlier = seen_products.get(product.item_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pertinent.clock import monotonic
 from pertinent.profiles.identity import IdentityKey, candidate_profiles
@@ -57,6 +57,15 @@ class Known:
     def __init__(self, capacity: int = 100_000, max_age: float = 30.0):
         self._profiles: _Recent[str, ProfileState] = _Recent(capacity, max_age)
         self._links: _Recent[IdentityKey, str] = _Recent(capacity * 2, max_age)
+        self._capacity = capacity
+        self.described: dict[str, list[dict[str, Any]]] = {}
+
+    def descriptions(self) -> dict[str, list[dict[str, Any]]]:
+        """The product descriptions this processor folded into the catalogue, for the fold
+        to add to (a failed batch clears them with everything else)."""
+        if len(self.described) > self._capacity:
+            self.described = {}
+        return self.described
 
     def load(
         self, tx: Transaction, keys: Collection[IdentityKey]
@@ -129,3 +138,4 @@ class Known:
     def clear(self) -> None:
         self._profiles.clear()
         self._links.clear()
+        self.described = {}

@@ -30,6 +30,7 @@ from pertinent.processor.effects import (
 from pertinent.profiles.computed import changed_keys
 from pertinent.segments.definitions import SegmentSet
 from pertinent.segments.dependencies import can_change
+from pertinent.segments.evaluate import lookup
 from pertinent.segments.language import (
     AllCondition,
     AnyCondition,
@@ -73,6 +74,7 @@ class _Reads:
     actions: frozenset[str]
     computed: frozenset[str]  # top-level computed properties
     identify: bool  # a trait an identify call can set
+    filtered: tuple[str, ...] = ()  # event properties its filters look at
 
 
 def _reads(cond: Condition, segments: Mapping[str, Condition]) -> _Reads:
@@ -82,7 +84,8 @@ def _reads(cond: Condition, segments: Mapping[str, Condition]) -> _Reads:
                 return _Reads(frozenset(), frozenset({cond.trait.split(".")[1]}), False)
             return _Reads(frozenset(), frozenset(), True)
         case PerformedCondition() | NotPerformedCondition():
-            return _Reads(frozenset({cond.event}), frozenset(), False)
+            paths = tuple(sorted({f.property for f in cond.where}))
+            return _Reads(frozenset({cond.event}), frozenset(), False, paths)
         case InSegmentCondition():
             return _reads(segments[cond.segment], segments)
         case AllCondition() | AnyCondition() | NotCondition():
@@ -92,9 +95,32 @@ def _reads(cond: Condition, segments: Mapping[str, Condition]) -> _Reads:
                 frozenset().union(*(p.actions for p in parts)),
                 frozenset().union(*(p.computed for p in parts)),
                 any(p.identify for p in parts),
+                tuple(sorted({path for p in parts for path in p.filtered})),
             )
         case _:
             assert_never(cond)
+
+
+def _can_change(
+    key: str,
+    conditions: Mapping[str, Condition],
+    reads: _Reads,
+    event: Event,
+    decided: dict[tuple[object, ...], bool],
+) -> bool:
+    """`can_change`, remembered for events alike in everything the segment looks at (their
+    action, the filtered properties' values, the traits an identify sets)."""
+    # With their types: True == 1 as keys, but a filter on 1 does not match true.
+    values = tuple((type(v), v) for v in (lookup(event.properties, p) for p in reads.filtered))
+    traits = frozenset(event.traits) if event.type == "identify" else frozenset()
+    memo = (key, event.action, event.type, values, traits)
+    try:
+        known = decided.get(memo)
+    except TypeError:  # a filtered value that is a list or an object: decide afresh
+        return can_change(conditions[key], event, conditions)
+    if known is None:
+        known = decided[memo] = can_change(conditions[key], event, conditions)
+    return known
 
 
 def work_for(
@@ -110,6 +136,7 @@ def work_for(
     keys: set[str] = set(conditions) if renewed else set()
     people: set[str] = set(renewed)
     glance: dict[tuple[str | None, bool], list[str]] = {}
+    decided: dict[tuple[object, ...], bool] = {}
     for pid, event in inputs:
         identify = event.type == "identify"
         candidates = glance.get((event.action, identify))
@@ -122,7 +149,7 @@ def work_for(
             ]
             glance[(event.action, identify)] = candidates
         for key in candidates:
-            if can_change(conditions[key], event, conditions):
+            if _can_change(key, conditions, reads[key], event, decided):
                 keys.add(key)
                 people.add(pid)
     return Work([s.key for s in segments if s.key in keys], frozenset(people))
