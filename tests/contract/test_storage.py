@@ -194,18 +194,22 @@ def test_segment_conditions_are_evaluated_for_the_people_asked_about(storage: St
             }
         ).condition,
     }
+    views = [
+        ("a", START - timedelta(minutes=50)),
+        ("a", START - timedelta(minutes=10)),
+        ("b", START),
+        ("b", START),
+        ("b", START - timedelta(hours=2)),
+    ]
     with storage.transaction() as tx:
         tx.profiles.save(
             [ProfileState("a", traits={"city": "NYC"}), ProfileState("b", traits={"city": "LA"})]
         )
-        rows = [
-            (1, "a", "V", START - timedelta(minutes=50), {}),
-            (2, "a", "V", START - timedelta(minutes=10), {}),
-            (3, "b", "V", START, {}),
-            (4, "b", "V", START, {}),
-            (5, "b", "V", START - timedelta(hours=2), {}),
-        ]
-        tx.profiles.record(rows)
+        tx.log.append([track("V", at, user=pid) for pid, at in views])
+        logged = tx.log.read_after(0, 10)
+        tx.profiles.record(
+            [(e.seq, pid, "V", at, {}) for e, (pid, at) in zip(logged, views, strict=True)]
+        )
     with storage.snapshot() as tx:
         assert tx.segments.matching(segments, ["viewers", "nyc_viewers"], START, None) == {
             "viewers": {"a", "b"},
@@ -304,8 +308,10 @@ def _item(key: str, message_id: str, **fields: object) -> OutboxItem:
 
 def test_outbox_enqueues_an_idempotency_key_once(storage: Storage) -> None:
     with storage.transaction() as tx:
+        assert tx.outbox.next_due() is None
         assert tx.outbox.enqueue([_item("1:1", "m1")]) == 1
         assert tx.outbox.enqueue([_item("1:1", "m2")]) == 0
+        assert tx.outbox.next_due() == START
     lease = timedelta(minutes=5)
     with storage.transaction() as tx:
         due = tx.outbox.claim(START, lease, 10, "s1")
@@ -316,6 +322,7 @@ def test_outbox_enqueues_an_idempotency_key_once(storage: Storage) -> None:
         )
         tx.outbox.mark_retry(due[0].id, START + timedelta(minutes=1), "busy")
     with storage.transaction() as tx:
+        assert tx.outbox.next_due() == START + timedelta(minutes=1)
         assert tx.outbox.claim(START, lease, 10, "s1") == []
         due = tx.outbox.claim(START + timedelta(minutes=1), lease, 10, "s1")
         assert due[0].attempts == 1

@@ -221,7 +221,7 @@ def _people(scalar: st.SearchStrategy[Any]) -> st.SearchStrategy[Person]:
 
 # --- SQL agrees with the evaluator ----------------------------------------------------------
 
-_seqs = itertools.count(1)
+_messages = itertools.count(1)
 _runs = itertools.count(1)
 
 
@@ -238,17 +238,36 @@ def sql_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlS
 
 
 def _store(tx: Any, crowd: dict[str, Person]) -> None:
+    """The people as profiles, their events appended to the log and attributed to them."""
     tx.profiles.save(
         [
             ProfileState(pid, traits=dict(p.traits), computed=dict(p.computed))
             for pid, p in crowd.items()
         ]
     )
+    attributed = [(pid, e) for pid, p in crowd.items() for e in p.events]
+    if not attributed:
+        return
+    last = tx.log.last_seq()
+    tx.log.append(
+        [
+            Event(
+                f"agree-{next(_messages)}",
+                "track" if e.action is not None else "identify",
+                e.timestamp,
+                NOW,
+                user_id=pid,
+                name=e.action,
+                properties=dict(e.properties),
+            )
+            for pid, e in attributed
+        ]
+    )
+    logged = tx.log.read_after(last, len(attributed))
     tx.profiles.record(
         [
-            (next(_seqs), pid, e.action, e.timestamp, dict(e.properties))
-            for pid, p in crowd.items()
-            for e in p.events
+            (entry.seq, pid, e.action, e.timestamp, dict(e.properties))
+            for entry, (pid, e) in zip(logged, attributed, strict=True)
         ]
     )
 

@@ -144,6 +144,11 @@ class Sender:
             return tx.outbox.release(self.owner, self._clock.now())
 
     def _claim(self, limit: int) -> tuple[list[PendingEmail], set[str]]:
+        # A look in a snapshot first: an idle poll must not take SQLite's one writer.
+        with self._storage.snapshot() as tx:
+            first = tx.outbox.next_due()
+        if first is None or first > self._clock.now():
+            return [], set()
         with self._storage.transaction() as tx:
             due = tx.outbox.claim(self._clock.now(), self._lease, limit, self.owner)
             suppressed = tx.suppressions.suppressed({p.item.to_address for p in due})

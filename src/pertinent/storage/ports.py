@@ -145,7 +145,8 @@ class ProfileStore(Protocol):
     def identities(self, profile_id: str) -> list[tuple[str, str]]: ...
 
     def record(self, rows: Sequence[AttributedEvent]) -> None:
-        """Attribute processed events to profiles (what segments count, timelines show)."""
+        """Attribute processed log events to profiles (what segments count, timelines show).
+        Each row names an event in the log by its seq; its time and properties are the log's."""
         ...
 
     def merge(self, loser: str, winner: str, loser_version: int) -> None:
@@ -235,6 +236,10 @@ class JourneyStore(Protocol):
 class Outbox(Protocol):
     def enqueue(self, items: Sequence[OutboxItem]) -> int:
         """Add each email unless its idempotency key is already there; return how many."""
+        ...
+
+    def next_due(self) -> datetime | None:
+        """When the earliest row waiting to be sent (or whose sender's lease runs out) is due."""
         ...
 
     def claim(self, now: datetime, lease: timedelta, limit: int, owner: str) -> list[PendingEmail]:

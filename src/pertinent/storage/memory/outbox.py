@@ -49,6 +49,14 @@ class MemoryOutbox:
             added += 1
         return added
 
+    def next_due(self) -> datetime | None:
+        waiting = [
+            row.next_attempt_at
+            for row in self._state.outbox.values()
+            if row.status in ("pending", "sending")
+        ]
+        return min(waiting, default=None)
+
     def claim(self, now: datetime, lease: timedelta, limit: int, owner: str) -> list[PendingEmail]:
         """Take due rows: pending ones whose time has come, and claimed ones whose sender's
         lease ran out (it died mid-send)."""

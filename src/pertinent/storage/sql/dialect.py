@@ -148,14 +148,34 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[
         cursor.close()
 
 
-def execute_many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
-    """Run a driver-level statement once per row; return the rows it changed in all."""
+# Parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
+_PARAMETERS = 30_000
+
+
+def execute_values(
+    conn: Connection, head: str, row: str, rows: Sequence[tuple[Any, ...]], tail: str = ""
+) -> int:
+    """`head`, then the `row` placeholder group once per row, then `tail`: one statement for
+    many rows (in chunks under the parameter limit); return the rows changed in all.
+
+    One statement, not executemany: the driver releases the GIL once per statement it steps,
+    so executemany re-acquires it once per row, and in a process whose other threads are busy
+    (the API's), each re-acquisition can wait a whole switch interval, with the database's one
+    writer held all along.
+    """
     if not rows:
         return 0
+    per = max(1, _PARAMETERS // len(rows[0]))
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    changed = 0
     try:
-        cursor.executemany(sql, rows)
-        return int(cursor.rowcount)
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            cursor.execute(
+                head + ", ".join([row] * len(chunk)) + tail, [v for r in chunk for v in r]
+            )
+            changed += int(cursor.rowcount)
+        return changed
     finally:
         cursor.close()
 
@@ -182,11 +202,13 @@ def bulk_insert_ignoring(
     Values arrive already in driver-native form (JSON as text, times via `native_time`).
     Returns how many rows were inserted."""
     placeholders = ", ".join([mark(conn)] * len(columns))
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+    return execute_values(
+        conn,
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ",
+        f"({placeholders})",
+        rows,
+        " ON CONFLICT DO NOTHING",
     )
-    return execute_many(conn, sql, rows)
 
 
 def upsert(

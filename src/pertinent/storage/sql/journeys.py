@@ -12,7 +12,7 @@ from pertinent.journeys.model import Instance
 from pertinent.storage.ports import Partition, partition_key
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.dialect import (
-    execute_many,
+    execute_values,
     fetch,
     from_json,
     from_time,
@@ -92,14 +92,10 @@ class SqlJourneyStore:
         def when(at: datetime | None) -> Any:
             return native_time(conn, at) if at is not None else None
 
-        execute_many(
+        execute_values(
             conn,
-            f"INSERT INTO journey_instances ({_COLUMNS}, pkey) "
-            f"VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {j}, {m}, {m}, {m}, {m}) "
-            "ON CONFLICT (instance_key) DO UPDATE SET step = excluded.step,"
-            " status = excluded.status, wake_at = excluded.wake_at,"
-            " wait_event = excluded.wait_event, ended_at = excluded.ended_at,"
-            " profile_id = excluded.profile_id, pkey = excluded.pkey",
+            f"INSERT INTO journey_instances ({_COLUMNS}, pkey) VALUES ",
+            f"({m}, {m}, {m}, {m}, {m}, {m}, {j}, {m}, {m}, {m}, {m})",
             [
                 (
                     i.key,
@@ -116,6 +112,10 @@ class SqlJourneyStore:
                 )
                 for i in instances
             ],
+            " ON CONFLICT (instance_key) DO UPDATE SET step = excluded.step,"
+            " status = excluded.status, wake_at = excluded.wake_at,"
+            " wait_event = excluded.wait_event, ended_at = excluded.ended_at,"
+            " profile_id = excluded.profile_id, pkey = excluded.pkey",
         )
 
     def next_due(self, partition: Partition) -> datetime | None:

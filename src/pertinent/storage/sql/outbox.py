@@ -11,8 +11,9 @@ from sqlalchemy import Connection, select, update
 from pertinent.delivery.outbox import OutboxItem, PendingEmail
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.dialect import (
-    execute_many,
+    execute_values,
     fetch,
+    from_time,
     in_ids,
     insert_ignoring,
     json_dumps,
@@ -67,10 +68,11 @@ class SqlOutbox:
         conn = self._conn
         m, j = mark(conn), json_mark(conn)
         marks = ", ".join(j if c == "meta" else m for c in _ITEM_COLUMNS)
-        return execute_many(
+        return execute_values(
             conn,
             f"INSERT INTO outbox ({', '.join(_ITEM_COLUMNS)}, status, attempts, next_attempt_at,"
-            f" last_error) VALUES ({marks}, {m}, 0, {m}, {m}) ON CONFLICT DO NOTHING",
+            " last_error) VALUES ",
+            f"({marks}, {m}, 0, {m}, {m})",
             [
                 (
                     *(
@@ -87,7 +89,15 @@ class SqlOutbox:
                 )
                 for item in items
             ],
+            " ON CONFLICT DO NOTHING",
         )
+
+    def next_due(self) -> datetime | None:
+        rows = fetch(
+            self._conn,
+            "SELECT min(next_attempt_at) FROM outbox WHERE status IN ('pending', 'sending')",
+        )
+        return from_time(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def claim(self, now: datetime, lease: timedelta, limit: int, owner: str) -> list[PendingEmail]:
         """Take due rows: pending ones whose time has come, and claimed ones whose sender's

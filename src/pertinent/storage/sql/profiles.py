@@ -12,7 +12,7 @@ from pertinent.profiles.state import ProfileState
 from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate, partition_key
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.dialect import (
-    execute_many,
+    execute_values,
     fetch,
     from_json,
     from_time,
@@ -67,8 +67,6 @@ class SqlProfileStore:
 
     def save(self, states: Iterable[ProfileState]) -> None:
         states = list(states)
-        new = [s for s in states if s.version == 0]
-        stored = [s for s in states if s.version > 0]
         conn = self._conn
         m, j = mark(conn), json_mark(conn)
 
@@ -81,24 +79,22 @@ class SqlProfileStore:
                 native_time(conn, s.last_seen) if s.last_seen else None,
             )
 
-        inserted = execute_many(
+        # New states (version 0) insert; stored ones update only from the version they
+        # were loaded at. One statement for all: every row must come out changed.
+        changed = execute_values(
             conn,
-            "INSERT INTO profiles (traits, trait_times, computed, first_seen, last_seen, version,"
-            f" profile_id) VALUES ({j}, {j}, {j}, {m}, {m}, 1, {m}) ON CONFLICT DO NOTHING",
-            [(*values(s), s.profile_id) for s in new],
+            "INSERT INTO profiles (profile_id, traits, trait_times, computed, first_seen,"
+            " last_seen, version) VALUES ",
+            f"({m}, {j}, {j}, {j}, {m}, {m}, {m})",
+            [(s.profile_id, *values(s), s.version + 1) for s in states],
+            " ON CONFLICT (profile_id) DO UPDATE SET traits = excluded.traits,"
+            " trait_times = excluded.trait_times, computed = excluded.computed,"
+            " first_seen = excluded.first_seen, last_seen = excluded.last_seen,"
+            " version = excluded.version WHERE profiles.version = excluded.version - 1",
         )
-        updated = execute_many(
-            conn,
-            f"UPDATE profiles SET traits = {j}, trait_times = {j}, computed = {j},"
-            f" first_seen = {m}, last_seen = {m}, version = version + 1"
-            f" WHERE profile_id = {m} AND version = {m}",
-            [(*values(s), s.profile_id, s.version) for s in stored],
-        )
-        if inserted != len(new) or updated != len(stored):
+        if changed != len(states):
             raise ConcurrentUpdate("a profile was saved by another writer since it was loaded")
-        for s in new:
-            s.version = 1
-        for s in stored:
+        for s in states:
             s.version += 1
 
     def touch(self, profile_ids: Collection[str]) -> None:
@@ -126,11 +122,12 @@ class SqlProfileStore:
     def link(self, links: Iterable[tuple[str, str, str]]) -> None:
         rows = list(links)
         m = mark(self._conn)
-        added = execute_many(
+        added = execute_values(
             self._conn,
-            f"INSERT INTO identities (kind, value, profile_id) VALUES ({m}, {m}, {m})"
-            " ON CONFLICT DO NOTHING",
+            "INSERT INTO identities (kind, value, profile_id) VALUES ",
+            f"({m}, {m}, {m})",
             rows,
+            " ON CONFLICT DO NOTHING",
         )
         if added != len(rows):
             raise ConcurrentUpdate("an identity was linked by another writer first")
@@ -144,16 +141,16 @@ class SqlProfileStore:
         return [(r.kind, r.value) for r in rows]
 
     def record(self, rows: Sequence[AttributedEvent]) -> None:
-        conn = self._conn
-        m, j = mark(conn), json_mark(conn)
-        execute_many(
-            conn,
-            "INSERT INTO profile_events (seq, profile_id, action, timestamp, properties)"
-            f" VALUES ({m}, {m}, {m}, {m}, {j})",
-            [
-                (seq, pid, action, native_time(conn, ts), json_dumps(props))
-                for seq, pid, action, ts, props in rows
-            ],
+        """Time and properties are copied from the log row in SQL, not encoded again."""
+        m = mark(self._conn)
+        execute_values(
+            self._conn,
+            "WITH attributed (seq, profile_id, action) AS (VALUES ",
+            f"({m}, {m}, {m})",
+            [(seq, pid, action) for seq, pid, action, _ts, _props in rows],
+            ") INSERT INTO profile_events (seq, profile_id, action, timestamp, properties)"
+            " SELECT e.seq, a.profile_id, a.action, e.timestamp, e.properties"
+            " FROM attributed a JOIN events e ON e.seq = a.seq",
         )
 
     def merge(self, loser: str, winner: str, loser_version: int) -> None:

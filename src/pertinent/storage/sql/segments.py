@@ -24,7 +24,7 @@ from pertinent.storage.ports import Partition, partition_key
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.conditions import ConditionCompiler
 from pertinent.storage.sql.dialect import (
-    execute_many,
+    execute_values,
     fetch,
     from_time,
     in_ids,
@@ -110,10 +110,10 @@ class SqlSegmentStore:
 
     def enter(self, key: str, profile_ids: Collection[str], at: datetime) -> None:
         m = mark(self._conn)
-        execute_many(
+        execute_values(
             self._conn,
-            "INSERT INTO segment_membership (segment_key, profile_id, entered_at)"
-            f" VALUES ({m}, {m}, {m})",
+            "INSERT INTO segment_membership (segment_key, profile_id, entered_at) VALUES ",
+            f"({m}, {m}, {m})",
             [(key, pid, native_time(self._conn, at)) for pid in sorted(profile_ids)],
         )
 
@@ -136,15 +136,15 @@ class SqlSegmentStore:
             self._conn.exec_driver_sql(
                 f"DELETE FROM timers WHERE segment_key = {m} AND {where}", (key, param)
             )
-        execute_many(
+        execute_values(
             self._conn,
-            "INSERT INTO timers (segment_key, profile_id, due_at, pkey)"
-            f" VALUES ({m}, {m}, {m}, {m}) ON CONFLICT (segment_key, profile_id)"
-            " DO UPDATE SET due_at = excluded.due_at",
+            "INSERT INTO timers (segment_key, profile_id, due_at, pkey) VALUES ",
+            f"({m}, {m}, {m}, {m})",
             [
                 (key, pid, native_time(self._conn, at), partition_key(pid))
                 for pid, at in sorted(due.items())
             ],
+            " ON CONFLICT (segment_key, profile_id) DO UPDATE SET due_at = excluded.due_at",
         )
 
     def next_due(self, partition: Partition) -> datetime | None:
@@ -162,10 +162,12 @@ class SqlSegmentStore:
             f"ORDER BY due_at LIMIT {m}{skip_locked(self._conn)}",
             (native_time(self._conn, now), limit),
         )
-        execute_many(
+        execute_values(
             self._conn,
-            f"DELETE FROM timers WHERE segment_key = {m} AND profile_id = {m}",
+            "DELETE FROM timers WHERE (segment_key, profile_id) IN (VALUES ",
+            f"({m}, {m})",
             [(key, pid) for key, pid in rows],
+            ")",
         )
         out: dict[str, set[str]] = {}
         for key, pid in rows:
