@@ -160,6 +160,7 @@ def drain_backlog(workspace: Path, total: int) -> float:
         [sys.executable, "-m", "pertinent", "serve", "-w", str(workspace), "--only", "processor"],
         stderr=subprocess.DEVNULL,
     )
+
     def position() -> tuple[int, int]:
         # The cursor and the end of the log: cheap, unlike counting the lag.
         with storage.snapshot() as tx:

@@ -69,6 +69,7 @@ class System:
                 return total
 
     def close(self) -> None:
+        self.ingestor.close()
         self.storage.close()
 
 

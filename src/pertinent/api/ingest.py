@@ -1,6 +1,6 @@
 """Segment-compatible ingestion: /v1/track|identify|page|screen|group|alias|batch and the pixel
-API. Bodies are read raw and parsed with orjson (the hot path); the write runs in a thread so
-the event loop keeps serving."""
+API. Bodies are read raw and parsed with orjson (the hot path), validated on the event loop,
+and appended by the process's log writer (`ingest/writer.py`), which the loop awaits."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from pertinent.api.auth import check_write_key, require_write_key
 from pertinent.api.errors import problem
@@ -144,8 +143,7 @@ def install(app: FastAPI, system: System) -> None:
             return error
         if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
             return problem(400, "body must be an object with a 'batch' list", where="batch")
-        result = await run_in_threadpool(
-            system.ingestor.ingest,
+        result = await system.ingestor.ingest_async(
             body["batch"],
             batch_sent_at=_parse_time(body.get("sentAt")),
             context_defaults=_request_context(request),
@@ -160,11 +158,8 @@ def install(app: FastAPI, system: System) -> None:
                 return error
             if isinstance(body, dict) and body.get("type", kind) != kind:
                 return problem(400, f"type must be '{kind}' on /v1/{kind}", where="type")
-            result = await run_in_threadpool(
-                system.ingestor.ingest,
-                [body],
-                default_type=kind,
-                context_defaults=_request_context(request),
+            result = await system.ingestor.ingest_async(
+                [body], default_type=kind, context_defaults=_request_context(request)
             )
             if result.rejections:
                 r = result.rejections[0]
@@ -201,8 +196,8 @@ def install(app: FastAPI, system: System) -> None:
         defaults = _request_context(request)
         if agent := request.headers.get("user-agent"):
             defaults["userAgent"] = agent
-        result = await run_in_threadpool(
-            system.ingestor.ingest, [body], default_type=kind, context_defaults=defaults
+        result = await system.ingestor.ingest_async(
+            [body], default_type=kind, context_defaults=defaults
         )
         if result.rejections:
             r = result.rejections[0]
