@@ -1,17 +1,23 @@
 """Shared fixtures: databases (SQLite file and a real PostgreSQL schema), a simulated clock,
-a real SMTP server (aiosmtpd) that keeps what it receives."""
+a real SMTP server (aiosmtpd) that keeps what it receives, the example workspace and its
+system."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from pertinent.app import System, build_system
 from pertinent.clock import SimClock
+from pertinent.config import load_workspace
 from pertinent.delivery.sink import SmtpSink
+from pertinent.scaffold import write_example_workspace
 from pertinent.storage.memory.storage import MemoryStorage
 from pertinent.storage.ports import Storage
 from pertinent.storage.sql.database import Database
@@ -39,15 +45,41 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
     return f"sqlite:///{tmp_path / 'pertinent.db'}"
 
 
+@contextmanager
+def fresh_pg_schema() -> Iterator[str]:
+    """A new schema name in the real PostgreSQL (created by whoever opens it), dropped after."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        yield schema
+    finally:
+        engine = create_engine(POSTGRES_URL)
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
 @pytest.fixture
 def pg_schema() -> Iterator[str]:
     """A fresh schema in the real PostgreSQL for one test, dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    yield schema
-    engine = create_engine(POSTGRES_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
+    with fresh_pg_schema() as schema:
+        yield schema
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example workspace, delivering to the test's SMTP sink."""
+    root = tmp_path / "ws"
+    write_example_workspace(root)
+    monkeypatch.setenv("PERTINENT_SMTP_URL", f"smtp://127.0.0.1:{sink.port}")
+    return root
+
+
+@pytest.fixture
+def system(workspace: Path, clock: SimClock) -> Iterator[System]:
+    """The example workspace's system; tests move `clock` and process themselves."""
+    built = build_system(load_workspace(workspace), clock=clock)
+    yield built
+    built.close()
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])

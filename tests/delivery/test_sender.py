@@ -5,38 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from conftest import START
 from factories import outbox_item
 
-from pertinent.app import System, build_system
-from pertinent.clock import SimClock
-from pertinent.config import load_workspace
+from pertinent.app import System
 from pertinent.delivery.sink import SmtpSink
-from pertinent.scaffold import write_example_workspace
 from pertinent.storage.ports import SentEmail
 
 GOOD = [f"good{i:02d}" for i in range(20)]
 CRLF = "crlf@example.com\r\nBcc: evil@example.net"
 LIST = "a@b.c, evil@x.y"
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, sink: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "ws"
-    write_example_workspace(root)
-    monkeypatch.setenv("PERTINENT_SMTP_URL", f"smtp://127.0.0.1:{sink.port}")
-    return root
-
-
-@pytest.fixture
-def system(workspace: Path, clock: SimClock) -> Iterator[System]:
-    built = build_system(load_workspace(workspace), clock=clock)
-    yield built
-    built.close()
 
 
 def _sign_up(system: System, user_id: str, email: str, first_name: str) -> None:

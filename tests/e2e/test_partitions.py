@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import POSTGRES_URL
+from conftest import POSTGRES_URL, fresh_pg_schema
 from serve_process import start_pertinent, stop_pertinent, wait_for, write_workspace
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from pertinent.app import build_system
 from pertinent.clock import WallClock
@@ -72,12 +72,8 @@ def _url(schema: str) -> str:
 
 @pytest.fixture
 def reference_schema() -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    yield schema
-    engine = create_engine(POSTGRES_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
+    with fresh_pg_schema() as schema:
+        yield schema
 
 
 def _ingest(root: Path, schema: str, batches: list[list[dict[str, Any]]]) -> None:

@@ -91,6 +91,11 @@ class Ingestor:
         self._clock = clock
         self._writer = LogWriter(storage)
 
+    def _prepare(
+        self, raw_events: Sequence[Any], **options: Any
+    ) -> tuple[list[Event], list[Rejection]]:
+        return prepare(raw_events, received_at=self._clock.now(), **options)
+
     def ingest(
         self,
         raw_events: Sequence[Any],
@@ -100,14 +105,14 @@ class Ingestor:
         context_defaults: dict[str, Any] | None = None,
     ) -> IngestResult:
         """Validate and append; the accepted events are durable when it returns."""
-        events, rejections = prepare(
-            raw_events,
-            received_at=self._clock.now(),
-            batch_sent_at=batch_sent_at,
-            default_type=default_type,
-            context_defaults=context_defaults,
+        return self.append(
+            *self._prepare(
+                raw_events,
+                batch_sent_at=batch_sent_at,
+                default_type=default_type,
+                context_defaults=context_defaults,
+            )
         )
-        return self.append(events, rejections)
 
     async def ingest_async(
         self,
@@ -119,9 +124,8 @@ class Ingestor:
     ) -> IngestResult:
         """`ingest` for an event loop: validates on the loop (a few microseconds an event,
         less than a thread hand-off) and awaits the writer without blocking the loop."""
-        events, rejections = prepare(
+        events, rejections = self._prepare(
             raw_events,
-            received_at=self._clock.now(),
             batch_sent_at=batch_sent_at,
             default_type=default_type,
             context_defaults=context_defaults,

@@ -1,15 +1,18 @@
 """The micro-batch: a partition's new events through fold, segments, journeys and compose,
 committed with the partition's cursor in one transaction; and the timers.
 
-Each phase loads what its engine needs through the ports, runs the engine, and applies the
-effects in the same transaction, so the next phase reads what the previous one wrote (segment
-conditions read the profiles and events the fold just stored). A crash re-runs the batch from
-the old cursor and nothing counts twice. The cursor is taken at the start of the transaction,
-so a second processor on the same partition waits instead of doing the same batch.
+The batch is read and folded in a snapshot, outside the write transaction (on SQLite the API
+waits for the one writer). The write transaction takes the partition's cursor first (so a
+second processor on the partition waits, then finds the batch done), applies the fold's
+effects, then runs the phases that must read them (segment conditions are SQL over the
+profiles and events just stored) and applies theirs, and moves the cursor. A crash re-runs the
+batch from the old cursor and nothing counts twice.
 
-When several processors share one PostgreSQL database, two of them can touch one person (a
-person's anonymous and known events are in different partitions). Profiles are saved with
-optimistic versions; the loser of such a race rolls back and runs its batch again.
+What the snapshot read can be stale by the time it is written: another processor (a person's
+anonymous and known events can be in different partitions), an erasure through the API, or
+this processor's memory of what it committed (`known.py`). Every write checks what it read
+(profile versions, links that must be new), and the loser of such a race rolls back and runs
+its batch again.
 """
 
 from __future__ import annotations
