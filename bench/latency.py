@@ -137,7 +137,7 @@ def main() -> None:
             ("p50", f"{statistics.median(ms):.0f} ms" if ms else "n/a"),
             ("p99", f"{p99:.0f} ms"),
             ("max", f"{max(ms):.0f} ms" if ms else "n/a"),
-            ("floor", "p99 <= 500 ms"),
+            ("floor", "p99 <= 200 ms"),
         ],
     )
 
