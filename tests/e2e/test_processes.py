@@ -1,12 +1,14 @@
 """`pertinent serve` under failure, as separate OS processes on one SQLite workspace: a hung
-SMTP server delays sending and nothing else, and a child killed with SIGKILL is restarted
-without losing an acknowledged event or a welcome email."""
+SMTP server delays sending and nothing else, a child killed with SIGKILL is restarted
+without losing an acknowledged event or a welcome email, and Ctrl-C stops everything."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -16,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from serve_process import Served, Tarpit, serving, sign_up, wait_for, write_workspace
+from server import free_port
 
 from pertinent.config import load_workspace
 from pertinent.delivery.sink import SmtpSink
@@ -194,3 +197,34 @@ def test_each_child_killed_with_sigkill_under_load_is_restarted_and_nothing_is_l
     # Only the documented window (SMTP accepted, then the crash before the sent mark) can
     # send an email twice, and the sender was killed once.
     assert extra <= 1, duplicates
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_child_and_the_supervisor_cleanly(tmp_path: Path) -> None:
+    root = write_workspace(tmp_path / "ws")
+    log = tmp_path / "serve.log"
+    port = free_port()
+    with log.open("ab") as err:
+        supervisor = subprocess.Popen(
+            [sys.executable, "-m", "pertinent", "serve", "-w", str(root), "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,  # its own process group, as a terminal's foreground job
+        )
+    served = Served(supervisor, f"http://127.0.0.1:{port}", log)
+    try:
+        wait_for(lambda: len(served.children()) == 3, "api, processor and sender run")
+        children = list(served.children().values())
+        os.killpg(supervisor.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+        assert supervisor.wait(30) == 0
+        for pid in children:
+            assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid), f"{pid} still runs"
+        assert "stopped" in served.log()
+        assert "Traceback" not in served.log()
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+
+
+def _is_zombie(pid: int) -> bool:
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
