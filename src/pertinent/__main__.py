@@ -1,5 +1,10 @@
 """`python -m pertinent` is the `pertinent` command."""
 
-from pertinent.cli import main
+import sys
+
+try:
+    from pertinent.cli import main
+except KeyboardInterrupt:  # Ctrl-C while starting up: no traceback for that
+    sys.exit(130)
 
 main()

@@ -58,22 +58,26 @@ class Supervisor:
         self._stopping = True
 
     def run(self) -> None:
-        previous = signal.signal(signal.SIGTERM, self._on_signal)
+        # Ctrl-C reaches the whole process group at once: the children stop by themselves,
+        # and a flag (not KeyboardInterrupt, which could land anywhere) keeps this loop from
+        # taking their exit for a crash and starting them again.
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             for child in self.children:
                 child.start()
             while not self._stopping:
                 self._watch()
                 time.sleep(0.1)
-        except KeyboardInterrupt:
-            pass
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
             self._stop_all()
 
     def _watch(self) -> None:
         now = monotonic()
         for child in self.children:
+            if self._stopping:
+                return
             if child.restart_at is not None:
                 if now >= child.restart_at:
                     child.start()

@@ -214,13 +214,18 @@ def test_ctrl_c_stops_every_child_and_the_supervisor_cleanly(tmp_path: Path) -> 
     served = Served(supervisor, f"http://127.0.0.1:{port}", log)
     try:
         wait_for(lambda: len(served.children()) == 3, "api, processor and sender run")
+        # Up, not starting: an interpreter interrupted while it imports prints a traceback
+        # of its own, whatever the program does.
+        wait_for(served.answers, "the API answers")
+        wait_for(lambda: "working on partitions" in served.log(), "the processor works")
+        time.sleep(1)
         children = list(served.children().values())
         os.killpg(supervisor.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
         assert supervisor.wait(30) == 0
         for pid in children:
             assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid), f"{pid} still runs"
         assert "stopped" in served.log()
-        assert "Traceback" not in served.log()
+        assert "Traceback" not in served.log(), served.log()
     finally:
         if supervisor.poll() is None:
             os.killpg(supervisor.pid, signal.SIGKILL)
