@@ -1,10 +1,11 @@
 """The loops the processor and sender processes run until told to stop.
 
 The processor works on the partitions it holds a lease on: micro-batches while there is a
-backlog, then due timers, polling briefly when idle. Model training runs in a thread of its
-own, so a long fit never holds back processing; the newest model any process published is
-loaded on the same schedule. A failing round is logged and retried after a pause that grows
-while it keeps failing (a batch that failed rolled back; nothing is lost or done twice).
+backlog, then due timers, polling briefly when idle. The processor holding partition 0 also
+trains the recommendation model when it is due, in a thread of its own, so a long fit never
+holds back processing; every processor loads the newest model published. A failing round is
+logged and retried after a pause that grows while it keeps failing (a batch that failed
+rolled back; nothing is lost or done twice).
 
 The sender delivers due outbox rows, first taking back the rows it had claimed before a
 restart, and heartbeats under its slot's name.
@@ -21,7 +22,7 @@ from datetime import timedelta
 from pertinent.app import System
 from pertinent.clock import monotonic
 from pertinent.processor.leases import PartitionLeases, check_partitioning
-from pertinent.storage.ports import Partition
+from pertinent.storage.ports import ConcurrentUpdate, Partition
 
 log = logging.getLogger("pertinent.processor")
 MODEL_POLL_SECONDS = 2.0
@@ -47,6 +48,8 @@ class _Trainer:
         try:
             result = self._system.models.train()
             log.info("trained %s on %d people x %d items", result.model, result.users, result.items)
+        except ConcurrentUpdate:
+            log.info("another process published a model first; loading that one instead")
         except Exception:
             log.exception("training failed; the current model keeps serving")
 
@@ -76,7 +79,9 @@ def run_processor(system: System, stop: threading.Event, *, slot: int = 0) -> No
                 partitions, renew_at = held, now + settings.lease_seconds / 4
             if now >= models_at:
                 system.models.poll()
-                trainer.maybe_start()
+                # One trainer for the deployment: whoever holds partition 0.
+                if any(p.index == 0 for p in partitions):
+                    trainer.maybe_start()
                 models_at = now + MODEL_POLL_SECONDS
             busy = sum(system.processor.process_batch(p) for p in partitions)
             busy += sum(system.processor.run_timers(p) for p in partitions)
