@@ -121,6 +121,23 @@ def test_profiles_are_saved_with_versions_that_catch_a_lost_update(storage: Stor
     assert (stored["u1"].traits, stored["u1"].version) == ({"city": "LA"}, 3)
 
 
+def test_a_person_erased_after_they_were_loaded_is_not_saved_back(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        tx.log.append([track("E", START, user="u1")])
+        tx.profiles.save([ProfileState("u1", traits={"email": "u1@example.com"})])
+        tx.profiles.link([("user", "u1", "u1")])
+        seq = tx.log.read_after(0, 1)[0].seq
+    with storage.snapshot() as tx:
+        loaded = tx.profiles.load(["u1"])["u1"]
+    with storage.transaction() as tx:
+        tx.profiles.erase("u1")
+    with pytest.raises(ConcurrentUpdate), storage.transaction() as tx:
+        tx.profiles.save([loaded])
+    with pytest.raises(ConcurrentUpdate), storage.transaction() as tx:
+        tx.profiles.record([(seq, "u1", "E", START, {})])
+    assert storage.reads.profile("u1") is None
+
+
 def test_identities_link_once_and_a_second_link_is_a_conflict(storage: Storage) -> None:
     with storage.transaction() as tx:
         tx.profiles.link([("user", "u1", "u1"), ("anon", "x1", "u1")])

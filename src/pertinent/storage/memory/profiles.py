@@ -73,7 +73,7 @@ class MemoryProfileStore:
         return sorted(key for key, pid in self._state.identities.items() if pid == profile_id)
 
     def record(self, rows: Sequence[AttributedEvent]) -> None:
-        """Time and properties are the log's, as in SQL (a seq the log lacks is skipped). A
+        """Time and properties are the log's, as in SQL (a seq the log lacks is a race lost). A
         seq attributed twice is a unique key taken, which PostgreSQL reports as a race lost
         (`storage.sql.dialect.is_conflict`)."""
         attributed = self._state.profile_events
@@ -81,10 +81,11 @@ class MemoryProfileStore:
             if seq in attributed:
                 raise ConcurrentUpdate(f"event {seq} is already attributed")
             event = self._state.events.get(seq)
-            if event is not None:
-                attributed[seq] = Attribution(
-                    pid, action, utc(event.timestamp), json_value(event.properties)
-                )
+            if event is None:
+                raise ConcurrentUpdate(f"event {seq} was erased from the log since it was read")
+            attributed[seq] = Attribution(
+                pid, action, utc(event.timestamp), json_value(event.properties)
+            )
 
     def merge(self, loser: str, winner: str, loser_version: int) -> None:
         """The loser's segment memberships stay theirs, as history (the fold phase ends the

@@ -106,6 +106,12 @@ def json_mark(conn: Connection) -> str:
     return "%s::jsonb" if is_postgresql(conn) else "?"
 
 
+def time_mark(conn: Connection) -> str:
+    """The placeholder for a time in a VALUES list, typed for PostgreSQL, which cannot tell
+    a column of NULLs from text there."""
+    return "%s::timestamptz" if is_postgresql(conn) else "?"
+
+
 def in_ids(
     conn: Connection, column: str, ids: Collection[str] | Collection[int]
 ) -> tuple[str, Any]:

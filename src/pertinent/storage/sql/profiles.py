@@ -22,6 +22,7 @@ from pertinent.storage.sql.dialect import (
     json_mark,
     mark,
     native_time,
+    time_mark,
 )
 
 _P = tables.profiles
@@ -79,20 +80,31 @@ class SqlProfileStore:
                 native_time(conn, s.last_seen) if s.last_seen else None,
             )
 
-        # New states (version 0) insert; stored ones update only from the version they
-        # were loaded at. One statement for all: every row must come out changed.
-        changed = execute_values(
+        new = [s for s in states if s.version == 0]
+        stored = [s for s in states if s.version > 0]
+        inserted = execute_values(
             conn,
             "INSERT INTO profiles (profile_id, traits, trait_times, computed, first_seen,"
             " last_seen, version) VALUES ",
-            f"({m}, {j}, {j}, {j}, {m}, {m}, {m})",
-            [(s.profile_id, *values(s), s.version + 1) for s in states],
-            " ON CONFLICT (profile_id) DO UPDATE SET traits = excluded.traits,"
-            " trait_times = excluded.trait_times, computed = excluded.computed,"
-            " first_seen = excluded.first_seen, last_seen = excluded.last_seen,"
-            " version = excluded.version WHERE profiles.version = excluded.version - 1",
+            f"({m}, {j}, {j}, {j}, {m}, {m}, 1)",
+            [(s.profile_id, *values(s)) for s in new],
+            " ON CONFLICT DO NOTHING",
         )
-        if changed != len(states):
+        # A stored state updates its row only from the version it was loaded at, and only if
+        # the row is still there (an erasure in between must not bring the person back).
+        # (A statement that starts with WITH would lose its row count in Python's sqlite3.)
+        t = time_mark(conn)
+        updated = execute_values(
+            conn,
+            "UPDATE profiles SET traits = saved.column2, trait_times = saved.column3,"
+            " computed = saved.column4, first_seen = saved.column5, last_seen = saved.column6,"
+            " version = profiles.version + 1 FROM (VALUES ",
+            f"({m}, {j}, {j}, {j}, {t}, {t}, {m})",
+            [(s.profile_id, *values(s), s.version) for s in stored],
+            ") AS saved WHERE profiles.profile_id = saved.column1"
+            " AND profiles.version = saved.column7",
+        )
+        if inserted != len(new) or updated != len(stored):
             raise ConcurrentUpdate("a profile was saved by another writer since it was loaded")
         for s in states:
             s.version += 1
@@ -141,17 +153,19 @@ class SqlProfileStore:
         return [(r.kind, r.value) for r in rows]
 
     def record(self, rows: Sequence[AttributedEvent]) -> None:
-        """Time and properties are copied from the log row in SQL, not encoded again."""
+        """Time and properties are copied from the log row in SQL, not encoded again. An event
+        gone from the log (its person erased since it was read) is a race lost."""
         m = mark(self._conn)
-        execute_values(
+        recorded = execute_values(
             self._conn,
-            "WITH attributed (seq, profile_id, action) AS (VALUES ",
+            "INSERT INTO profile_events (seq, profile_id, action, timestamp, properties)"
+            " SELECT e.seq, a.column2, a.column3, e.timestamp, e.properties FROM (VALUES ",
             f"({m}, {m}, {m})",
             [(seq, pid, action) for seq, pid, action, _ts, _props in rows],
-            ") INSERT INTO profile_events (seq, profile_id, action, timestamp, properties)"
-            " SELECT e.seq, a.profile_id, a.action, e.timestamp, e.properties"
-            " FROM attributed a JOIN events e ON e.seq = a.seq",
+            ") AS a JOIN events e ON e.seq = a.column1",
         )
+        if recorded != len(rows):
+            raise ConcurrentUpdate("an event was erased from the log since it was read")
 
     def merge(self, loser: str, winner: str, loser_version: int) -> None:
         if loser_version:
