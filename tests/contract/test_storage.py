@@ -35,6 +35,21 @@ def test_log_appends_in_order_and_skips_duplicate_message_ids(storage: Storage) 
     assert logged[0].event.timestamp == START
 
 
+def test_batches_appended_together_are_each_answered_for(storage: Storage) -> None:
+    first = [
+        track("E", START, user="u", message_id="a"),
+        track("E", START, user="u", message_id="b"),
+    ]
+    again = [
+        track("E", START, user="u", message_id="b"),
+        track("E", START, user="v", message_id="c"),
+    ]
+    results = storage.append([first, again, []])
+    assert [(r.accepted, r.duplicates) for r in results] == [(2, 0), (1, 1), (0, 0)]
+    with storage.snapshot() as tx:
+        assert [e.event.message_id for e in tx.log.read_after(0, 10)] == ["a", "b", "c"]
+
+
 def test_read_after_resumes_from_a_seq(storage: Storage) -> None:
     with storage.transaction() as tx:
         tx.log.append([track("E", START, user="u", message_id=f"m{i}") for i in range(5)])

@@ -80,8 +80,7 @@ class LogWriter:
 
     def _write(self, group: list[_Call]) -> None:
         try:
-            with self._storage.transaction() as tx:
-                results = [tx.log.append(call.events) for call in group]
+            results = self._storage.append([call.events for call in group])
         except Exception as exc:
             if len(group) == 1:
                 log.exception("could not append %d events", len(group[0].events))

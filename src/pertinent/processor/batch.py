@@ -112,12 +112,12 @@ class Processor:
                 now = self._clock.now()
                 described = self._known.descriptions()
                 folded = self._fold(tx, batch, now, described)
+            renewed = folded.created | folded.merged
+            work = work_for(self._pipeline.segments, folded.inputs, renewed)
             with self._storage.transaction() as tx:
                 if tx.cursors.take(partition.cursor) != start:
                     raise ConcurrentUpdate(f"another processor moved {partition.cursor}")
                 apply(tx, folded.effects)
-                renewed = folded.created | folded.merged
-                work = work_for(self._pipeline.segments, folded.inputs, renewed)
                 if work:
                     self._evaluate(tx, work, now, origin=f"seq{batch[0].seq}-{batch[-1].seq}")
                 self._journeys(tx, folded, now)

@@ -423,6 +423,11 @@ class ReadModel(Protocol):
 
 
 class Storage(Protocol):
+    def append(self, batches: Sequence[Sequence[Event]]) -> list[AppendResult]:
+        """Append each batch to the log (as `EventLog.append`), all in one transaction of
+        their own: ingestion's path, where an adapter can prepare rows before it writes."""
+        ...
+
     def transaction(self) -> AbstractContextManager[Transaction]: ...
 
     def snapshot(self) -> AbstractContextManager[Transaction]:

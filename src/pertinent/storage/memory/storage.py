@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from pertinent.events.model import Event
 from pertinent.storage.memory.artefacts import MemoryArtefacts, MemoryCoordination
 from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.log import MemoryCursors, MemoryEventLog
@@ -16,6 +17,7 @@ from pertinent.storage.memory.profiles import MemoryProfileStore
 from pertinent.storage.memory.reads import MemoryReadModel
 from pertinent.storage.memory.segments import MemorySegmentStore
 from pertinent.storage.memory.state import State
+from pertinent.storage.ports import AppendResult
 
 
 class MemoryTransaction:
@@ -66,6 +68,10 @@ class MemoryStorage:
             finally:
                 self._writing = False
             self._state = working
+
+    def append(self, batches: Sequence[Sequence[Event]]) -> list[AppendResult]:
+        with self.transaction() as tx:
+            return [tx.log.append(events) for events in batches]
 
     @contextmanager
     def snapshot(self) -> Iterator[MemoryTransaction]:

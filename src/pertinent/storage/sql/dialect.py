@@ -126,9 +126,10 @@ def from_json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-def native_time(conn: Connection, value: datetime) -> Any:
-    """An aware UTC datetime as the driver stores it for `UtcDateTime` columns."""
-    if conn.dialect.name == "sqlite":
+def native_time(conn: Connection | str, value: datetime) -> Any:
+    """An aware UTC datetime as the driver stores it for `UtcDateTime` columns (for a
+    connection, or a backend's name when encoding before one is open)."""
+    if (conn if isinstance(conn, str) else conn.dialect.name) == "sqlite":
         # SQLAlchemy's storage format for SQLite DATETIME, naive UTC (the offset cut off).
         utc = value if value.tzinfo is UTC else value.astimezone(UTC)
         return utc.isoformat(" ", timespec="microseconds")[:26]

@@ -46,23 +46,45 @@ _COLUMNS = (
 _READ = ", ".join(c for c in _COLUMNS if c != "pkey")
 
 
-def _event_values(conn: Connection, event: Event, received: Any) -> tuple[Any, ...]:
-    return (
-        event.message_id,
-        event.type,
-        event.name,
-        event.user_id,
-        event.anonymous_id,
-        event.previous_id,
-        event.group_id,
-        native_time(conn, event.timestamp),
-        received,
-        json_dumps(event.properties),
-        json_dumps(event.traits),
-        json_dumps(event.context),
-        event.is_bot,
-        event_partition_key(event),
-    )
+def encode_events(backend: str, events: Sequence[Event]) -> list[tuple[Any, ...]]:
+    """Driver rows for the events not repeated in the call (by message id), in order."""
+    unique: dict[str, Event] = {}
+    for event in events:
+        unique.setdefault(event.message_id, event)
+    # Events of one call share their arrival time; convert it once.
+    received: dict[datetime, Any] = {}
+    rows = []
+    for e in unique.values():
+        if e.received_at not in received:
+            received[e.received_at] = native_time(backend, e.received_at)
+        rows.append(
+            (
+                e.message_id,
+                e.type,
+                e.name,
+                e.user_id,
+                e.anonymous_id,
+                e.previous_id,
+                e.group_id,
+                native_time(backend, e.timestamp),
+                received[e.received_at],
+                json_dumps(e.properties),
+                json_dumps(e.traits),
+                json_dumps(e.context),
+                e.is_bot,
+                event_partition_key(e),
+            )
+        )
+    return rows
+
+
+def insert_events(conn: Connection, rows: Sequence[tuple[Any, ...]], given: int) -> AppendResult:
+    """Append encoded rows (of `given` events in the call) and say what happened."""
+    if not rows:
+        return AppendResult(0, given)
+    lock_log(conn)
+    inserted = bulk_insert_ignoring(conn, _E, _COLUMNS, rows)
+    return AppendResult(inserted, given - inserted)
 
 
 def row_event(row: Sequence[Any], times: dict[Any, datetime] | None = None) -> Event:
@@ -109,21 +131,8 @@ class SqlEventLog:
         self._conn = conn
 
     def append(self, events: Sequence[Event]) -> AppendResult:
-        unique: dict[str, Event] = {}
-        for event in events:
-            unique.setdefault(event.message_id, event)
-        if not unique:
-            return AppendResult(0, len(events))
-        # Events of one call share their arrival time; convert it once.
-        received: dict[datetime, Any] = {}
-        rows = []
-        for e in unique.values():
-            if e.received_at not in received:
-                received[e.received_at] = native_time(self._conn, e.received_at)
-            rows.append(_event_values(self._conn, e, received[e.received_at]))
-        lock_log(self._conn)
-        inserted = bulk_insert_ignoring(self._conn, _E, _COLUMNS, rows)
-        return AppendResult(inserted, len(events) - inserted)
+        rows = encode_events(self._conn.dialect.name, events)
+        return insert_events(self._conn, rows, len(events))
 
     def read_after(
         self, seq: int, limit: int, partition: Partition = EVERYTHING

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import Connection
 
+from pertinent.events.model import Event
+from pertinent.storage.ports import AppendResult
 from pertinent.storage.sql.artefacts import SqlArtefacts, SqlCoordination
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.journeys import SqlJourneyStore
-from pertinent.storage.sql.log import SqlCursors, SqlEventLog
+from pertinent.storage.sql.log import SqlCursors, SqlEventLog, encode_events, insert_events
 from pertinent.storage.sql.outbox import SqlOutbox, SqlSuppressions
 from pertinent.storage.sql.products import SqlProductStore
 from pertinent.storage.sql.profiles import SqlProfileStore
@@ -42,6 +44,12 @@ class SqlStorage:
     @property
     def reads(self) -> SqlReadModel:
         return self._reads
+
+    def append(self, batches: Sequence[Sequence[Event]]) -> list[AppendResult]:
+        """Encoded first, then written: the one writer is held only for the inserts."""
+        encoded = [(encode_events(self.db.backend, events), len(events)) for events in batches]
+        with self.db.write() as conn:
+            return [insert_events(conn, rows, given) for rows, given in encoded]
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
