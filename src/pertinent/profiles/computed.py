@@ -117,12 +117,14 @@ def fold_event(computed: dict[str, Any], event: Event) -> None:
     if computed["last_visit_at"] is None or stamp > computed["last_visit_at"]:
         computed["last_visit_at"] = stamp
     if action in _CATEGORY_EVENTS:
-        categories = _categories(event)
-        if categories:
-            cats = computed["category_counts"]
-            for category in categories:
-                cats[category] = cats.get(category, 0) + 1
-            computed["favourite_category"] = favourite(cats)
+        cats = computed["category_counts"]
+        for category in _categories(event):
+            cats[category] = cats.get(category, 0) + 1
+            # Only this count grew, so the favourite is the old one or this one (the same
+            # answer as `favourite(cats)`, without a pass over every category per event).
+            best = computed["favourite_category"]
+            if best is None or (-cats[category], category) < (-cats.get(best, 0), best):
+                computed["favourite_category"] = category
     if action == ORDER_COMPLETED:
         computed["orders"] = computed["orders"] + 1
         computed["revenue"] = round(computed["revenue"] + _revenue(event.properties), 2)
