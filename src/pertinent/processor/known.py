@@ -31,11 +31,11 @@ class _Recent(Generic[K, V]):
         self._capacity = capacity
         self._max_age = max_age
 
-    def get(self, key: K) -> V | None:
+    def get(self, key: K, now: float) -> V | None:
         found = self._items.get(key)
         if found is None:
             return None
-        if monotonic() - found[0] > self._max_age:
+        if now - found[0] > self._max_age:
             del self._items[key]
             return None
         return found[1]
@@ -91,8 +91,9 @@ class Known:
         found: dict[IdentityKey, str] = {}
         remembered: list[IdentityKey] = []
         missing: dict[str, list[str]] = {"user": [], "anon": []}
+        now = monotonic()
         for key in keys:
-            pid = self._links.get(key)
+            pid = self._links.get(key, now)
             if pid is None:
                 missing[key[0]].append(key[1])
             else:
@@ -107,8 +108,9 @@ class Known:
     def _states(self, tx: Transaction, ids: Collection[str]) -> dict[str, ProfileState]:
         found: dict[str, ProfileState] = {}
         missing = []
+        now = monotonic()
         for pid in ids:
-            state = self._profiles.get(pid)
+            state = self._profiles.get(pid, now)
             if state is None:
                 missing.append(pid)
             else:

@@ -101,6 +101,9 @@ def _reads(cond: Condition, segments: Mapping[str, Condition]) -> _Reads:
             assert_never(cond)
 
 
+_NO_TRAITS: frozenset[str] = frozenset()
+
+
 def _can_change(
     key: str,
     conditions: Mapping[str, Condition],
@@ -112,7 +115,7 @@ def _can_change(
     action, the filtered properties' values, the traits an identify sets)."""
     # With their types: True == 1 as keys, but a filter on 1 does not match true.
     values = tuple((type(v), v) for v in (lookup(event.properties, p) for p in reads.filtered))
-    traits = frozenset(event.traits) if event.type == "identify" else frozenset()
+    traits = frozenset(event.traits) if event.type == "identify" else _NO_TRAITS
     memo = (key, event.action, event.type, values, traits)
     try:
         known = decided.get(memo)
