@@ -83,15 +83,18 @@ def run_processor(system: System, stop: threading.Event, *, slot: int = 0) -> No
                 if any(p.index == 0 for p in partitions):
                     trainer.maybe_start()
                 models_at = now + MODEL_POLL_SECONDS
-            busy = sum(system.processor.process_batch(p) for p in partitions)
-            busy += sum(system.processor.run_timers(p) for p in partitions)
+            done = [system.processor.process_batch(p) for p in partitions]
+            woke = sum(system.processor.run_timers(p) for p in partitions)
             failures = 0
         except Exception:
             failures += 1
             log.exception("processing failed; retrying")
             stop.wait(min(MAX_PAUSE_SECONDS, 0.1 * 2**failures))
             continue
-        if not busy:
+        # Straight on while a partition has a backlog; once caught up, a short wait lets the
+        # next events gather into one batch instead of many small ones, each with its fixed
+        # cost (two transactions) taken from the API that shares the cores.
+        if all(n < system.processor.batch_size for n in done) and not woke:
             stop.wait(settings.poll_interval_seconds)
 
 
