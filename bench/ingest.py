@@ -24,6 +24,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -37,6 +38,12 @@ from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 
 BATCH = 100
+START = datetime(2026, 3, 2, 10, tzinfo=UTC)
+
+
+def _at(n: int) -> str:
+    """Event n's time: one every 400 ms from a fixed start, so no two events share one."""
+    return (START + timedelta(milliseconds=400 * n)).isoformat().replace("+00:00", "Z")
 
 
 def make_bodies(total: int) -> list[bytes]:
@@ -48,7 +55,7 @@ def make_bodies(total: int) -> list[bytes]:
                 "event": "Product Viewed",
                 "userId": f"u{(b * BATCH + i) % 5000}",
                 "messageId": uuid.uuid4().hex,
-                "timestamp": "2026-03-02T10:00:00Z",
+                "timestamp": _at(b * BATCH + i),
                 "properties": {
                     "product_id": f"sku-{i % 300}",
                     "category": "Garden",
@@ -62,7 +69,8 @@ def make_bodies(total: int) -> list[bytes]:
             }
             for i in range(BATCH)
         ]
-        bodies.append(orjson.dumps({"batch": batch, "sentAt": "2026-03-02T10:00:01Z"}))
+        sent = _at(b * BATCH + BATCH)
+        bodies.append(orjson.dumps({"batch": batch, "sentAt": sent}))
     return bodies
 
 

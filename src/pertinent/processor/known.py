@@ -40,6 +40,10 @@ class _Recent(Generic[K, V]):
             return None
         return found[1]
 
+    def holds(self, key: K, value: V) -> bool:
+        found = self._items.get(key)
+        return found is not None and (found[1] is value or found[1] == value)
+
     def put(self, key: K, value: V, at: float) -> None:
         self._items[key] = (at, value)
         self._items.move_to_end(key)
@@ -124,12 +128,16 @@ class Known:
         links: Mapping[IdentityKey, str],
         gone: Iterable[str],
     ) -> None:
-        """Remember what a batch committed (the states as saved, with their new versions)."""
+        """Remember what a batch committed (the states as saved, with their new versions).
+        What was remembered already is the same object, saved in place, and keeps its age:
+        an entry lives `max_age` from when it was read, however often it is used."""
         now = monotonic()
         for state in states:
-            self._profiles.put(state.profile_id, state, now)
+            if not self._profiles.holds(state.profile_id, state):
+                self._profiles.put(state.profile_id, state, now)
         for key, pid in links.items():
-            self._links.put(key, pid, now)
+            if not self._links.holds(key, pid):
+                self._links.put(key, pid, now)
         for pid in gone:
             self._profiles.drop(pid)
 
