@@ -1,0 +1,118 @@
+"""Bulk loads through the ingestion pipeline, with a progress bar."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from pertinent.app import System, open_system
+from pertinent.cli.root import WorkspaceOpt, app, console
+from pertinent.errors import InputError
+from pertinent.ingest.files import count_lines, read_events, read_people
+from pertinent.ingest.pipeline import prepare
+from pertinent.recommend.catalogue import load_products_csv
+
+import_app = typer.Typer(
+    help="Import events or people through the ingestion pipeline.", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
+IMPORT_CHUNK = 1000
+
+
+def _import(system: System, records: Iterator[tuple[int, Any]], total: int, what: str) -> None:
+    """Send the records through the pipeline in chunks; a record the reader could not read
+    (an InputError in its place) is a rejection like any other, so the rest still goes in."""
+    accepted = duplicates = 0
+    rejected: list[tuple[int, str, str]] = []
+    hints: dict[str, None] = {}  # in first-seen order, each said once under the table
+    chunk: list[Any] = []
+    lines: list[int] = []
+
+    def flush() -> None:
+        nonlocal accepted, duplicates
+        events, rejections = prepare(chunk, received_at=system.clock.now())
+        rejected.extend((lines[r.index], r.field, r.reason) for r in rejections)
+        result = system.ingestor.append(events)
+        accepted += result.accepted
+        duplicates += result.duplicates
+        chunk.clear()
+        lines.clear()
+
+    columns = (
+        TextColumn(f"importing {what}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(what, total=total)
+        for number, raw in records:
+            progress.advance(task)
+            if isinstance(raw, InputError):
+                rejected.append((number, "(line)", raw.message))
+                if raw.hint:
+                    hints[raw.hint] = None
+                continue
+            chunk.append(raw)
+            lines.append(number)
+            if len(chunk) >= IMPORT_CHUNK:
+                flush()
+        flush()
+    console.print(
+        f"[green]{accepted} accepted[/green], {duplicates} duplicates skipped, "
+        f"[{'red' if rejected else 'green'}]{len(rejected)} rejected[/]"
+    )
+    if rejected:
+        table = Table("line", "field", "reason", title="first rejections")
+        for number, field, reason in rejected[:20]:
+            table.add_row(str(number), field, reason)
+        console.print(table)
+        for hint in hints:
+            console.print(f"hint: {hint}")
+
+
+@import_app.command("events")
+def import_events(file: Path, workspace: WorkspaceOpt = Path(".")) -> None:
+    """Import events from FILE (.jsonl or .csv, optionally .gz)."""
+    system = open_system(workspace)
+    try:
+        _import(system, read_events(file), count_lines(file), "events")
+    finally:
+        system.close()
+
+
+@import_app.command("people")
+def import_people(file: Path, workspace: WorkspaceOpt = Path(".")) -> None:
+    """Import people from a CSV with a userId column; other columns become traits."""
+    system = open_system(workspace)
+    try:
+        _import(system, read_people(file), max(count_lines(file) - 1, 0), "people")
+    finally:
+        system.close()
+
+
+@import_app.command("products")
+def import_products(file: Path, workspace: WorkspaceOpt = Path(".")) -> None:
+    """Import products from a CSV with an item_id column (title, url, image, price, category,
+    in_stock optional; other columns are kept)."""
+    products, errors = load_products_csv(file)
+    system = open_system(workspace)
+    try:
+        with system.storage.transaction() as tx:
+            tx.products.upsert(products)
+    finally:
+        system.close()
+    console.print(
+        f"[green]{len(products)} products imported[/green], "
+        f"[{'red' if errors else 'green'}]{len(errors)} rejected[/]"
+    )
+    if errors:
+        table = Table("line", "field", "reason", title="first rejections")
+        for number, field, reason in errors[:20]:
+            table.add_row(str(number), field, reason)
+        console.print(table)
