@@ -46,13 +46,15 @@ from pertinent.recommend.interactions import Interaction, InteractionWeights, bu
 from pertinent.recommend.models import MODEL_NAMES
 from pertinent.recommend.models.factorization import confidence
 from pertinent.recommend.report import report_table
-from pertinent.recommend.retail import CUTOFF, load_retail
+from pertinent.recommend.retail import CUTOFF, FILE_NAME, load_retail
 from pertinent.recommend.serve import RecommendationService
 from pertinent.recommend.settings import RecommendationSettings
 from pertinent.sim.catalogue import CATEGORIES, make_catalogue
 from pertinent.sim.population import make_population
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
+# The benchmark runs from a clone, which carries the data set (the package never assumes one).
+RETAIL_FILE = Path(__file__).resolve().parents[1] / "datasets" / FILE_NAME
 ADMIN = {"Authorization": "Bearer demo-admin-key"}
 ORDER_LINES_PER_CALL = 150
 
@@ -253,7 +255,7 @@ def main() -> None:
     args = parser.parse_args()
     total = 200_000 if args.quick else args.interactions
     console = Console(width=160)
-    retail, catalogue = load_retail()
+    retail, catalogue = load_retail(RETAIL_FILE)
 
     rows = training_rows("simulated", simulated_interactions(total), {})
     rows += training_rows("real shop", retail, {})

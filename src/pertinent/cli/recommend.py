@@ -11,7 +11,7 @@ import typer
 from pertinent.app import open_system
 from pertinent.cli.root import WorkspaceOpt, app, console
 from pertinent.errors import InputError
-from pertinent.recommend.retail import DEFAULT_PATH as RETAIL_PATH
+from pertinent.recommend.retail import ENV_VAR as RETAIL_ENV_VAR
 
 recommend_app = typer.Typer(help="Train and evaluate recommendations.", no_args_is_help=True)
 app.add_typer(recommend_app, name="recommend")
@@ -48,8 +48,13 @@ def recommend_evaluate(
         bool, typer.Option(help="use the Online Retail data set (see --retail-file)")
     ] = False,
     retail_file: Annotated[
-        Path, typer.Option(help="where the Online Retail data set is")
-    ] = RETAIL_PATH,
+        Path | None,
+        typer.Option(
+            envvar=RETAIL_ENV_VAR,
+            help="the Online Retail data set (implies --retail; default: "
+            "datasets/online_retail.csv.gz in the current directory, as in a clone)",
+        ),
+    ] = None,
     split: Annotated[str, typer.Option(help="'time' or 'random'")] = "time",
     cutoff: Annotated[str | None, typer.Option(help="time split date, YYYY-MM-DD")] = None,
     k: Annotated[int, typer.Option(help="list length")] = 10,
@@ -60,12 +65,13 @@ def recommend_evaluate(
     from pertinent.recommend.evaluate import evaluate, random_split, time_split
     from pertinent.recommend.interactions import InteractionWeights, build_matrix
     from pertinent.recommend.report import report_table, write_json
-    from pertinent.recommend.retail import CUTOFF, load_retail
+    from pertinent.recommend.retail import CUTOFF, find_retail_file, load_retail
     from pertinent.recommend.source import interactions_from_actions, read_interactions
 
     settings = None
+    retail = retail or retail_file is not None
     if retail:
-        interactions = load_retail(retail_file)[0]
+        interactions = load_retail(find_retail_file(retail_file, Path.cwd()))[0]
     elif data is not None:
         interactions = read_interactions(data)
     else:
