@@ -20,10 +20,11 @@ from dataclasses import replace
 from datetime import timedelta
 
 from pertinent.clock import Clock
+from pertinent.recommend.evaluate import Progress
 from pertinent.recommend.interactions import EVENT_KINDS
 from pertinent.recommend.serve import RecommendationService, TrainResult
 from pertinent.recommend.source import interactions_from_actions
-from pertinent.storage.ports import Storage
+from pertinent.storage.ports import Artefact, Storage
 
 ARTEFACT = "recommendations"
 KEEP_VERSIONS = 2
@@ -48,8 +49,20 @@ class ModelSync:
         self._mark = 0  # the last erasure the loaded model has forgotten
         self._lock = threading.Lock()
 
-    def train(self) -> TrainResult:
-        """Train on the whole log and the catalogue, publish, and serve the result here."""
+    def train(self, progress: Progress | None = None) -> TrainResult:
+        """Train on the whole log and the catalogue, publish, and serve the result here.
+
+        Under `model: auto`, the comparison of candidates runs first, on its own read of the
+        log and outside the locks (it takes minutes on a big shop, and neither erasures nor
+        this process's polls wait for it); the chosen model then trains as any model does.
+        The artefact carries the leaderboard."""
+        selection = None
+        if self._service.settings.model == "auto":
+            with self._storage.snapshot() as tx:
+                rows = tx.profiles.actions(list(EVENT_KINDS))
+            selection = self._service.select(
+                interactions_from_actions(rows), self._clock.now(), progress
+            )
         with self._lock, self._service.exclusive():
             with self._storage.snapshot() as tx:
                 rows = tx.profiles.actions(list(EVENT_KINDS))
@@ -57,14 +70,21 @@ class ModelSync:
                 erased = tx.artefacts.erasures_after(0)
             mark = erased[-1][0] if erased else 0
             now = self._clock.now()
-            result = self._service.train(interactions_from_actions(rows), products, now)
+            result = self._service.train(
+                interactions_from_actions(rows), products, now, selection=selection
+            )
             with self._storage.transaction() as tx:
                 # Whoever was erased while this model trained must not be in it.
                 for erasure, pid in tx.artefacts.erasures_after(mark):
                     self._service.forget_user(pid)
                     mark = erasure
                 facts = {k: v for k, v in result.__dict__.items() if k != "version"}
-                meta = {"mark": mark, "trained_at": now.timestamp(), **facts}
+                meta = {
+                    "mark": mark,
+                    "trained_at": now.timestamp(),
+                    **facts,
+                    "selection": selection.as_dict() if selection else None,
+                }
                 snapshot = self._service.current
                 version = tx.artefacts.put(ARTEFACT, pickle.dumps(snapshot), meta, now)
                 tx.artefacts.prune(ARTEFACT, KEEP_VERSIONS)
@@ -95,11 +115,16 @@ class ModelSync:
                 self._mark = mark
             return changed or bool(erased)
 
+    def published(self) -> Artefact | None:
+        """What the newest published model's artefact says of it (model, when trained, the
+        leaderboard under auto), without loading it."""
+        with self._storage.snapshot() as tx:
+            return tx.artefacts.latest(ARTEFACT)
+
     def retrain_due(self) -> bool:
         """No model yet, or the newest is older than the schedule (by the clock, so simulated
         time retrains on the simulated schedule)."""
-        with self._storage.snapshot() as tx:
-            latest = tx.artefacts.latest(ARTEFACT)
+        latest = self.published()
         if latest is None:
             return True
         if self._retrain_every is None:
