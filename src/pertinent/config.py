@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pertinent.errors import ConfigError
+from pertinent.experiments.settings import ExperimentSettings
 from pertinent.journeys.model import JourneyDefinition
 from pertinent.recommend.settings import RecommendationSettings
 from pertinent.segments.language import SegmentDefinition
@@ -74,6 +75,7 @@ class Settings(_Strict):
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
+    experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
 
 
 @dataclass(frozen=True)

@@ -110,21 +110,33 @@ def holm(p_values: ArrayLike) -> Array:
     return adjusted
 
 
-SRM_THRESHOLD = 0.001
-
-
-def sample_ratio_p_value(observed: ArrayLike, weights: ArrayLike) -> float:
-    """p-value of Pearson's χ² test that the recipients per variant follow the designed
-    weights. Below `SRM_THRESHOLD`, the assignment or the logging is broken and no verdict
-    from this experiment should be trusted."""
+def sample_ratio_p_value(observed: ArrayLike, expected: ArrayLike) -> float:
+    """p-value of Pearson's χ² test that the recipients per variant follow the expected
+    counts (or weights: only their proportions matter). A tiny value (below
+    `experiments.srm_threshold`, 0.001 by default) means the assignment or the logging is
+    broken, and no verdict from the experiment can be trusted."""
     counts = floats(observed)
-    shares = floats(weights) / floats(weights).sum()
+    shares = floats(expected) / floats(expected).sum()
     total = counts.sum()
     if total == 0 or counts.size < 2:
         return 1.0
-    expected = shares * total
-    keep = expected > 0
+    wanted = shares * total
+    keep = wanted > 0
     if np.any(counts[~keep] > 0):
         return 0.0  # people in a variant designed to get nobody
-    statistic = float((((counts - expected) ** 2)[keep] / expected[keep]).sum())
+    statistic = float((((counts - wanted) ** 2)[keep] / wanted[keep]).sum())
     return float(stats.chi2.sf(statistic, int(keep.sum()) - 1))
+
+
+def wilson(x: ArrayLike, n: ArrayLike, alpha: float = 0.05) -> tuple[Array, Array]:
+    """Wilson's score interval for a proportion x/n (NaN where n is 0): unlike the plain
+    normal interval it stays inside [0, 1] and is honest for rare events such as clicks.
+    Wilson, "Probable inference, the law of succession, and statistical inference", JASA 22
+    (1927)."""
+    xs, ns = floats(x), floats(n)
+    z = float(stats.norm.isf(alpha / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = xs / ns
+        centre = (p + z**2 / (2 * ns)) / (1 + z**2 / ns)
+        half = z * np.sqrt(p * (1 - p) / ns + z**2 / (4 * ns**2)) / (1 + z**2 / ns)
+    return centre - half, centre + half
