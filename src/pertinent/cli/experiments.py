@@ -85,14 +85,14 @@ def _primary_table(report: ExperimentReport) -> Table:
         "always-valid p",
         "always-valid CI",
         "verdict",
-        title=f"{report.key}: {m}, control {report.control}",
+        title=f"{report.key}: {m}, control = {report.control}",
     )
     for v in report.variants:
         result: MetricResult = v.metrics[m]
         expected = f" ({v.expected_share:.1%})" if v.expected_share is not None else ""
         c = result.vs_control
         table.add_row(
-            v.name + (" (control)" if v.control else ""),
+            v.name + (" (control)" if v.control and v.name != "control" else ""),
             str(v.recipients),
             f"{v.share:.1%}{expected}",
             f"{_value(m, result.value)} {_interval(m, result.low, result.high)}",
