@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta, timezone
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from pertinent.experiments.send_time import (
     fit_send_times,
     hour_counts,
     hour_of_week,
+    reading_activity,
     zone,
 )
 from pertinent.sim import SimEmail, Simulation, email_rng
@@ -91,6 +93,7 @@ def test_the_choice_is_a_local_hour_start_within_a_day_and_outside_quiet_hours(
     assert local.minute == 0 and not NIGHT.contains(local)
 
 
+@pytest.mark.slow
 def test_send_time_optimization_beats_a_fixed_ten_o_clock_send_in_the_simulator() -> None:
     """Eight weeks of emails at random hours teach the model when each person reads (from
     their human opens only, as the simulator's visits follow another habit); then everyone
@@ -121,6 +124,17 @@ def test_send_time_optimization_beats_a_fixed_ten_o_clock_send_in_the_simulator(
             opens[label] += any(a.kind == "open" for a in answers)
     print(f"\nhuman opens of 3,000 people: {opens}")
     assert opens["optimized"] > 1.05 * opens["fixed 10:00"]
+
+
+def test_reading_signals_are_human_opens_clicks_and_visits() -> None:
+    rows = [
+        ("ann", "email_opened", MONDAY, {"message_id": "m"}),
+        ("ann", "email_opened", MONDAY, {"message_id": "m", "machine": True}),
+        ("ann", "email_clicked", MONDAY, {}),
+        ("ann", "Page Viewed", MONDAY, {"path": "/"}),
+        ("ann", "Order Completed", MONDAY, {}),
+    ]
+    assert [a.weight for a in reading_activity(rows)] == [1.0, 1.0, 0.5]
 
 
 def test_hour_of_week_starts_on_monday_midnight_local() -> None:

@@ -112,7 +112,7 @@ def _value_interval(s: Summaries, metric: Metric, alpha: float) -> tuple[np.ndar
 
 def _tests(
     s: Summaries, c: int, t: np.ndarray, metric: Metric, settings: ExperimentSettings
-) -> tuple[stats.Test, sequential.SequentialTest]:
+) -> tuple[stats.FixedResult, sequential.SequentialResult]:
     alpha, target = settings.alpha, settings.sequential_target
     if metric in RATES:
         x, n = s.counts[metric], s.n

@@ -31,12 +31,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import gammaln
 
+from pertinent.events.model import PAGE_ACTION, SCREEN_ACTION
 from pertinent.experiments.stats import Array
 
 HOURS = 168
@@ -119,6 +121,24 @@ class Activity:
     profile_id: str
     at: datetime
     weight: float = 1.0
+
+
+# How much each kind of event says about when a person reads mail: an open or a click is
+# reading itself; a visit to the shop says they are online, not that they read mail.
+READING_SIGNALS = {"email_opened": 1.0, "email_clicked": 1.0, PAGE_ACTION: 0.5, SCREEN_ACTION: 0.5}
+
+
+def reading_activity(
+    rows: Iterable[tuple[str, str, datetime, Mapping[str, Any]]],
+) -> list[Activity]:
+    """The reading signals among (profile, action, time, properties) rows, as
+    `ProfileStore.actions(list(READING_SIGNALS))` answers them; opens and clicks flagged
+    `machine` (privacy proxies, link scanners) are not a person reading."""
+    return [
+        Activity(pid, at, READING_SIGNALS[action])
+        for pid, action, at, props in rows
+        if action in READING_SIGNALS and props.get("machine") is not True
+    ]
 
 
 def hour_counts(activity: Iterable[Activity], zones: Mapping[str, tzinfo]) -> dict[str, np.ndarray]:

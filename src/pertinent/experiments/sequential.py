@@ -51,7 +51,7 @@ from numpy.typing import ArrayLike
 from pertinent.experiments.stats import Array, floats
 
 
-class SequentialTest(NamedTuple):
+class SequentialResult(NamedTuple):
     """The always-valid p-value for "no difference" and the confidence sequence at this look
     (NaN where the data has no variance yet)."""
 
@@ -76,7 +76,7 @@ def mixture_variance(
 
 def mixture_test(
     difference: ArrayLike, variance: ArrayLike, tau2: ArrayLike, alpha: float = 0.05
-) -> SequentialTest:
+) -> SequentialResult:
     """The mixture SPRT at one look, given the estimated difference, its variance and tau²."""
     d, v, t2 = floats(difference), floats(variance), floats(tau2)
     ok = (v > 0) & (t2 > 0)
@@ -86,7 +86,7 @@ def mixture_test(
     p_value = np.where(ok, np.minimum(1.0, np.exp(-log_ratio)), 1.0)
     half = np.sqrt(2 * v * (v + t2) / t2 * (0.5 * np.log((v + t2) / v) - np.log(alpha)))
     half = np.where(ok, half, np.nan)
-    return SequentialTest(p_value, d - half, d + half)
+    return SequentialResult(p_value, d - half, d + half)
 
 
 def proportions_test(
@@ -96,7 +96,7 @@ def proportions_test(
     n_treatment: ArrayLike,
     target_per_variant: float,
     alpha: float = 0.05,
-) -> SequentialTest:
+) -> SequentialResult:
     """The mixture SPRT for two proportions (click rate, conversion rate ...)."""
     xc, nc, xt, nt = floats(x_control), floats(n_control), floats(x_treatment), floats(n_treatment)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -116,7 +116,7 @@ def means_test(
     n_treatment: ArrayLike,
     target_per_variant: float,
     alpha: float = 0.05,
-) -> SequentialTest:
+) -> SequentialResult:
     """The mixture SPRT for two means (revenue per recipient)."""
     vc, vt = floats(var_control), floats(var_treatment)
     with np.errstate(divide="ignore", invalid="ignore"):

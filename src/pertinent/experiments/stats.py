@@ -31,7 +31,7 @@ from scipy import stats
 Array = NDArray[np.float64]
 
 
-class Test(NamedTuple):
+class FixedResult(NamedTuple):
     """A comparison of treatment against control: the difference of means (treatment minus
     control), its standard error, the p-value and the (1 - alpha) interval."""
 
@@ -53,7 +53,7 @@ def two_proportions(
     x_treatment: ArrayLike,
     n_treatment: ArrayLike,
     alpha: float = 0.05,
-) -> Test:
+) -> FixedResult:
     """z-test of two proportions x/n. Where a side has no one, or nobody differs from anyone
     (all 0 or all 1), the p-value is 1 and the interval is NaN: there is nothing to test."""
     xc, nc, xt, nt = floats(x_control), floats(n_control), floats(x_treatment), floats(n_treatment)
@@ -67,7 +67,7 @@ def two_proportions(
         se = np.sqrt(pc * (1 - pc) / nc + pt * (1 - pt) / nt)
     half = stats.norm.isf(alpha / 2) * se
     diff = pt - pc
-    return Test(diff, se, p_value, diff - half, diff + half)
+    return FixedResult(diff, se, p_value, diff - half, diff + half)
 
 
 def welch(
@@ -78,7 +78,7 @@ def welch(
     var_treatment: ArrayLike,
     n_treatment: ArrayLike,
     alpha: float = 0.05,
-) -> Test:
+) -> FixedResult:
     """Welch's t-test of two means from their sample means, sample variances (ddof=1) and
     sizes. Revenue per recipient is heavy-tailed and mostly zero, but with hundreds of
     recipients per variant the mean is close enough to normal for this test."""
@@ -93,7 +93,7 @@ def welch(
         p_value = np.where(valid, 2 * stats.t.sf(np.abs(t), np.where(valid, df, 1.0)), 1.0)
         half = np.where(valid, stats.t.isf(alpha / 2, np.where(valid, df, 1.0)), np.nan) * se
     diff = mt - mc
-    return Test(diff, se, p_value, diff - half, diff + half)
+    return FixedResult(diff, se, p_value, diff - half, diff + half)
 
 
 def holm(p_values: ArrayLike) -> Array:
