@@ -23,7 +23,8 @@ def _revenue(sent: Any) -> Any:
         "userId": "u1",
         "properties": {"revenue": sent, "products": [{"product_id": "p1", "price": sent}]},
     }
-    events, rejections = prepare([raw], received_at=START)
+    prepared = prepare([raw], received_at=START)
+    events, rejections = prepared.events, prepared.rejections
     assert rejections == []
     # Through JSON, as the log stores it: a NaN float would come back as null.
     properties = orjson.loads(orjson.dumps(events[0].properties))
