@@ -102,8 +102,3 @@ def is_bot(context: dict[str, Any]) -> bool:
     """True when the event's `context.userAgent` names a known bot or crawler."""
     agent = context.get("userAgent")
     return isinstance(agent, str) and agent_is_bot(agent)
-
-
-def warm_up() -> None:
-    """Compile the list now rather than on the first request."""
-    _matchers()

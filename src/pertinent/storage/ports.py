@@ -467,6 +467,10 @@ class ReadModel(Protocol):
 
     def email(self, message_id: str) -> SentEmail | None: ...
 
+    def violations(self) -> list[ViolationCount]:
+        """Tracking-plan violation counts, as `Violations.counts`."""
+        ...
+
 
 class Storage(Protocol):
     def append(
