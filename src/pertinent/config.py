@@ -67,6 +67,15 @@ class ProcessorSettings(_Strict):
     )
 
 
+class IngestSettings(_Strict):
+    future_tolerance_hours: float = Field(
+        default=24,
+        ge=0,
+        le=8760,
+        description="an event time further ahead of its arrival is set to the arrival, flagged",
+    )
+
+
 class Settings(_Strict):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
@@ -76,6 +85,7 @@ class Settings(_Strict):
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
     experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
 
 @dataclass(frozen=True)
