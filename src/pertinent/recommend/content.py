@@ -73,15 +73,21 @@ def describe(
     weighted = (counts @ sparse.diags(idf)).tocsr()
     norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
     features = (sparse.diags(1 / np.maximum(norms, 1e-12)) @ weighted).astype(np.float32).tocsr()
-    maturity = np.minimum(people / new_item_people, 1.0).astype(np.float32)
-    return ItemContent(features, maturity)
+    # A product with nothing described can only be ranked by behaviour.
+    described = np.diff(features.indptr) > 0
+    maturity = np.where(described, np.minimum(people / new_item_people, 1.0), 1.0)
+    return ItemContent(features, maturity.astype(np.float32))
 
 
 def taste_match(content: ItemContent, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """How well each item's description matches a person who interacted with `items` with
     `weights` (0 where nothing is described)."""
-    taste = sparse.csr_matrix(weights.astype(np.float32)[None, :]) @ content.features[items]
-    return np.asarray((content.features @ taste.T).todense(), dtype=np.float64).ravel()
+    features = content.features
+    taste = np.zeros(features.shape[1], dtype=np.float64)
+    for item, weight in zip(items.tolist(), weights.tolist(), strict=True):
+        start, end = features.indptr[item], features.indptr[item + 1]
+        taste[features.indices[start:end]] += weight * features.data[start:end]
+    return np.asarray(features @ taste, dtype=np.float64)
 
 
 def like(content: ItemContent, item: int) -> np.ndarray:

@@ -56,30 +56,59 @@ def random_split(
     test_share: float = 0.25,
     seed: int = 42,
 ) -> Split:
-    """Per person, a random `test_share` of their items is held out (people with ≥ 2 items)."""
-    whole = columns.matrix(weights, now).matrix.tocoo()
-    rng = np.random.default_rng(seed)
-    starts = np.searchsorted(whole.row, np.arange(whole.shape[0] + 1))
-    held_cells: list[int] = []
-    relevant: dict[int, set[int]] = {}
-    for user in range(whole.shape[0]):
-        cells = np.arange(starts[user], starts[user + 1])
-        if len(cells) < 2:
-            continue
-        held = rng.choice(cells, size=max(1, round(len(cells) * test_share)), replace=False)
-        held_cells.extend(held.tolist())
-        relevant[user] = {int(whole.col[i]) for i in held}
+    """Per person with ≥ 2 items, a random `test_share` of their items (at least one) is held
+    out (seeded)."""
+    description = f"random {1 - test_share:.0%}/{test_share:.0%} per user"
+    return _per_person(columns, weights, now, test_share, seed, description, latest=False)
+
+
+def latest_split(
+    columns: InteractionColumns,
+    weights: InteractionWeights,
+    now: datetime,
+    *,
+    test_share: float = 0.2,
+    seed: int = 42,
+) -> Split:
+    """Per person with ≥ 2 items, the latest `test_share` of their items (by when they first
+    touched each, at least one) is held out: what each person did next. Items touched at the
+    same instant are ordered at random (seeded), so a log stamped all at once is a random
+    split."""
+    description = f"latest {test_share:.0%} of each person's items"
+    return _per_person(columns, weights, now, test_share, seed, description, latest=True)
+
+
+def _per_person(
+    columns: InteractionColumns,
+    weights: InteractionWeights,
+    now: datetime,
+    test_share: float,
+    seed: int,
+    description: str,
+    *,
+    latest: bool,
+) -> Split:
+    """Hold out the last `test_share` of each person's items in a seeded random order, or in
+    the order they first touched them (ties at random) when `latest`."""
     width = max(len(columns.items), 1)
-    held_keys = whole.row[held_cells].astype(np.int64) * width + whole.col[held_cells]
-    kept = columns.subset(~np.isin(columns.user * width + columns.item, held_keys))
-    return Split(
-        kept.matrix(weights, now),
-        relevant,
-        0,
-        f"random {1 - test_share:.0%}/{test_share:.0%} per user",
-        kept,
-        now,
-    )
+    keys = columns.user * width + columns.item
+    by_key = np.lexsort((columns.at, keys))
+    first = np.ones(len(by_key), dtype=bool)
+    first[1:] = keys[by_key][1:] != keys[by_key][:-1]
+    cells, touched = keys[by_key][first], columns.at[by_key][first]
+    users = cells // width
+    shuffle = np.random.default_rng(seed).random(len(cells))
+    order = np.lexsort((shuffle, touched if latest else np.zeros(len(cells)), users))
+    cells, users = cells[order], users[order]
+    per_user = np.bincount(users, minlength=len(columns.users))
+    count = per_user[users]
+    position = np.arange(len(cells)) - (np.cumsum(per_user) - per_user)[users]
+    held = (count >= 2) & (position >= count - np.maximum(1, np.round(count * test_share)))
+    relevant: dict[int, set[int]] = {}
+    for cell in cells[held].tolist():
+        relevant.setdefault(cell // width, set()).add(cell % width)
+    kept = columns.subset(~np.isin(keys, cells[held]))
+    return Split(kept.matrix(weights, now), relevant, 0, description, kept, now)
 
 
 def split_at(columns: InteractionColumns, cutoff: datetime, weights: InteractionWeights) -> Split:
@@ -119,45 +148,6 @@ def time_split(
 ) -> Split:
     """`split_at` on a list of interactions."""
     return split_at(InteractionColumns.of(interactions), cutoff, weights)
-
-
-def latest_split(
-    columns: InteractionColumns,
-    weights: InteractionWeights,
-    now: datetime,
-    *,
-    test_share: float = 0.2,
-    seed: int = 42,
-) -> Split:
-    """Per person with ≥ 2 items, the latest `test_share` of their items (by when they first
-    touched each, at least one) is held out: what each person did next. Items touched at the
-    same instant are ordered at random (seeded), so a log stamped all at once is a random
-    split."""
-    width = max(len(columns.items), 1)
-    keys = columns.user * width + columns.item
-    by_key = np.lexsort((columns.at, keys))
-    first = np.ones(len(by_key), dtype=bool)
-    first[1:] = keys[by_key][1:] != keys[by_key][:-1]
-    cells, touched = keys[by_key][first], columns.at[by_key][first]
-    users = cells // width
-    order = np.lexsort((np.random.default_rng(seed).random(len(cells)), touched, users))
-    cells, users = cells[order], users[order]
-    per_user = np.bincount(users, minlength=len(columns.users))
-    count = per_user[users]
-    position = np.arange(len(cells)) - (np.cumsum(per_user) - per_user)[users]
-    held = (count >= 2) & (position >= count - np.maximum(1, np.round(count * test_share)))
-    relevant: dict[int, set[int]] = {}
-    for cell in cells[held].tolist():
-        relevant.setdefault(cell // width, set()).add(cell % width)
-    kept = columns.subset(~np.isin(keys, cells[held]))
-    return Split(
-        kept.matrix(weights, now),
-        relevant,
-        0,
-        f"latest {test_share:.0%} of each person's items",
-        kept,
-        now,
-    )
 
 
 def quantile_time(columns: InteractionColumns, share: float) -> datetime:

@@ -64,9 +64,9 @@ class TrainResult:
     users: int
     items: int
     interactions: int
-    seconds: float
+    seconds: float  # training alone
     configured: str = ""  # `recommendations.model`: `auto` or a model's name
-    selection_seconds: float | None = None
+    selection_seconds: float | None = None  # `auto`'s comparison, before the training
 
 
 def leaning_categories(
@@ -141,10 +141,10 @@ class RecommendationService:
         """Fit the configured model on everything given and make it current. Under `auto`, the
         model `selection` chose (selecting first when none is given)."""
         with self._lock:
-            started = monotonic()
             s = self.settings
             if s.model == "auto" and selection is None:
                 selection = self.select(interactions, now, progress)
+            started = monotonic()
             choice = selection.chosen if s.model == "auto" and selection else configured(s, s.model)
             columns = InteractionColumns.of(interactions, items=products)
             data = columns.matrix(choice.weights, now)
