@@ -27,7 +27,7 @@ from rich.table import Table
 from pertinent.api.app import create_app
 from pertinent.app import System, build_system
 from pertinent.clock import SimClock, monotonic
-from pertinent.config import load_workspace
+from pertinent.config import DEMO_ADMIN_KEY, DEMO_WRITE_KEY, KeySettings, load_workspace
 from pertinent.delivery.sink import SmtpSink
 from pertinent.errors import InputError
 from pertinent.scaffold import write_example_workspace
@@ -36,7 +36,7 @@ from pertinent.sim import SimEmail, Simulation, email_rng
 DEMO_MARKER = ".pertinent-demo"
 START = datetime(2026, 3, 2, tzinfo=UTC)
 STEP = timedelta(minutes=10)
-WRITE = ("demo-write-key", "")
+WRITE = (DEMO_WRITE_KEY, "")
 _TRACKED = re.compile(r'(?:href|src)="(http://[^"]+/t/[co]/[^"]+)"')
 
 
@@ -253,11 +253,17 @@ def run_demo(
     ws = load_workspace(workspace)
     ws.settings.smtp.url = f"smtp://127.0.0.1:{smtp_port}"
     ws.settings.server.base_url = f"http://127.0.0.1:{port}"
+    # The published demo keys, in memory only and on 127.0.0.1 only: the workspace's own
+    # keys stay in its file for when it is served for real.
+    ws.settings.keys = KeySettings.demo()
     clock = SimClock(START)
     system = build_system(ws, clock=clock)
     server = _Server(system, port)
     server.start()
-    console.print(f"SMTP sink on 127.0.0.1:{smtp_port}; API on {ws.settings.server.base_url}")
+    console.print(
+        f"SMTP sink on 127.0.0.1:{smtp_port}; API on {ws.settings.server.base_url} "
+        f"(write key {DEMO_WRITE_KEY}, admin key {DEMO_ADMIN_KEY})"
+    )
     sim = Simulation(seed=seed, n_people=people, n_products=120, start=START)
     replay = _Replay(system, sim, sink, ws.settings.server.base_url, seed)
     try:

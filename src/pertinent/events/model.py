@@ -39,6 +39,9 @@ class Event:
     traits: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
     is_bot: bool = False
+    # Sent with a browser write key: anyone who reads the shop's pages can send such events,
+    # so their data describes the person only, never the shared catalogue.
+    browser_key: bool = False
 
     @property
     def action(self) -> str | None:

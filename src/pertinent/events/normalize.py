@@ -133,7 +133,12 @@ Call = TrackCall | IdentifyCall | PageCall | ScreenCall | GroupCall | AliasCall
 
 
 def normalize(
-    call: Call, *, received_at: datetime, batch_sent_at: datetime | None, is_bot: bool
+    call: Call,
+    *,
+    received_at: datetime,
+    batch_sent_at: datetime | None,
+    is_bot: bool,
+    browser_key: bool = False,
 ) -> Event:
     """The internal event for one validated call."""
     original = call.timestamp or call.originalTimestamp
@@ -147,6 +152,7 @@ def normalize(
         "anonymous_id": call.anonymousId,
         "context": _context(call.context),
         "is_bot": is_bot,
+        "browser_key": browser_key,
     }
     match call:
         case TrackCall():

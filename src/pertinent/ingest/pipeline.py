@@ -48,8 +48,10 @@ def prepare(
     batch_sent_at: datetime | None = None,
     default_type: str | None = None,
     context_defaults: dict[str, Any] | None = None,
+    browser_key: bool = False,
 ) -> tuple[list[Event], list[Rejection]]:
-    """Validate and normalize each raw event; no I/O."""
+    """Validate and normalize each raw event; no I/O. `browser_key`: they came with a
+    browser write key (see `Event.browser_key`)."""
     events: list[Event] = []
     rejections: list[Rejection] = []
     for index, raw in enumerate(raw_events):
@@ -79,6 +81,7 @@ def prepare(
                 received_at=received_at,
                 batch_sent_at=batch_sent_at,
                 is_bot=is_bot(call.context),
+                browser_key=browser_key,
             )
         )
     return events, rejections
@@ -121,6 +124,7 @@ class Ingestor:
         batch_sent_at: datetime | None = None,
         default_type: str | None = None,
         context_defaults: dict[str, Any] | None = None,
+        browser_key: bool = False,
     ) -> IngestResult:
         """`ingest` for an event loop: validates on the loop (a few microseconds an event,
         less than a thread hand-off) and awaits the writer without blocking the loop."""
@@ -129,6 +133,7 @@ class Ingestor:
             batch_sent_at=batch_sent_at,
             default_type=default_type,
             context_defaults=context_defaults,
+            browser_key=browser_key,
         )
         if not events:
             return IngestResult(0, 0, rejections)

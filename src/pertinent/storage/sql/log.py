@@ -40,6 +40,7 @@ _COLUMNS = (
     "traits",
     "context",
     "is_bot",
+    "browser_key",
     "pkey",
 )
 # What a reader gets back, in this order, after the seq.
@@ -72,6 +73,7 @@ def encode_events(backend: str, events: Sequence[Event]) -> list[tuple[Any, ...]
                 json_dumps(e.traits),
                 json_dumps(e.context),
                 e.is_bot,
+                e.browser_key,
                 event_partition_key(e),
             )
         )
@@ -111,6 +113,7 @@ def row_event(row: Sequence[Any], times: dict[Any, datetime] | None = None) -> E
         orjson.loads(row[10]),
         orjson.loads(row[11]),
         bool(row[12]),
+        bool(row[13]),
     )
 
 

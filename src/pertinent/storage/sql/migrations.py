@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, insert, inspect, select, text
 
 from pertinent.clock import WallClock
 from pertinent.storage.sql import tables
@@ -70,8 +70,27 @@ def _processes_and_partitions(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _add_missing_column(conn: Connection, table: str, column: str, ddl: str) -> None:
+    """Add a column unless the table has it (a step that rebuilt the table from the current
+    `tables.py` may have given it already)."""
+    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+
+
+def _consent_and_provenance(conn: Connection) -> None:
+    """Version 8: events sent with a browser key are marked (they never write the catalogue);
+    a product row names the person whose event last changed it; consent per topic."""
+    _add_missing_column(conn, "events", "browser_key", "BOOLEAN NOT NULL DEFAULT false")
+    _add_missing_column(conn, "products", "described_by", "VARCHAR(520)")
+    conn.execute(text("CREATE INDEX ix_products_described_by ON products (described_by)"))
+    tables.consent.create(conn, checkfirst=True)
+
+
 # (version, step) after the baseline, in order.
-STEPS: list[tuple[int, Callable[[Connection], None]]] = [(2, _processes_and_partitions)]
+STEPS: list[tuple[int, Callable[[Connection], None]]] = [
+    (2, _processes_and_partitions),
+    (8, _consent_and_provenance),
+]
 
 
 def migrate(conn: Connection) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
 )
 
@@ -40,6 +41,8 @@ events = Table(
     Column("traits", Json, nullable=False),
     Column("context", Json, nullable=False),
     Column("is_bot", Boolean, nullable=False),
+    # Sent with a browser write key (`Event.browser_key`): never written into the catalogue.
+    Column("browser_key", Boolean, nullable=False, server_default=false()),
     # The partition key (`storage.ports.event_partition_key`); partition = pkey % count.
     Column("pkey", BigInteger, nullable=False, server_default="0"),
     # A seq is a position readers keep: SQLite must never hand out one again after the
@@ -187,6 +190,24 @@ products = Table(
     Column("in_stock", Boolean, nullable=False),
     Column("created_at", UtcDateTime),
     Column("extra", Json, nullable=False),
+    # The person whose event last changed the row (None: an import or the products API), so
+    # that erasing them removes what they wrote into the shared catalogue.
+    Column("described_by", String(520), index=True),
+)
+
+# Each person's consent per topic, as history: the newest row of a topic (or of "*", every
+# topic) is the person's choice now. A pending opt-in names the address that must confirm it.
+consent = Table(
+    "consent",
+    metadata,
+    Column("id", SeqInt, primary_key=True, autoincrement=True),
+    Column("profile_id", String(520), nullable=False, index=True),
+    Column("topic", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("address", String(512)),
+    sqlite_autoincrement=True,  # history is in id order; an id is never handed out twice
 )
 
 # Trained models, as versioned blobs every process can load.
