@@ -23,6 +23,7 @@ from pertinent.profiles.state import ProfileState, anonymous_profile_id
 if TYPE_CHECKING:
     from pertinent.delivery.outbox import OutboxItem, PendingEmail
     from pertinent.journeys.model import Instance
+    from pertinent.privacy.consent import ConsentChange
     from pertinent.recommend.catalogue import Product
     from pertinent.segments.language import Condition, WindowedCondition
 
@@ -159,8 +160,9 @@ class ProfileStore(Protocol):
         ...
 
     def erase(self, profile_id: str) -> int:
-        """Remove the person from every store, their log events included; return events
-        erased. An address they unsubscribed stays suppressed, without a profile."""
+        """Remove the person from every store, their log events, consent history and the
+        catalogue rows their events described last included; return events erased. An address
+        they unsubscribed stays suppressed, without a profile."""
         ...
 
 
@@ -270,10 +272,31 @@ class Suppressions(Protocol):
         """Those of `addresses` (as given) that must not be mailed."""
         ...
 
+    def lift(self, address: str, reason: str) -> bool:
+        """Mail the address again if it was suppressed for `reason` (a person who had
+        unsubscribed opts back in); any other reason stays. True if it was lifted."""
+        ...
+
+
+class ConsentStore(Protocol):
+    """Each person's consent per topic, as history (`privacy.consent`)."""
+
+    def record(self, changes: Sequence[ConsentChange]) -> None:
+        """Add changes to the history, after everything recorded before."""
+        ...
+
+    def history(self, profile_ids: Collection[str]) -> list[ConsentChange]:
+        """Every change of these people, in the order recorded (merged people's included)."""
+        ...
+
 
 class ProductStore(Protocol):
-    def upsert(self, products: Sequence[Product]) -> None:
-        """Write products; fields a product does not set keep their stored value."""
+    def upsert(
+        self, products: Sequence[Product], described_by: Mapping[str, str] | None = None
+    ) -> None:
+        """Write products; fields a product does not set keep their stored value. A product
+        that changes remembers who described it (`described_by`, by item id: the person whose
+        event it came from; None for imports and the API), for their erasure."""
         ...
 
     def get(self, item_ids: Sequence[str]) -> dict[str, Product]: ...
@@ -355,6 +378,8 @@ class Transaction(Protocol):
     @property
     def products(self) -> ProductStore: ...
     @property
+    def consent(self) -> ConsentStore: ...
+    @property
     def artefacts(self) -> Artefacts: ...
     @property
     def coordination(self) -> Coordination: ...
@@ -392,6 +417,20 @@ class Member:
     entered_at: datetime
 
 
+@dataclass(frozen=True)
+class PersonRecord:
+    """Everything stored about one person, as of one moment: what their export hands over."""
+
+    profile: ProfileView
+    events: list[LoggedEvent]  # every log event of theirs (as an erasure finds them), in order
+    memberships: list[tuple[str, datetime, datetime | None]]  # (segment, entered, exited)
+    journeys: list[Instance]
+    emails: list[SentEmail]  # with their content
+    consent: list[ConsentChange]  # oldest first
+    suppressed: list[str]  # addresses of theirs that must not be mailed, sorted
+    described: list[str]  # catalogue rows their events described last, sorted
+
+
 class ReadModel(Protocol):
     """What the API and the dashboard read, each call in a consistent snapshot of its own."""
 
@@ -420,6 +459,10 @@ class ReadModel(Protocol):
         ...
 
     def email(self, message_id: str) -> SentEmail | None: ...
+
+    def person(self, profile_id: str) -> PersonRecord | None:
+        """Everything held on the person, in one snapshot (None if there is no such profile)."""
+        ...
 
 
 class Storage(Protocol):

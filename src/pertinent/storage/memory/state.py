@@ -17,6 +17,7 @@ import orjson
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.events.model import Event
 from pertinent.journeys.model import Instance
+from pertinent.privacy.consent import ConsentChange
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.catalogue import Product
 
@@ -174,6 +175,8 @@ class State:
     outbox: dict[int, OutboxRow] = field(default_factory=dict)
     suppressions: dict[str, Suppression] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
+    product_describers: dict[str, str] = field(default_factory=dict)  # products.described_by
+    consent: list[ConsentChange] = field(default_factory=list)  # in the order recorded
     artefacts: dict[tuple[str, int], StoredArtefact] = field(default_factory=dict)
     erasures: dict[int, Erasure] = field(default_factory=dict)
     workers: dict[str, Worker] = field(default_factory=dict)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from pertinent.events.model import Event
 from pertinent.storage.memory.artefacts import MemoryArtefacts, MemoryCoordination
+from pertinent.storage.memory.consent import MemoryConsentStore
 from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.log import MemoryCursors, MemoryEventLog
 from pertinent.storage.memory.outbox import MemoryOutbox, MemorySuppressions
@@ -30,6 +31,7 @@ class MemoryTransaction:
         self.outbox = MemoryOutbox(state)
         self.suppressions = MemorySuppressions(state)
         self.products = MemoryProductStore(state)
+        self.consent = MemoryConsentStore(state)
         self.artefacts = MemoryArtefacts(state)
         self.coordination = MemoryCoordination(state)
 

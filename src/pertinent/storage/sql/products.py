@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -19,7 +19,9 @@ class SqlProductStore:
     def __init__(self, conn: Connection):
         self._conn = conn
 
-    def upsert(self, products: Sequence[Product]) -> None:
+    def upsert(
+        self, products: Sequence[Product], described_by: Mapping[str, str] | None = None
+    ) -> None:
         """Write products; fields a product does not set keep their stored value (an event
         naming only a product id must not wipe its title, nor a price update its category).
         A product that would come out as it is stored is not written again."""
@@ -34,7 +36,10 @@ class SqlProductStore:
             if product == old:
                 continue
             row: dict[str, Any] = {c: getattr(product, c) for c in _COLUMNS}
-            rows.append({"item_id": item_id, **row, "extra": product.extra()})
+            describer = (described_by or {}).get(item_id)
+            rows.append(
+                {"item_id": item_id, **row, "extra": product.extra(), "described_by": describer}
+            )
         upsert(self._conn, _T, rows, keys=["item_id"])
 
     def get(self, item_ids: Sequence[str]) -> dict[str, Product]:
