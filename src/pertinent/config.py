@@ -19,8 +19,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from pertinent.errors import ConfigError
 from pertinent.journeys.model import JourneyDefinition
+from pertinent.privacy.settings import ConsentSettings
 from pertinent.recommend.settings import RecommendationSettings
 from pertinent.segments.language import SegmentDefinition
+from pertinent.tracking.settings import EngagementSettings
 
 CONFIG_FILE = "pertinent.yaml"
 _ENV = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
@@ -125,6 +127,8 @@ class Settings(_Strict):
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
+    engagement: EngagementSettings = Field(default_factory=EngagementSettings)
+    consent: ConsentSettings = Field(default_factory=ConsentSettings)
 
 
 @dataclass(frozen=True)

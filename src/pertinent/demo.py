@@ -37,6 +37,7 @@ DEMO_MARKER = ".pertinent-demo"
 START = datetime(2026, 3, 2, tzinfo=UTC)
 STEP = timedelta(minutes=10)
 WRITE = (DEMO_WRITE_KEY, "")
+SIM_BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15"
 _TRACKED = re.compile(r'(?:href|src)="(http://[^"]+/t/[co]/[^"]+)"')
 
 
@@ -138,7 +139,11 @@ class _Replay:
         self.seen_messages = 0
         self.received_by: dict[str, int] = {}
         self.people = {p.email: p for p in sim.people}
-        self.client = httpx.Client(base_url=base, auth=WRITE, timeout=30)
+        # Simulated people read mail in a browser, and say so (an HTTP library's user agent
+        # would make their opens and clicks a machine's).
+        self.client = httpx.Client(
+            base_url=base, auth=WRITE, timeout=30, headers={"User-Agent": SIM_BROWSER}
+        )
 
     def send(self, events: list[dict[str, Any]]) -> None:
         for start in range(0, len(events), 100):
@@ -185,8 +190,14 @@ class _Replay:
                 )
 
     def respond_until(self, until: datetime) -> None:
+        clock = self.system.clock
+        assert isinstance(clock, SimClock)
         while self.pending and self.pending[0].at <= until:
             item = heapq.heappop(self.pending)
+            # People act at their own moment, not at the start of the replayed step: a click
+            # recorded at the instant of delivery would be taken for a link scanner's.
+            if item.at > clock.now():
+                clock.set(item.at)
             if item.kind == "open" and item.url:
                 self.client.get(item.url)
                 self.tally.opens += 1

@@ -79,6 +79,15 @@ def _revenue(props: dict[str, Any]) -> float:
     return 0.0
 
 
+def machine_made(event: Event) -> bool:
+    """An open or a click a mail proxy or a link scanner made (`tracking.machine_opens`): in
+    the log and the timeline, never the person's engagement."""
+    return event.properties.get("machine") is True and event.action in (
+        "email_opened",
+        "email_clicked",
+    )
+
+
 _ORDER_KEYS = frozenset({"orders", "revenue", "first_order_at", "last_order_at"})
 _CATEGORY_KEYS = frozenset({"category_counts", "favourite_category"})
 
@@ -87,7 +96,7 @@ def changed_keys(event: Event) -> frozenset[str]:
     """The stored computed properties `fold_event` can change for this event, so a segment
     on `computed.revenue` need not be re-evaluated for a page view."""
     action = event.action
-    if action is None:
+    if action is None or machine_made(event):
         return frozenset()
     keys = {"event_counts"}
     if action in SYSTEM_ACTIONS:
@@ -107,7 +116,7 @@ def fold_event(computed: dict[str, Any], event: Event) -> None:
     for key, value in _DEFAULTS.items():
         if key not in computed:
             computed[key] = dict(value) if isinstance(value, dict) else value
-    if action is None:
+    if action is None or machine_made(event):
         return
     counts = computed["event_counts"]
     counts[action] = counts.get(action, 0) + 1

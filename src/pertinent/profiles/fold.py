@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pertinent.events.model import Event
-from pertinent.profiles.computed import SYSTEM_ACTIONS, fold_event
+from pertinent.profiles.computed import SYSTEM_ACTIONS, fold_event, machine_made
 from pertinent.profiles.state import ProfileState
 
 
@@ -12,6 +12,6 @@ def apply_event(state: ProfileState, event: Event) -> None:
     if event.type == "identify":
         for key, value in event.traits.items():
             state.set_trait(key, value, event.timestamp)
-    if event.action not in SYSTEM_ACTIONS and event.type != "alias":
+    if event.action not in SYSTEM_ACTIONS and event.type != "alias" and not machine_made(event):
         state.seen(event.timestamp)
     fold_event(state.computed, event)
