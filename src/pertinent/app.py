@@ -15,9 +15,10 @@ from pertinent.config import Workspace, load_workspace
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
-from pertinent.errors import ConfigError
+from pertinent.errors import ConfigError, TemplateError
 from pertinent.ingest.pipeline import Ingestor
 from pertinent.journeys.model import SendStep
+from pertinent.privacy.consent import ConsentPolicy
 from pertinent.processor.batch import Pipeline, Processor
 from pertinent.processor.compose import Composer
 from pertinent.processor.send import Sender, Transport
@@ -90,6 +91,21 @@ def _check_references(ws: Workspace, segments: SegmentSet, templates: TemplateLi
                 )
 
 
+def _check_topics(consent: ConsentPolicy, templates: TemplateLibrary) -> None:
+    """Each template's topic is one the workspace has: a typo would otherwise send to nobody
+    (no one is opted in to a topic that does not exist) without a word. A template that does
+    not load is left to fail its emails, each with the reason."""
+    for name in templates.names():
+        try:
+            topic = templates.get(name).settings.topic
+        except TemplateError:
+            continue
+        if topic is not None and (problem := consent.unknown(topic)) is not None:
+            raise ConfigError(
+                f"topic: {problem}", where=str(templates.root / name / "template.yaml")
+            )
+
+
 def open_storage(
     workspace: Workspace, *, database_url: str | None = None, schema: str | None = None
 ) -> Storage:
@@ -116,6 +132,7 @@ def build_system(
     renderer = Renderer(templates, signer, settings.server.base_url)
     segments = SegmentSet(workspace.segments)
     _check_references(workspace, segments, templates)
+    _check_topics(ConsentPolicy(settings.consent), templates)
     recommendations = RecommendationService(
         settings.recommendations, make_cache(settings.recommendations.cache)
     )
@@ -134,10 +151,11 @@ def build_system(
             )
         }
 
+    consent = ConsentPolicy(settings.consent)
     pipeline = Pipeline(
         segments=segments,
         journeys={j.key: j for j in workspace.journeys},
-        composer=Composer(renderer, settings.secret, hooks=[recommendations_hook]),
+        composer=Composer(renderer, settings.secret, hooks=[recommendations_hook], consent=consent),
     )
     processor = Processor(
         storage,
@@ -154,6 +172,7 @@ def build_system(
         settings.smtp.sender,
         owner=f"{socket.gethostname()}/sender-{slot}",
         retry_base=timedelta(seconds=settings.smtp.retry_seconds),
+        consent=consent,
     )
     retrain = settings.recommendations.retrain_minutes
     models = ModelSync(

@@ -91,13 +91,18 @@ def test_a_product_remembers_who_described_it_last_through_merges_and_erasure(
         )
         # Described again without a change: whoever changed it last is still its describer.
         tx.products.upsert([Product(item_id="mug")], {"mug": "u1"})
+        tx.products.upsert([Product(item_id="lamp", title="Lamp")], {"lamp": "anon:a9"})
     with storage.transaction() as tx:
         tx.profiles.merge("anon:a9", "u1", loser_version=1)
+    assert storage.reads.person("u1").described == ["gift", "lamp"]  # type: ignore[union-attr]
+    with storage.transaction() as tx:
+        tx.products.share(["lamp", "ghost"])
+        tx.products.share([])
     assert storage.reads.person("u1").described == ["gift"]  # type: ignore[union-attr]
     with storage.transaction() as tx:
         tx.profiles.erase("u1")
     with storage.snapshot() as tx:
-        assert set(tx.products.all()) == {"imported", "mug"}, "their description went with them"
+        assert set(tx.products.all()) == {"imported", "mug", "lamp"}, "only their own went"
 
 
 def test_the_browser_key_mark_is_kept_in_the_log(storage: Storage) -> None:

@@ -122,7 +122,12 @@ def build_router(system: System) -> APIRouter:
     @router.delete("/profiles/{user_id}", response_model=Erased)
     async def erase(user_id: str) -> Erased:
         erased = await run_in_threadpool(
-            erase_person, system.storage, system.recommendations, user_id, system.clock.now()
+            erase_person,
+            system.storage,
+            system.recommendations,
+            system.models,
+            user_id,
+            system.clock.now(),
         )
         return Erased(user_id=user_id, erased_events=erased)
 

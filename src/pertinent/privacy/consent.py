@@ -1,10 +1,14 @@
 """Consent per topic: what a person said, as history, and what it allows.
 
-A person's choice for a topic is the newest of their changes to that topic or to every topic
-(`EVERY_TOPIC`, what "unsubscribe from everything" records); before they say anything, the
-topic's configured default holds. A marketing email of a topic goes only to someone opted in
-to it; a transactional email (an order confirmation) is not a matter of consent. A pending
-opt-in (a sign-up waiting for its confirmation click) is not an opt-in yet.
+A person's choice for a topic is their newest change to it, unless they unsubscribed from
+everything since (an `EVERY_TOPIC` opt-out); before they say anything, the topic's configured
+default holds. Coming back from "everything off" (opting in to a topic again, or confirming a
+sign-up) ends it with an `EVERY_TOPIC` opt-in, then writes an explicit opt-out for every other
+topic that would otherwise come back on, so that only what the person chose does.
+
+A marketing email of a topic goes only to someone opted in to it; a transactional email (an
+order confirmation) is not a matter of consent. A pending opt-in (a sign-up waiting for its
+confirmation click) is not an opt-in yet.
 
 Pure: the stores keep the history (`storage.ports.ConsentStore`), `privacy.preferences`
 changes it.
@@ -65,10 +69,17 @@ class ConsentPolicy:
         return f"no consent topic {topic!r} (topics: {known})"
 
     def status(self, changes: Sequence[ConsentChange], topic: str) -> ConsentStatus:
-        """The person's choice for `topic` now (`changes`: their history, oldest first)."""
+        """The person's choice for `topic` now (`changes`: their history, oldest first);
+        for EVERY_TOPIC, whether they are unsubscribed from everything."""
+        everything_ended = False
         for change in reversed(changes):
-            if change.topic in (topic, EVERY_TOPIC):
+            if change.topic == topic:
                 return change.status
+            if change.topic == EVERY_TOPIC:
+                if change.status == "opted_in":
+                    everything_ended = True
+                elif not everything_ended:
+                    return "opted_out"
         configured = self.settings.topics.get(topic)
         return configured.default if configured is not None else "opted_in"
 
@@ -93,12 +104,9 @@ class ConsentPolicy:
             topic
             for topic in self.settings.topics
             if self.status(changes, topic) == "pending"
-            and _latest(changes, topic).address == address
+            and (next(c for c in reversed(changes) if c.topic == topic).address or "").lower()
+            == address.lower()
         ]
-
-
-def _latest(changes: Sequence[ConsentChange], topic: str) -> ConsentChange:
-    return next(c for c in reversed(changes) if c.topic in (topic, EVERY_TOPIC))
 
 
 def changes_to(
@@ -111,13 +119,38 @@ def changes_to(
     address: str | None = None,
 ) -> list[ConsentChange]:
     """The changes that make the person's choices `wanted` (topic -> status); a topic already
-    at its wanted status makes none, so the history shows only real changes."""
-    made = []
+    at its wanted status makes none, so the history shows only real changes. An opt-in while
+    the person is unsubscribed from everything ends that (see the module's docstring)."""
     for topic, status in wanted.items():
         if topic != EVERY_TOPIC and (problem := policy.unknown(topic)) is not None:
             raise InputError(problem, where=f"topics.{topic}")
         if status not in STATUSES:
             raise InputError(f"{status!r} is not a consent status", where=f"topics.{topic}")
-        if policy.status(history, topic) != status:
-            made.append(ConsentChange(profile_id, topic, status, at, source, address))
+    made: list[ConsentChange] = []
+    now = list(history)
+
+    def add(topic: str, status: ConsentStatus) -> None:
+        pending = address if status == "pending" else None
+        made.append(ConsentChange(profile_id, topic, status, at, source, pending))
+        now.append(made[-1])
+
+    coming_back = {t for t, s in wanted.items() if t != EVERY_TOPIC and s == "opted_in"}
+    if coming_back and policy.status(now, EVERY_TOPIC) == "opted_out":
+        add(EVERY_TOPIC, "opted_in")
+        for topic in policy.topics:
+            if topic not in wanted and policy.status(now, topic) != "opted_out":
+                add(topic, "opted_out")
+    for topic, status in wanted.items():
+        if policy.status(now, topic) != status or (
+            # Everything off again: a sign-up still pending since the last time goes too.
+            topic == EVERY_TOPIC
+            and status == "opted_out"
+            and any(policy.status(now, t) != "opted_out" for t in policy.topics)
+        ):
+            add(topic, status)
     return made
+
+
+def ends_everything_off(changes: Sequence[ConsentChange]) -> bool:
+    """The changes bring back someone who had unsubscribed from everything."""
+    return any(c.topic == EVERY_TOPIC and c.status == "opted_in" for c in changes)

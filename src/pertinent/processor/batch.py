@@ -29,8 +29,9 @@ from typing import Any, TypeVar
 from pertinent.clock import Clock
 from pertinent.events.model import LoggedEvent
 from pertinent.journeys.model import Instance, JourneyDefinition
+from pertinent.privacy.consent import by_person
 from pertinent.processor.apply import apply
-from pertinent.processor.compose import Composer, addresses
+from pertinent.processor.compose import Composer, addresses, recipients
 from pertinent.processor.effects import Effect, SaveInstances
 from pertinent.processor.fold import Folded, FoldState, fold
 from pertinent.processor.journeys import (
@@ -187,7 +188,11 @@ class Processor:
         effects: list[Effect] = [SaveInstances(advanced.instances)]
         wanted = addresses(advanced.timeline, profiles)
         suppressed = tx.suppressions.suppressed(wanted) if wanted else set()
-        effects += self._pipeline.composer.compose(advanced.timeline, profiles, suppressed, now)
+        sending = recipients(advanced.timeline)
+        consent = by_person(tx.consent.history(sending)) if sending else {}
+        effects += self._pipeline.composer.compose(
+            advanced.timeline, profiles, suppressed, now, consent
+        )
         apply(tx, effects)
 
     def horizon(self, tx: Transaction) -> datetime:

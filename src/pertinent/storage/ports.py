@@ -303,6 +303,11 @@ class ProductStore(Protocol):
 
     def all(self) -> dict[str, Product]: ...
 
+    def share(self, item_ids: Collection[str]) -> None:
+        """These products are described by more than one person: nobody's erasure takes
+        them (their describer is forgotten)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Artefact:
@@ -479,5 +484,10 @@ class Storage(Protocol):
 
     @property
     def reads(self) -> ReadModel: ...
+
+    def forget_deleted(self) -> bool:
+        """Make what was deleted unrecoverable from the storage's own files, as far as the
+        backend allows (an erasure's last step); False if that could not finish now."""
+        ...
 
     def close(self) -> None: ...

@@ -1,9 +1,8 @@
-"""What an open, a click or an unsubscribe means, and for whom.
+"""What an open or a click means, and for whom (an unsubscribe: `privacy.preferences`).
 
 A tracking token names the email (its Message-ID); the email's outbox row names who got it
 *now*: the row follows the person through merges and is gone once they are erased, so an
-erased person's old email records nothing and cannot bring their id back. An unsubscribe
-suppresses the address the email went to, whatever the profile's email trait says now.
+erased person's old email records nothing and cannot bring their id back.
 
 An open or a click a machine made (a mail privacy proxy, a link scanner; see
 `machine_opens`) is recorded with `machine: true` and its reason, for the person's timeline,
@@ -74,26 +73,4 @@ def record_click(
         return False
     reason = machines.click_reason(seen, message_id, url, email.sent_at, now)
     _record(ingestor, "email_clicked", email, reason, seen, now, url=url)
-    return True
-
-
-def unsubscribe(storage: Storage, message_id: str, now: datetime) -> bool:
-    """Suppress the address the email went to and log `unsubscribed`; False if the email is
-    unknown."""
-    with storage.transaction() as tx:
-        found = tx.outbox.get(message_id)
-        if found is None:
-            return False
-        item = found[0]
-        tx.suppressions.add(item.to_address, item.profile_id, "unsubscribed", now)
-        tx.log.append(
-            [
-                system_event(
-                    "unsubscribed",
-                    item.profile_id,
-                    {"message_id": message_id, "email": item.to_address},
-                    now,
-                )
-            ]
-        )
     return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from pertinent.recommend.catalogue import Product, combine
 from pertinent.storage.memory.state import State, stored_product
@@ -34,6 +34,10 @@ class MemoryProductStore:
     def get(self, item_ids: Sequence[str]) -> dict[str, Product]:
         stored = self._state.products
         return {i: stored_product(stored[i]) for i in item_ids if i in stored}
+
+    def share(self, item_ids: Collection[str]) -> None:
+        for item_id in item_ids:
+            self._state.product_describers.pop(item_id, None)
 
     def all(self) -> dict[str, Product]:
         return {i: stored_product(p) for i, p in self._state.products.items()}

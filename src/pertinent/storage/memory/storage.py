@@ -80,5 +80,9 @@ class MemoryStorage:
         """A copy of the committed state: writes through it are lost."""
         yield MemoryTransaction(copy.deepcopy(self._state))
 
+    def forget_deleted(self) -> bool:
+        """A replaced state keeps nothing: there are no files."""
+        return True
+
     def close(self) -> None:
         """Nothing to release: the state lives as long as this object."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from pertinent.recommend.catalogue import Product, combine
 from pertinent.storage.sql import tables
@@ -49,6 +49,12 @@ class SqlProductStore:
             for row in self._conn.execute(select(_T).where(_T.c.item_id.in_(chunk))):
                 found[row.item_id] = _product(row)
         return found
+
+    def share(self, item_ids: Collection[str]) -> None:
+        if item_ids:
+            self._conn.execute(
+                update(_T).where(_T.c.item_id.in_(sorted(item_ids))).values(described_by=None)
+            )
 
     def all(self) -> dict[str, Product]:
         return {row.item_id: _product(row) for row in self._conn.execute(select(_T))}

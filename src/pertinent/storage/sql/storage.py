@@ -63,5 +63,12 @@ class SqlStorage:
         with self.db.read() as conn:
             yield SqlTransaction(conn)
 
+    def forget_deleted(self) -> bool:
+        """SQLite: deleted content is zeroed as it goes (`secure_delete`), and the WAL, which
+        still holds the pages as they were, is copied into the database and truncated.
+        PostgreSQL: deleted rows stay in the table files until VACUUM reuses their space,
+        and in archived WAL; nothing to do from here (docs/privacy.md)."""
+        return self.db.checkpoint() if self.db.backend == "sqlite" else True
+
     def close(self) -> None:
         self.db.close()
