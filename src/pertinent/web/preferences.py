@@ -1,6 +1,7 @@
 """The pages a person reaches from an email: the preference centre (`/p/{token}`), the
 confirmation of a sign-up (`/p/{token}/confirm`) and unsubscribe (`/t/u/{token}`).
 
+Links and forms are relative, so the pages work under whatever address serves them.
 A GET only shows a page with buttons (mail scanners follow links, and must change nothing);
 a POST changes what the person gets. `POST /t/u/{token}` is also the RFC 8058 one-click
 target of the `List-Unsubscribe-Post` header: it leaves the email's topic (everything, for an
@@ -72,7 +73,6 @@ async def _form(request: Request) -> dict[str, list[str]]:
 def build_router(system: System) -> APIRouter:
     router = APIRouter(tags=["preferences"], include_in_schema=False)
     policy = ConsentPolicy(system.workspace.settings.consent)
-    base = system.workspace.settings.server.base_url.rstrip("/")
     storage = system.storage
 
     def message_of(purpose: Purpose, token: str) -> str | None:
@@ -106,7 +106,6 @@ def build_router(system: System) -> APIRouter:
             topics=topics,
             everything_off=shown.everything_off,
             notice=notice,
-            action=f"{base}/p/{token}",
         )
 
     @router.get("/p/{token}", response_class=HTMLResponse)
@@ -145,8 +144,7 @@ def build_router(system: System) -> APIRouter:
             address=address,
             topics=[topic_name(t) or t for t in topics],
             confirmed=names(confirmed) or None,
-            action=f"{base}/p/{token}/confirm",
-            preferences=f"{base}/p/{token}",
+            preferences=f"../{token}",
         )
 
     @router.get("/p/{token}/confirm", response_class=HTMLResponse)
@@ -175,8 +173,7 @@ def build_router(system: System) -> APIRouter:
             address=shown.address,
             topic_name=topic_name(shown.topic),
             done=done,
-            action=f"{base}/t/u/{token}",
-            preferences=preferences_url(system.signer, base, message_id),
+            preferences=preferences_url(system.signer, "../..", message_id),
         )
 
     @router.get("/t/u/{token}", response_class=HTMLResponse, summary="Unsubscribe page")
