@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from pertinent.errors import ConfigError
+from pertinent.experiments.settings import ExperimentSettings
 from pertinent.journeys.model import JourneyDefinition
 from pertinent.privacy.settings import ConsentSettings
 from pertinent.recommend.settings import RecommendationSettings
@@ -119,6 +120,15 @@ class ProcessorSettings(_Strict):
     )
 
 
+class IngestSettings(_Strict):
+    future_tolerance_hours: float = Field(
+        default=24,
+        ge=0,
+        le=8760,
+        description="an event time further ahead of its arrival is set to the arrival, flagged",
+    )
+
+
 class Settings(_Strict):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
@@ -129,6 +139,8 @@ class Settings(_Strict):
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
     engagement: EngagementSettings = Field(default_factory=EngagementSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
 
 @dataclass(frozen=True)

@@ -72,12 +72,12 @@ def sign_up(
                 if request.user_id
                 else {"anonymousId": request.anonymous_id}
             )
-            identify, _ = prepare(
+            identify = prepare(
                 [{"type": "identify", **ids, "traits": {"email": email}}],
                 received_at=now,
                 browser_key=browser_key,
             )
-            events += identify
+            events += identify.events
         events += consent_events(changes, None)
         pending = [c.topic for c in changes if c.status == "pending"]
         if pending:

@@ -12,6 +12,7 @@ from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.outbox import item_of, row_of
 from pertinent.storage.memory.profiles import MemoryProfileStore, events_of
 from pertinent.storage.memory.state import OutboxRow, State, stored_event, stored_instance
+from pertinent.storage.memory.violations import MemoryViolations
 from pertinent.storage.ports import (
     Member,
     Partition,
@@ -20,6 +21,7 @@ from pertinent.storage.ports import (
     SentEmail,
     Status,
     TimelineEntry,
+    ViolationCount,
     event_partition_key,
 )
 
@@ -158,6 +160,9 @@ class MemoryReadModel:
             ),
             described=sorted(i for i, p in state.product_describers.items() if p == profile_id),
         )
+
+    def violations(self) -> list[ViolationCount]:
+        return MemoryViolations(self._committed()).counts()
 
 
 def _sizes(state: State) -> dict[str, int]:

@@ -70,6 +70,15 @@ def _processes_and_partitions(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _ingestion_flags(conn: Connection) -> None:
+    """Version 4: events carry the flags ingestion gave them; tracking-plan violations are
+    counted. (On SQLite, step 2 may have just rebuilt the events table, flags included.)"""
+    if "flags" not in {c["name"] for c in inspect(conn).get_columns("events")}:
+        kind = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+        conn.execute(text(f"ALTER TABLE events ADD COLUMN flags {kind} NOT NULL DEFAULT '[]'"))
+    tables.tracking_plan_violations.create(conn, checkfirst=True)
+
+
 def _add_missing_column(conn: Connection, table: str, column: str, ddl: str) -> None:
     """Add a column unless the table has it (a step that rebuilt the table from the current
     `tables.py` may have given it already)."""
@@ -89,6 +98,7 @@ def _consent_and_provenance(conn: Connection) -> None:
 # (version, step) after the baseline, in order.
 STEPS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, _processes_and_partitions),
+    (4, _ingestion_flags),
     (8, _consent_and_provenance),
 ]
 

@@ -16,6 +16,7 @@ from pertinent.storage.ports import (
     SentEmail,
     Status,
     TimelineEntry,
+    ViolationCount,
 )
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.consent import SqlConsentStore
@@ -25,6 +26,7 @@ from pertinent.storage.sql.journeys import SqlJourneyStore
 from pertinent.storage.sql.log import read_columns, row_event
 from pertinent.storage.sql.outbox import item_of
 from pertinent.storage.sql.profiles import SqlProfileStore, events_of
+from pertinent.storage.sql.violations import SqlViolations
 
 _M = tables.segment_membership
 _O = tables.outbox
@@ -206,6 +208,9 @@ class SqlReadModel:
             )
 
         return self._read(query)
+
+    def violations(self) -> list[ViolationCount]:
+        return self._read(lambda conn: SqlViolations(conn).counts())
 
 
 def _sizes(conn: Connection) -> dict[str, int]:

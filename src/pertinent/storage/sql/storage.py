@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 
 from pertinent.events.model import Event
-from pertinent.storage.ports import AppendResult
+from pertinent.storage.ports import AppendResult, Violation
 from pertinent.storage.sql.artefacts import SqlArtefacts, SqlCoordination
 from pertinent.storage.sql.consent import SqlConsentStore
 from pertinent.storage.sql.database import Database
@@ -19,6 +19,7 @@ from pertinent.storage.sql.products import SqlProductStore
 from pertinent.storage.sql.profiles import SqlProfileStore
 from pertinent.storage.sql.reads import SqlReadModel
 from pertinent.storage.sql.segments import SqlSegmentStore
+from pertinent.storage.sql.violations import SqlViolations
 
 
 class SqlTransaction:
@@ -34,6 +35,7 @@ class SqlTransaction:
         self.consent = SqlConsentStore(conn)
         self.artefacts = SqlArtefacts(conn)
         self.coordination = SqlCoordination(conn)
+        self.violations = SqlViolations(conn)
 
 
 class SqlStorage:
@@ -47,10 +49,13 @@ class SqlStorage:
     def reads(self) -> SqlReadModel:
         return self._reads
 
-    def append(self, batches: Sequence[Sequence[Event]]) -> list[AppendResult]:
+    def append(
+        self, batches: Sequence[Sequence[Event]], violations: Sequence[Violation] = ()
+    ) -> list[AppendResult]:
         """Encoded first, then written: the one writer is held only for the inserts."""
         encoded = [(encode_events(self.db.backend, events), len(events)) for events in batches]
         with self.db.write() as conn:
+            SqlViolations(conn).add(violations)
             return [insert_events(conn, rows, given) for rows, given in encoded]
 
     @contextmanager
