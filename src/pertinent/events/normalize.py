@@ -129,6 +129,24 @@ def _context(context: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+# Page properties the Segment spec reserves, which browser libraries fill in and server-side
+# libraries leave in `context.page` (or out).
+_PAGE_FIELDS = ("url", "path", "title", "referrer", "search")
+
+
+def page_properties(
+    name: str | None, properties: dict[str, Any], context: dict[str, Any]
+) -> dict[str, Any]:
+    """A page or screen call's properties with its `name` and the page's url, path, title,
+    referrer and search from `context.page` where the call did not set them, so that a
+    segment filters on them the same way whichever library sent the call."""
+    page = context.get("page")
+    found = {k: v for k, v in page.items() if k in _PAGE_FIELDS} if isinstance(page, dict) else {}
+    if name is not None:
+        found["name"] = name
+    return {**found, **properties}
+
+
 Call = TrackCall | IdentifyCall | PageCall | ScreenCall | GroupCall | AliasCall
 
 
@@ -157,9 +175,15 @@ def normalize(
             props = call.properties
             if call.category is not None:
                 props = {"category": call.category, **props}
-            return Event(**common, name=call.name, properties=props)
+            return Event(
+                **common, name=call.name, properties=page_properties(call.name, props, call.context)
+            )
         case ScreenCall():
-            return Event(**common, name=call.name, properties=call.properties)
+            return Event(
+                **common,
+                name=call.name,
+                properties=page_properties(call.name, call.properties, call.context),
+            )
         case GroupCall():
             return Event(**common, group_id=call.groupId, traits=call.traits)
         case AliasCall():

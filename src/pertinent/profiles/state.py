@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from pertinent.profiles.computed import favourite
+from pertinent.segments.dates import TRAIT_DATES, canonical_date
 
 ANON_PREFIX = "anon:"
 
@@ -55,6 +56,13 @@ class ProfileState:
                 return
         self.traits[key] = value
         self.trait_times[key] = stamp
+        # A date trait is also kept in canonical form, which conditions compare as text.
+        dates = self.computed.setdefault(TRAIT_DATES, {})
+        canonical = canonical_date(value)
+        if canonical is None:
+            dates.pop(key, None)
+        else:
+            dates[key] = canonical
 
     def seen(self, at: datetime) -> None:
         self.first_seen = at if self.first_seen is None else min(self.first_seen, at)

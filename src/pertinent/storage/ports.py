@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from pertinent.delivery.outbox import OutboxItem, PendingEmail
     from pertinent.journeys.model import Instance
     from pertinent.recommend.catalogue import Product
-    from pertinent.segments.language import Condition, WindowedCondition
+    from pertinent.segments.language import Condition
+    from pertinent.segments.timing import Clock
 
 
 class ConcurrentUpdate(Exception):
@@ -176,12 +177,11 @@ class SegmentStore(Protocol):
         holds for at `now`. An `in_segment` leaf means that segment's condition in `segments`."""
         ...
 
-    def window_times(
-        self, leaves: Sequence[WindowedCondition], now: datetime, among: Collection[str] | None
+    def anchors(
+        self, clocks: Sequence[Clock], now: datetime, among: Collection[str] | None
     ) -> list[tuple[int, str, datetime]]:
-        """(leaf index, person, time) for each leaf and person with a matching event in the
-        leaf's window at `now`: the earliest such event for `performed`, the latest for
-        `not_performed`."""
+        """(clock index, person, anchor) for each clock and person (of `among`; None:
+        everyone) that has an anchor at `now` (see `segments.timing`)."""
         ...
 
     def current(self, among: Collection[str] | None) -> dict[str, set[str]]:

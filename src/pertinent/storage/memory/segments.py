@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from pertinent.segments.evaluate import Person, PersonEvent, holds, window_time
-from pertinent.segments.language import Condition, WindowedCondition
+from pertinent.segments.evaluate import Person, PersonEvent, anchor, holds
+from pertinent.segments.language import Condition
+from pertinent.segments.timing import Clock
 from pertinent.storage.memory.state import Membership, State, utc
 from pertinent.storage.ports import ConcurrentUpdate, Partition, partition_key
 
@@ -52,17 +53,25 @@ class MemorySegmentStore:
                     found[key].add(pid)
         return found
 
-    def window_times(
-        self, leaves: Sequence[WindowedCondition], now: datetime, among: Collection[str] | None
+    def anchors(
+        self, clocks: Sequence[Clock], now: datetime, among: Collection[str] | None
     ) -> list[tuple[int, str, datetime]]:
         wanted = set(among) if among is not None else None
-        if not leaves or wanted == set():
+        if not clocks or wanted == set():
             return []
         events = self._events(wanted)
         found: list[tuple[int, str, datetime]] = []
-        for index, leaf in enumerate(leaves):
-            for pid in sorted(events):
-                at = window_time(leaf, events[pid], now)
+        for index, clock in enumerate(clocks):
+            for pid in sorted(set(events) | set(self._state.profiles)):
+                if wanted is not None and pid not in wanted:
+                    continue
+                profile = self._state.profiles.get(pid)
+                person = Person(
+                    profile.traits if profile else {},
+                    profile.computed if profile else {},
+                    events.get(pid, []),
+                )
+                at = anchor(clock, person, now)
                 if at is not None:
                     found.append((index, pid, at))
         return found

@@ -19,7 +19,9 @@ from sqlalchemy import (
     union_all,
 )
 
-from pertinent.segments.language import Condition, WindowedCondition
+from pertinent.segments.dates import parse_instant
+from pertinent.segments.language import Condition
+from pertinent.segments.timing import Clock
 from pertinent.storage.ports import Partition, partition_key
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.conditions import ConditionCompiler
@@ -79,20 +81,33 @@ class SqlSegmentStore:
                     found[key].add(row[0])
         return found
 
-    def window_times(
-        self, leaves: Sequence[WindowedCondition], now: datetime, among: Collection[str] | None
+    def anchors(
+        self, clocks: Sequence[Clock], now: datetime, among: Collection[str] | None
     ) -> list[tuple[int, str, datetime]]:
-        if not leaves or (among is not None and not among):
+        if not clocks or (among is not None and not among):
             return []
         compiler = self._compiler({})
-        parts: list[Any] = []
-        for index, leaf in enumerate(leaves):
-            part = compiler.window_time(index, leaf, now)
+        found: list[tuple[int, str, datetime]] = []
+        events: list[Any] = []
+        for index, clock in enumerate(clocks):
+            if clock.part != "date":
+                part = compiler.event_anchor(index, clock, now)
+                column = part.selected_columns[1]
+                if among is not None:
+                    part = part.where(among_filter(self._conn, column, among))
+                events.append(part)
+                continue
+            dated = compiler.date_anchor(index, clock)
             if among is not None:
-                part = part.where(among_filter(self._conn, _PE.c.profile_id, among))
-            parts.append(part)
-        query: Any = parts[0] if len(parts) == 1 else union_all(*parts)
-        return [(int(leaf), str(pid), from_time(at)) for leaf, pid, at in self._conn.execute(query)]
+                dated = dated.where(among_filter(self._conn, _P.c.profile_id, among))
+            for _, pid, text in self._conn.execute(dated):
+                at = parse_instant(text)
+                if at is not None:
+                    found.append((index, str(pid), at))
+        if events:
+            query: Any = events[0] if len(events) == 1 else union_all(*events)
+            found += [(int(i), str(pid), from_time(at)) for i, pid, at in self._conn.execute(query)]
+        return found
 
     def current(self, among: Collection[str] | None) -> dict[str, set[str]]:
         sql = "SELECT segment_key, profile_id FROM segment_membership WHERE exited_at IS NULL"
