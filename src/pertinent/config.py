@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pertinent.errors import ConfigError
 from pertinent.journeys.model import JourneyDefinition
+from pertinent.profiles.settings import ProfileSettings
 from pertinent.recommend.settings import RecommendationSettings
+from pertinent.segments.guard import SegmentSettings
 from pertinent.segments.language import SegmentDefinition
 
 CONFIG_FILE = "pertinent.yaml"
@@ -74,6 +76,8 @@ class Settings(_Strict):
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
+    profiles: ProfileSettings = Field(default_factory=ProfileSettings)
 
 
 @dataclass(frozen=True)

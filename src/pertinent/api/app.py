@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from pertinent import __version__
-from pertinent.api import admin, ingest, recommendations, tracking
+from pertinent.api import admin, ingest, recommendations, segments, tracking
 from pertinent.api.errors import install_error_handlers
 from pertinent.app import System
 from pertinent.web import routes as web
@@ -58,6 +58,7 @@ def create_app(system: System, *, dashboard: bool = False) -> FastAPI:
     install_error_handlers(app)
     ingest.install(app, system)
     app.include_router(admin.build_router(system))
+    app.include_router(segments.build_router(system))
     app.include_router(tracking.build_router(system))
     app.include_router(recommendations.build_router(system))
     if dashboard:

@@ -159,6 +159,11 @@ class ProfileStore(Protocol):
         """(profile, action, time, properties) of every processed event with one of `names`."""
         ...
 
+    def ids_after(self, after: str | None, limit: int) -> list[str]:
+        """Up to `limit` profile ids after `after` (from the first: None), in order: everyone,
+        a page at a time, however many there are."""
+        ...
+
     def erase(self, profile_id: str) -> int:
         """Remove the person from every store, their log events included; return events
         erased. An address they unsubscribed stays suppressed, without a profile."""
@@ -206,6 +211,31 @@ class SegmentStore(Protocol):
         ...
 
     def history(self, key: str) -> list[tuple[str, datetime, datetime | None]]: ...
+
+    def definitions(self) -> dict[str, DefinitionVersion]:
+        """The live definition of each segment: its newest saved version, unless removed."""
+        ...
+
+    def save_definition(self, key: str, definition: Mapping[str, Any], at: datetime) -> int:
+        """Keep a new version of a segment's definition (live from now); return its number."""
+        ...
+
+    def remove_definition(self, key: str, at: datetime) -> None:
+        """Mark a segment's live version removed (its versions stay)."""
+        ...
+
+    def versions(self, key: str) -> list[DefinitionVersion]:
+        """Every saved version of a segment, oldest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class DefinitionVersion:
+    key: str
+    version: int
+    definition: dict[str, Any]
+    saved_at: datetime
+    removed_at: datetime | None = None
 
 
 class JourneyStore(Protocol):
@@ -414,6 +444,14 @@ class ReadModel(Protocol):
     def segment_sizes(self) -> dict[str, int]: ...
 
     def members(self, key: str, limit: int, offset: int) -> list[Member]: ...
+
+    def members_at(self, key: str, at: datetime, limit: int, offset: int) -> list[Member]:
+        """Who was in the segment at `at` (in by then, not yet out), by entry."""
+        ...
+
+    def segment_history(self, key: str, points: Sequence[datetime]) -> list[int]:
+        """The segment's size at each of `points`."""
+        ...
 
     def emails(self, limit: int) -> list[SentEmail]:
         """The newest emails in the outbox, newest first."""

@@ -8,13 +8,15 @@ property-tested against.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from pertinent.segments.evaluate import Person, PersonEvent, anchor, holds
 from pertinent.segments.language import Condition
 from pertinent.segments.timing import Clock
-from pertinent.storage.memory.state import Membership, State, utc
-from pertinent.storage.ports import ConcurrentUpdate, Partition, partition_key
+from pertinent.storage.memory.state import Membership, State, json_value, utc
+from pertinent.storage.ports import ConcurrentUpdate, DefinitionVersion, Partition, partition_key
 
 
 class MemorySegmentStore:
@@ -136,3 +138,24 @@ class MemorySegmentStore:
             key=lambda m: (m.entered_at, m.id),
         )
         return [(m.profile_id, m.entered_at, m.exited_at) for m in rows]
+
+    def definitions(self) -> dict[str, DefinitionVersion]:
+        return {
+            key: versions[-1]
+            for key, versions in self._state.segment_versions.items()
+            if versions and versions[-1].removed_at is None
+        }
+
+    def save_definition(self, key: str, definition: Mapping[str, Any], at: datetime) -> int:
+        versions = self._state.segment_versions.setdefault(key, [])
+        number = versions[-1].version + 1 if versions else 1
+        versions.append(DefinitionVersion(key, number, json_value(definition), utc(at)))
+        return number
+
+    def remove_definition(self, key: str, at: datetime) -> None:
+        versions = self._state.segment_versions.get(key)
+        if versions and versions[-1].removed_at is None:
+            versions[-1] = replace(versions[-1], removed_at=utc(at))
+
+    def versions(self, key: str) -> list[DefinitionVersion]:
+        return list(self._state.segment_versions.get(key, []))

@@ -19,6 +19,7 @@ from pertinent.events.model import Event
 from pertinent.journeys.model import Instance
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.catalogue import Product
+from pertinent.storage.ports import DefinitionVersion
 
 
 def json_value(value: Any) -> Any:
@@ -169,6 +170,7 @@ class State:
     identities: dict[tuple[str, str], str] = field(default_factory=dict)
     profile_events: dict[int, Attribution] = field(default_factory=dict)
     memberships: list[Membership] = field(default_factory=list)
+    segment_versions: dict[str, list[DefinitionVersion]] = field(default_factory=dict)
     timers: dict[tuple[str, str], datetime] = field(default_factory=dict)
     instances: dict[str, InstanceRow] = field(default_factory=dict)
     outbox: dict[int, OutboxRow] = field(default_factory=dict)

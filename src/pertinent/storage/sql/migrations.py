@@ -70,8 +70,20 @@ def _processes_and_partitions(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _segment_versions(conn: Connection) -> None:
+    """Version 3: every saved segment definition, and memberships found by when they began
+    (a segment's size over time)."""
+    tables.segment_versions.create(conn, checkfirst=True)
+    conn.execute(
+        text("CREATE INDEX ix_membership_entered ON segment_membership (segment_key, entered_at)")
+    )
+
+
 # (version, step) after the baseline, in order.
-STEPS: list[tuple[int, Callable[[Connection], None]]] = [(2, _processes_and_partitions)]
+STEPS: list[tuple[int, Callable[[Connection], None]]] = [
+    (2, _processes_and_partitions),
+    (3, _segment_versions),
+]
 
 
 def migrate(conn: Connection) -> int:
