@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from pertinent.profiles.computed import favourite
+from pertinent.profiles.computed import favourite, preferred_hour
 from pertinent.segments.dates import TRAIT_DATES, canonical_date
 
 ANON_PREFIX = "anon:"
@@ -107,4 +107,11 @@ def merge_computed(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     out["first_order_at"] = _earliest(a.get("first_order_at"), b.get("first_order_at"))
     out["last_visit_at"] = _latest(a.get("last_visit_at"), b.get("last_visit_at"))
     out["favourite_category"] = favourite(out["category_counts"])
+    orders = out["orders"]
+    out["average_order_value"] = round(out["revenue"] / orders, 2) if orders else None
+    out["first_seen_at"] = _earliest(a.get("first_seen_at"), b.get("first_seen_at"))
+    out["last_seen_at"] = _latest(a.get("last_seen_at"), b.get("last_seen_at"))
+    out["last_engaged_at"] = _latest(a.get("last_engaged_at"), b.get("last_engaged_at"))
+    out["send_hours"] = _merge_counts(a.get("send_hours", {}), b.get("send_hours", {}))
+    out["preferred_send_hour"] = preferred_hour(out["send_hours"])
     return out
