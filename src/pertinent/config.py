@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pertinent.errors import ConfigError
+from pertinent.experiments.settings import ExperimentSettings
 from pertinent.journeys.model import JourneyDefinition
 from pertinent.profiles.settings import ProfileSettings
 from pertinent.recommend.settings import RecommendationSettings
@@ -68,6 +69,15 @@ class ProcessorSettings(_Strict):
     )
 
 
+class IngestSettings(_Strict):
+    future_tolerance_hours: float = Field(
+        default=24,
+        ge=0,
+        le=8760,
+        description="an event time further ahead of its arrival is set to the arrival, flagged",
+    )
+
+
 class Settings(_Strict):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
@@ -78,6 +88,8 @@ class Settings(_Strict):
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
     profiles: ProfileSettings = Field(default_factory=ProfileSettings)
+    experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
 
 @dataclass(frozen=True)

@@ -226,9 +226,8 @@ def test_page_calls_are_filtered_by_name_and_url(storage: Storage) -> None:
         name="Pricing",
         context={"page": {"url": "https://shop.example/pricing?x=1"}},
     )
-    from pertinent.events.normalize import page_properties
-
-    page.properties = page_properties(page.name, page.properties, page.context)
+    # As `events.normalize` stores a server-side page call: name and url in the properties.
+    page.properties = {"name": "Pricing", "url": page.context["page"]["url"]}
     _people(storage, {"a": {}}, [page])
     pricing = {
         "type": "performed",
