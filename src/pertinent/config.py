@@ -21,7 +21,9 @@ from pertinent.errors import ConfigError
 from pertinent.experiments.settings import ExperimentSettings
 from pertinent.journeys.model import JourneyDefinition
 from pertinent.privacy.settings import ConsentSettings
+from pertinent.profiles.settings import ProfileSettings
 from pertinent.recommend.settings import RecommendationSettings
+from pertinent.segments.guard import SegmentSettings
 from pertinent.segments.language import SegmentDefinition
 from pertinent.tracking.settings import EngagementSettings
 
@@ -139,6 +141,8 @@ class Settings(_Strict):
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
     engagement: EngagementSettings = Field(default_factory=EngagementSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
+    profiles: ProfileSettings = Field(default_factory=ProfileSettings)
     experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 

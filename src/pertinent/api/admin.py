@@ -1,4 +1,4 @@
-"""The admin API (Bearer key): status, profiles, segments, erasure."""
+"""The admin API (Bearer key): status, profiles, erasure (segments: `api/segments.py`)."""
 
 from __future__ import annotations
 
@@ -46,17 +46,6 @@ class TimelineItem(BaseModel):
     timestamp: str
     properties: dict[str, Any]
     traits: dict[str, Any]
-
-
-class SegmentSize(BaseModel):
-    key: str
-    name: str
-    size: int
-
-
-class Member(BaseModel):
-    profile_id: str
-    entered_at: str
 
 
 class Erased(BaseModel):
@@ -130,24 +119,5 @@ def build_router(system: System) -> APIRouter:
             system.clock.now(),
         )
         return Erased(user_id=user_id, erased_events=erased)
-
-    @router.get("/segments", response_model=list[SegmentSize])
-    def segments() -> list[SegmentSize]:
-        sizes = reads.segment_sizes()
-        return [
-            SegmentSize(key=s.key, name=s.name or s.key, size=sizes.get(s.key, 0))
-            for s in system.segments
-        ]
-
-    @router.get("/segments/{key}/members", response_model=list[Member])
-    def members(
-        key: str, limit: int = Query(100, ge=1, le=10_000), offset: int = Query(0, ge=0)
-    ) -> list[Member]:
-        if system.segments.by_key(key) is None:
-            raise NotFoundError(f"no segment {key!r}", where="key")
-        return [
-            Member(profile_id=m.profile_id, entered_at=m.entered_at.isoformat())
-            for m in reads.members(key, limit, offset)
-        ]
 
     return router

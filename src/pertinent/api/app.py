@@ -17,6 +17,7 @@ from pertinent.api import (
     ingest,
     privacy,
     recommendations,
+    segments,
     tracking,
     tracking_plan,
 )
@@ -67,6 +68,7 @@ def create_app(system: System, *, dashboard: bool = False) -> FastAPI:
     install_error_handlers(app)
     ingest.install(app, system)
     app.include_router(admin.build_router(system))
+    app.include_router(segments.build_router(system))
     app.include_router(tracking.build_router(system))
     app.include_router(recommendations.build_router(system))
     app.include_router(privacy.build_router(system))

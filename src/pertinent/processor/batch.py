@@ -42,7 +42,7 @@ from pertinent.processor.journeys import (
     on_wake,
 )
 from pertinent.processor.known import Known
-from pertinent.processor.segments import SegmentView, Work, evaluate, leaves_of, work_for
+from pertinent.processor.segments import SegmentView, Work, clocks_of, evaluate, work_for
 from pertinent.profiles.identity import candidate_profiles, identity_keys
 from pertinent.profiles.state import ProfileState, is_anonymous
 from pertinent.segments.definitions import SegmentSet
@@ -157,12 +157,12 @@ class Processor:
 
     def _evaluate(self, tx: Transaction, work: Work, now: datetime, origin: str) -> list[Event]:
         segments = self._pipeline.segments
-        leaves = leaves_of(segments, work.keys)
+        clocks = clocks_of(segments, work.keys)
         view = SegmentView(
             matching=tx.segments.matching(segments.conditions, work.keys, now, work.among),
             current=tx.segments.current(work.among),
-            window_times=tx.segments.window_times([leaf for _, leaf in leaves], now, work.among)
-            if leaves
+            anchors=tx.segments.anchors([clock for _, clock in clocks], now, work.among)
+            if clocks
             else [],
         )
         return apply(tx, evaluate(segments, work, view, now, origin))

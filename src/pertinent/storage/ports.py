@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from pertinent.journeys.model import Instance
     from pertinent.privacy.consent import ConsentChange
     from pertinent.recommend.catalogue import Product
-    from pertinent.segments.language import Condition, WindowedCondition
+    from pertinent.segments.language import Condition
+    from pertinent.segments.timing import Clock
 
 
 class ConcurrentUpdate(Exception):
@@ -159,6 +160,11 @@ class ProfileStore(Protocol):
         """(profile, action, time, properties) of every processed event with one of `names`."""
         ...
 
+    def ids_after(self, after: str | None, limit: int) -> list[str]:
+        """Up to `limit` profile ids after `after` (from the first: None), in order: everyone,
+        a page at a time, however many there are."""
+        ...
+
     def erase(self, profile_id: str) -> int:
         """Remove the person from every store, their log events, consent history and the
         catalogue rows their events described last included; return events erased. An address
@@ -178,12 +184,11 @@ class SegmentStore(Protocol):
         holds for at `now`. An `in_segment` leaf means that segment's condition in `segments`."""
         ...
 
-    def window_times(
-        self, leaves: Sequence[WindowedCondition], now: datetime, among: Collection[str] | None
+    def anchors(
+        self, clocks: Sequence[Clock], now: datetime, among: Collection[str] | None
     ) -> list[tuple[int, str, datetime]]:
-        """(leaf index, person, time) for each leaf and person with a matching event in the
-        leaf's window at `now`: the earliest such event for `performed`, the latest for
-        `not_performed`."""
+        """(clock index, person, anchor) for each clock and person (of `among`; None:
+        everyone) that has an anchor at `now` (see `segments.timing`)."""
         ...
 
     def current(self, among: Collection[str] | None) -> dict[str, set[str]]:
@@ -208,6 +213,31 @@ class SegmentStore(Protocol):
         ...
 
     def history(self, key: str) -> list[tuple[str, datetime, datetime | None]]: ...
+
+    def definitions(self) -> dict[str, DefinitionVersion]:
+        """The live definition of each segment: its newest saved version, unless removed."""
+        ...
+
+    def save_definition(self, key: str, definition: Mapping[str, Any], at: datetime) -> int:
+        """Keep a new version of a segment's definition (live from now); return its number."""
+        ...
+
+    def remove_definition(self, key: str, at: datetime) -> None:
+        """Mark a segment's live version removed (its versions stay)."""
+        ...
+
+    def versions(self, key: str) -> list[DefinitionVersion]:
+        """Every saved version of a segment, oldest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class DefinitionVersion:
+    key: str
+    version: int
+    definition: dict[str, Any]
+    saved_at: datetime
+    removed_at: datetime | None = None
 
 
 class JourneyStore(Protocol):
@@ -504,6 +534,14 @@ class ReadModel(Protocol):
     def segment_sizes(self) -> dict[str, int]: ...
 
     def members(self, key: str, limit: int, offset: int) -> list[Member]: ...
+
+    def members_at(self, key: str, at: datetime, limit: int, offset: int) -> list[Member]:
+        """Who was in the segment at `at` (in by then, not yet out), by entry."""
+        ...
+
+    def segment_history(self, key: str, points: Sequence[datetime]) -> list[int]:
+        """The segment's size at each of `points`."""
+        ...
 
     def emails(self, limit: int) -> list[SentEmail]:
         """The newest emails in the outbox, newest first."""

@@ -140,6 +140,10 @@ class MemoryProfileStore:
             if row.action is not None and row.action in wanted
         ]
 
+    def ids_after(self, after: str | None, limit: int) -> list[str]:
+        ids = sorted(pid for pid in self._state.profiles if after is None or pid > after)
+        return ids[:limit]
+
     def erase(self, profile_id: str) -> int:
         """Everything about the person goes, including log events never attributed to them
         (bot-flagged, or not processed yet), found by their ids. Their suppression stays, no

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from pertinent.events.model import LoggedEvent
 from pertinent.storage.memory.consent import MemoryConsentStore
@@ -121,6 +122,19 @@ class MemoryReadModel:
             if m.segment_key == key and m.exited_at is None
         )
         return [Member(pid, at) for at, pid in open_[offset : offset + limit]]
+
+    def members_at(self, key: str, at: datetime, limit: int, offset: int) -> list[Member]:
+        inside = sorted(
+            (m.entered_at, m.profile_id)
+            for m in self._committed().memberships
+            if m.segment_key == key
+            and m.entered_at <= at
+            and (m.exited_at is None or m.exited_at > at)
+        )
+        return [Member(pid, entered) for entered, pid in inside[offset : offset + limit]]
+
+    def segment_history(self, key: str, points: Sequence[datetime]) -> list[int]:
+        return [len(self.members_at(key, at, 10**12, 0)) for at in points]
 
     def emails(self, limit: int) -> list[SentEmail]:
         rows = sorted(self._committed().outbox.items(), reverse=True)[:limit]

@@ -20,6 +20,7 @@ from pertinent.journeys.model import Instance
 from pertinent.privacy.consent import ConsentChange
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.catalogue import Product
+from pertinent.storage.ports import DefinitionVersion
 
 
 def json_value(value: Any) -> Any:
@@ -170,6 +171,7 @@ class State:
     identities: dict[tuple[str, str], str] = field(default_factory=dict)
     profile_events: dict[int, Attribution] = field(default_factory=dict)
     memberships: list[Membership] = field(default_factory=list)
+    segment_versions: dict[str, list[DefinitionVersion]] = field(default_factory=dict)
     timers: dict[tuple[str, str], datetime] = field(default_factory=dict)
     instances: dict[str, InstanceRow] = field(default_factory=dict)
     outbox: dict[int, OutboxRow] = field(default_factory=dict)

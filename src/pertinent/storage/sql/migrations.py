@@ -70,6 +70,15 @@ def _processes_and_partitions(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _segment_versions(conn: Connection) -> None:
+    """Version 3: every saved segment definition, and memberships found by when they began
+    (a segment's size over time)."""
+    tables.segment_versions.create(conn, checkfirst=True)
+    conn.execute(
+        text("CREATE INDEX ix_membership_entered ON segment_membership (segment_key, entered_at)")
+    )
+
+
 def _ingestion_flags(conn: Connection) -> None:
     """Version 4: events carry the flags ingestion gave them; tracking-plan violations are
     counted. (On SQLite, step 2 may have just rebuilt the events table, flags included.)"""
@@ -98,6 +107,7 @@ def _consent_and_provenance(conn: Connection) -> None:
 # (version, step) after the baseline, in order.
 STEPS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, _processes_and_partitions),
+    (3, _segment_versions),
     (4, _ingestion_flags),
     (8, _consent_and_provenance),
 ]

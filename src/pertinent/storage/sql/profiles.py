@@ -208,6 +208,12 @@ class SqlProfileStore:
         )
         return [(r.profile_id, r.action, r.timestamp, r.properties) for r in rows]
 
+    def ids_after(self, after: str | None, limit: int) -> list[str]:
+        query = select(_P.c.profile_id).order_by(_P.c.profile_id).limit(limit)
+        if after is not None:
+            query = query.where(_P.c.profile_id > after)
+        return [str(pid) for pid in self._conn.execute(query).scalars()]
+
     def erase(self, profile_id: str) -> int:
         """Everything about the person goes, including log events never attributed to them
         (bot-flagged, or not processed yet), found by their ids. Their suppression stays, no

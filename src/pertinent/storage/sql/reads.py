@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from pertinent.events.model import LoggedEvent
 from pertinent.storage.ports import (
@@ -151,6 +152,26 @@ class SqlReadModel:
 
         return self._read(query)
 
+    def members_at(self, key: str, at: datetime, limit: int, offset: int) -> list[Member]:
+        def query(conn: Connection) -> list[Member]:
+            rows = conn.execute(
+                select(_M.c.profile_id, _M.c.entered_at)
+                .where(_M.c.segment_key == key, *_inside(at))
+                .order_by(_M.c.entered_at, _M.c.profile_id)
+                .limit(limit)
+                .offset(offset)
+            )
+            return [Member(r.profile_id, r.entered_at) for r in rows]
+
+        return self._read(query)
+
+    def segment_history(self, key: str, points: Sequence[datetime]) -> list[int]:
+        def query(conn: Connection) -> list[int]:
+            count = select(func.count()).select_from(_M).where(_M.c.segment_key == key)
+            return [int(conn.execute(count.where(*_inside(at))).scalar_one()) for at in points]
+
+        return self._read(query)
+
     def emails(self, limit: int) -> list[SentEmail]:
         def query(conn: Connection) -> list[SentEmail]:
             rows = conn.execute(select(_O).order_by(_O.c.id.desc()).limit(limit))
@@ -211,6 +232,11 @@ class SqlReadModel:
 
     def violations(self) -> list[ViolationCount]:
         return self._read(lambda conn: SqlViolations(conn).counts())
+
+
+def _inside(at: datetime) -> list[Any]:
+    """A membership that had begun at `at` and not yet ended."""
+    return [_M.c.entered_at <= at, or_(_M.c.exited_at.is_(None), _M.c.exited_at > at)]
 
 
 def _sizes(conn: Connection) -> dict[str, int]:

@@ -104,6 +104,7 @@ segment_membership = Table(
     Column("exited_at", UtcDateTime),
     Index("ix_membership_current", "segment_key", "exited_at", "profile_id"),
     Index("ix_membership_profile", "profile_id"),
+    Index("ix_membership_entered", "segment_key", "entered_at"),
     # One open membership per person and segment, whoever writes it.
     Index(
         "ux_membership_open",
@@ -113,6 +114,18 @@ segment_membership = Table(
         sqlite_where=text("exited_at IS NULL"),
         postgresql_where=text("exited_at IS NULL"),
     ),
+)
+
+# Every saved version of each segment's definition; the newest without `removed_at` is live.
+segment_versions = Table(
+    "segment_versions",
+    metadata,
+    Column("segment_key", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", Json, nullable=False),
+    Column("saved_at", UtcDateTime, nullable=False),
+    Column("removed_at", UtcDateTime),
+    PrimaryKeyConstraint("segment_key", "version"),
 )
 
 # Due-time wake-ups for segment window edges.
