@@ -26,6 +26,7 @@ from pertinent.processor.send import Sender, Transport
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.artefacts import ModelSync
 from pertinent.recommend.cache import make_cache
+from pertinent.recommend.evaluate import Progress
 from pertinent.recommend.serve import RecommendationService, TrainResult, leaning_categories
 from pertinent.recommend.template import TemplateRecommendations
 from pertinent.segments.definitions import SegmentSet
@@ -86,9 +87,9 @@ class System:
         minimum = self.workspace.settings.segments.min_size
         return undersized(self.storage.reads.segment_sizes(), in_use, minimum)
 
-    def train_recommendations(self) -> TrainResult:
+    def train_recommendations(self, progress: Progress | None = None) -> TrainResult:
         """Train on the whole log now and publish the model to every process."""
-        return self.models.train()
+        return self.models.train(progress)
 
     def run_until_idle(self) -> int:
         """Process, run timers, retrain when due and send, in this thread, until nothing is

@@ -24,10 +24,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from pertinent.clock import Clock
+from pertinent.recommend.evaluate import Progress
 from pertinent.recommend.interactions import EVENT_KINDS
 from pertinent.recommend.serve import RecommendationService, TrainResult, without_person
 from pertinent.recommend.source import interactions_from_actions
-from pertinent.storage.ports import Storage
+from pertinent.storage.ports import Artefact, Storage
 
 ARTEFACT = "recommendations"
 KEEP_VERSIONS = 2
@@ -60,8 +61,20 @@ class ModelSync:
         self._mark = 0  # the last erasure the loaded model has forgotten
         self._lock = threading.Lock()
 
-    def train(self) -> TrainResult:
-        """Train on the whole log and the catalogue, publish, and serve the result here."""
+    def train(self, progress: Progress | None = None) -> TrainResult:
+        """Train on the whole log and the catalogue, publish, and serve the result here.
+
+        Under `model: auto`, the comparison of candidates runs first, on its own read of the
+        log and outside the locks (it takes minutes on a big shop, and neither erasures nor
+        this process's polls wait for it); the chosen model then trains as any model does.
+        The artefact carries the leaderboard."""
+        selection = None
+        if self._service.settings.model == "auto":
+            with self._storage.snapshot() as tx:
+                rows = tx.profiles.actions(list(EVENT_KINDS))
+            selection = self._service.select(
+                interactions_from_actions(rows), self._clock.now(), progress
+            )
         with self._lock, self._service.exclusive():
             with self._storage.snapshot() as tx:
                 rows = tx.profiles.actions(list(EVENT_KINDS))
@@ -69,14 +82,21 @@ class ModelSync:
                 erased = tx.artefacts.erasures_after(0)
             mark = erased[-1][0] if erased else 0
             now = self._clock.now()
-            result = self._service.train(interactions_from_actions(rows), products, now)
+            result = self._service.train(
+                interactions_from_actions(rows), products, now, selection=selection
+            )
             with self._storage.transaction() as tx:
                 # Whoever was erased while this model trained must not be in it.
                 erased = tx.artefacts.erasures_after(mark)
                 self._forget({key for _, key in erased})
                 mark = erased[-1][0] if erased else mark
                 facts = {k: v for k, v in result.__dict__.items() if k != "version"}
-                meta = {"mark": mark, "trained_at": now.timestamp(), **facts}
+                meta = {
+                    "mark": mark,
+                    "trained_at": now.timestamp(),
+                    **facts,
+                    "selection": selection.as_dict() if selection else None,
+                }
                 snapshot = self._service.current
                 version = tx.artefacts.put(ARTEFACT, pickle.dumps(snapshot), meta, now)
                 tx.artefacts.prune(ARTEFACT, KEEP_VERSIONS)
@@ -131,11 +151,16 @@ class ModelSync:
                 self._service.install(replace(clean, version=version))
                 self._version = version
 
+    def published(self) -> Artefact | None:
+        """What the newest published model's artefact says of it (model, when trained, the
+        leaderboard under auto), without loading it."""
+        with self._storage.snapshot() as tx:
+            return tx.artefacts.latest(ARTEFACT)
+
     def retrain_due(self) -> bool:
         """No model yet, or the newest is older than the schedule (by the clock, so simulated
         time retrains on the simulated schedule)."""
-        with self._storage.snapshot() as tx:
-            latest = tx.artefacts.latest(ARTEFACT)
+        latest = self.published()
         if latest is None:
             return True
         if self._retrain_every is None:
