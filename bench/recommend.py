@@ -43,7 +43,7 @@ from rich.console import Console
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import pertinent, print_table, serving
+from common import ADMIN_KEY, pertinent, print_table, serving
 
 from pertinent.recommend.cache import MemoryCache
 from pertinent.recommend.catalogue import Product
@@ -63,7 +63,7 @@ from pertinent.sim.population import make_population
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 # The benchmark runs from a clone, which carries the data set (the package never assumes one).
 RETAIL_FILE = Path(__file__).resolve().parents[1] / "datasets" / FILE_NAME
-ADMIN = {"Authorization": "Bearer demo-admin-key"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 ORDER_LINES_PER_CALL = 150
 
 
@@ -186,7 +186,7 @@ local i = 0
 request = function()
   i = i + 1
   local path = "/v1/recommendations/" .. users[(i %% #users) + 1] .. "?n=10"
-  return wrk.format("GET", path, {["Authorization"] = "Bearer demo-admin-key"})
+  return wrk.format("GET", path, {["Authorization"] = "Bearer %s"})
 end
 """
 
@@ -224,7 +224,7 @@ def serving_rows(
         pertinent("process", "--until-idle", "--workspace", str(ws))
         users = sorted({i.user_id for i in interactions})
         script = folder / "users.lua"
-        script.write_text(WRK_SCRIPT % ",".join(f'"{u}"' for u in users))
+        script.write_text(WRK_SCRIPT % (",".join(f'"{u}"' for u in users), ADMIN_KEY))
         with serving(ws) as base:
             trained = httpx.post(f"{base}/v1/recommendations/train", headers=ADMIN, timeout=600)
             trained.raise_for_status()

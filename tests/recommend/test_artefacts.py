@@ -78,7 +78,7 @@ def test_the_api_serves_what_the_processor_trained_and_both_forget_the_erased(
     assert all(r.item_id.startswith("a") for r in picks), "the model learned the tastes"
     assert not api.models.poll(), "nothing new to load"
 
-    erase_person(api.storage, api.recommendations, "a-0", START)
+    erase_person(api.storage, api.recommendations, api.models, "a-0", START)
     assert not _knows(api, "a-0"), "forgotten here at once"
     assert _knows(processor, "a-0")
     assert processor.models.poll()

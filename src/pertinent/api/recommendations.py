@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from pertinent.api.auth import admin_key_dependency
+from pertinent.api.auth import KeyRing, admin_key_dependency
 from pertinent.app import System
 from pertinent.recommend.catalogue import Product
 from pertinent.recommend.serve import leaning_categories
@@ -70,7 +70,9 @@ def build_router(system: System) -> APIRouter:
     router = APIRouter(
         prefix="/v1",
         tags=["recommendations"],
-        dependencies=[Depends(admin_key_dependency(system.workspace.settings.keys.admin))],
+        dependencies=[
+            Depends(admin_key_dependency(KeyRing.from_settings(system.workspace.settings.keys)))
+        ],
     )
     service = system.recommendations
 

@@ -3,14 +3,14 @@
 At each training, the candidate models, each with a small grid of settings, learn from the
 workspace's interactions without each person's latest ones (the latest `auto.holdout` share
 of the products each person touched) and are asked for those: what each person did next.
-nDCG@10 ranks them. A challenger replaces the
-model chosen last time only if it ranks better by more than `auto.margin` (relative), and a
-variant of a model replaces that model's own settings only on the same terms, so the choice
-does not flip on noise. The chosen model is then trained on everything and served.
+nDCG@10 ranks them. A challenger replaces the model chosen last time only if it ranks
+better by more than `auto.margin` (relative), and a variant of a model replaces that model's
+own settings only on the same terms, so the choice does not flip on noise. The chosen model
+is then trained on everything and served.
 
-The time is bounded: candidates run cheapest-first per round (every model's own settings,
-then the variants), and none starts after `auto.budget_seconds`; the one running finishes.
-At most `auto.max_people` people are scored.
+The time is bounded: candidates run in rounds (every model's own settings, then each one's
+first variant, and so on), none starts after `auto.budget_seconds`, and the one running
+finishes. At most `auto.max_people` people are scored.
 """
 
 from __future__ import annotations
@@ -134,8 +134,11 @@ def _pick(
         if kept is not None and (kept.ndcg or 0.0) >= floor:
             why = "best" if kept is best else f"kept: within {margin:.0%} of {best.choice.label}"
             return kept, why, True
-    own = next(t for t in measured if t.choice.model == best.choice.model and not t.choice.changes)
-    if own is not best and (own.ndcg or 0.0) >= floor:
+    own = next(
+        (t for t in measured if t.choice.model == best.choice.model and not t.choice.changes),
+        None,
+    )
+    if own is not None and own is not best and (own.ndcg or 0.0) >= floor:
         return own, f"its variants do not beat its own settings by {margin:.0%}", False
     return best, "best", False
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -84,6 +84,37 @@ def leaning_categories(
             if isinstance(category, str) and category and category not in found:
                 found.append(category)
     return found
+
+
+def without_person(snap: Snapshot, user_id: str, products: Collection[str] = ()) -> Snapshot:
+    """`snap` with nothing of the person left in it: their row of interactions and purchases,
+    their factors where the model has any, their id, and the catalogue rows their events
+    described (`products`). The same snapshot when it holds none of these."""
+    row = snap.data.user_index.get(user_id)
+    described = set(products) & set(snap.products)
+    if row is None and not described:
+        return snap
+    snap = replace(
+        snap,
+        token=uuid.uuid4().hex,
+        products={k: p for k, p in snap.products.items() if k not in described},
+    )
+    if row is None:
+        return snap
+    keep = sparse.diags((np.arange(len(snap.data.users)) != row).astype(np.float32), format="csr")
+    matrix = (keep @ snap.data.matrix).tocsr()
+    matrix.eliminate_zeros()
+    purchases = (keep @ snap.purchases).tocsr()
+    purchases.eliminate_zeros()
+    users = list(snap.data.users)
+    users[row] = ""  # the row stays (others' rows keep their numbers); the id goes
+    index = {u: i for u, i in snap.data.user_index.items() if u != user_id}
+    return replace(
+        snap,
+        model=snap.model.without_user(row),
+        data=replace(snap.data, matrix=matrix, users=users, user_index=index),
+        purchases=purchases,
+    )
 
 
 class RecommendationService:
@@ -259,28 +290,11 @@ class RecommendationService:
             POPULAR, rank(snap, scores, n, set(), category, self.settings.max_per_category)
         )
 
-    def forget_user(self, user_id: str) -> None:
-        """Remove what the current model learned from a person: their row of interactions and
-        purchases, and their factors where the model has any. The next training no longer
-        sees them at all (their events are gone from the log)."""
+    def forget_user(self, user_id: str, products: Collection[str] = ()) -> None:
+        """Remove what the current model learned from a person (`without_person`). The next
+        training no longer sees them at all (their events are gone from the log)."""
         with self._lock:
-            snap = self._current
-            row = snap.data.user_index.get(user_id)
-            if row is not None:
-                keep = sparse.diags(
-                    (np.arange(len(snap.data.users)) != row).astype(np.float32), format="csr"
-                )
-                matrix = (keep @ snap.data.matrix).tocsr()
-                matrix.eliminate_zeros()
-                purchases = (keep @ snap.purchases).tocsr()
-                purchases.eliminate_zeros()
-                self._current = replace(
-                    snap,
-                    token=uuid.uuid4().hex,
-                    model=snap.model.without_user(row),
-                    data=replace(snap.data, matrix=matrix),
-                    purchases=purchases,
-                )
+            self._current = without_person(self._current, user_id, products)
             self._cache.forget_user(user_id)
 
     @staticmethod
