@@ -28,6 +28,7 @@ import numpy as np
 from scipy import sparse
 
 from pertinent.recommend.catalogue import Product
+from pertinent.recommend.models.base import weighted_rows
 
 _WORD = re.compile(r"[^\W\d_]{2,}")  # letters only, two or more
 
@@ -82,12 +83,8 @@ def describe(
 def taste_match(content: ItemContent, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """How well each item's description matches a person who interacted with `items` with
     `weights` (0 where nothing is described)."""
-    features = content.features
-    taste = np.zeros(features.shape[1], dtype=np.float64)
-    for item, weight in zip(items.tolist(), weights.tolist(), strict=True):
-        start, end = features.indptr[item], features.indptr[item + 1]
-        taste[features.indices[start:end]] += weight * features.data[start:end]
-    return np.asarray(features @ taste, dtype=np.float64)
+    taste = weighted_rows(content.features, items, weights)
+    return np.asarray(content.features @ taste, dtype=np.float64)
 
 
 def like(content: ItemContent, item: int) -> np.ndarray:

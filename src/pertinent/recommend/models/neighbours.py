@@ -10,6 +10,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import sparse
 
+from pertinent.recommend.models.base import weighted_rows
+
 
 class NeighbourSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -53,17 +55,9 @@ class ItemToItem:
         return np.asarray((matrix[users] @ self.similarity).toarray())
 
     def _one_user(self, user: int, matrix: sparse.csr_matrix) -> np.ndarray:
-        """The serving path: one person's row times the similarity matrix, gathered straight
-        from the CSR arrays (SciPy's slicing and product setup cost several times the
-        arithmetic for a single row)."""
+        """The serving path: one person's row times the similarity matrix."""
         start, end = matrix.indptr[user], matrix.indptr[user + 1]
-        items, affinity = matrix.indices[start:end], matrix.data[start:end]
-        sim = self.similarity
-        first, last = sim.indptr[items], sim.indptr[items + 1]
-        lengths = last - first
-        cells = np.repeat(first - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-        weights = np.repeat(affinity, lengths) * sim.data[cells]
-        return np.bincount(sim.indices[cells], weights=weights, minlength=sim.shape[1])
+        return weighted_rows(self.similarity, matrix.indices[start:end], matrix.data[start:end])
 
     def similar(self, item: int, n: int) -> list[tuple[int, float]]:
         row = self.similarity.getrow(item).toarray().ravel()
