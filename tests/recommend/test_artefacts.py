@@ -17,6 +17,7 @@ from pertinent.cli import app
 from pertinent.clock import SimClock
 from pertinent.config import load_workspace
 from pertinent.privacy.erase import erase_person
+from pertinent.recommend.artefacts import ARTEFACT
 from pertinent.scaffold import write_example_workspace
 
 
@@ -122,3 +123,18 @@ def test_the_artefact_carries_autos_leaderboard_and_keeps_the_date_of_a_kept_cho
     assert status.exit_code == 0, status.output
     assert f"serving {first.model}" in status.output and "configured: auto" in status.output
     assert f"auto chose {selection['chosen']}" in status.output
+
+
+def test_a_model_an_older_version_published_is_retrained_not_loaded(
+    two_processes: tuple[System, System],
+) -> None:
+    processor, api = two_processes
+    with processor.storage.transaction() as tx:
+        tx.artefacts.put(ARTEFACT, b"a pickle of another shape", {"trained_at": 0.0}, START)
+    assert not api.models.poll(), "never unpickled"
+    assert api.recommendations.current.version == 0
+    assert processor.models.retrain_due()
+    _shop(processor)
+    processor.processor.run_until_idle()
+    trained = processor.train_recommendations()
+    assert api.models.poll() and api.recommendations.current.version == trained.version

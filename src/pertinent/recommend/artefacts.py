@@ -31,6 +31,9 @@ from pertinent.recommend.source import interactions_from_actions
 from pertinent.storage.ports import Artefact, Storage
 
 ARTEFACT = "recommendations"
+# The shape of the pickled snapshot; raised whenever `Snapshot` changes, so a process never
+# loads a model an older version of Pertinent published (it is retrained instead).
+SNAPSHOT_FORMAT = 2
 KEEP_VERSIONS = 2
 log = logging.getLogger("pertinent.recommend")
 
@@ -41,6 +44,11 @@ def erasure_key(profile_id: str) -> str:
     return hashlib.blake2b(
         profile_id.encode(), person=b"pertinent-erase", digest_size=16
     ).hexdigest()
+
+
+def _current(artefact: Artefact) -> bool:
+    """Whether this version of Pertinent can load the artefact's snapshot."""
+    return artefact.meta.get("format") == SNAPSHOT_FORMAT
 
 
 class ModelSync:
@@ -92,6 +100,7 @@ class ModelSync:
                 mark = erased[-1][0] if erased else mark
                 facts = {k: v for k, v in result.__dict__.items() if k != "version"}
                 meta = {
+                    "format": SNAPSHOT_FORMAT,
                     "mark": mark,
                     "trained_at": now.timestamp(),
                     **facts,
@@ -112,7 +121,7 @@ class ModelSync:
                 latest = tx.artefacts.latest(ARTEFACT)
                 blob = (
                     tx.artefacts.blob(ARTEFACT, latest.version)
-                    if latest is not None and latest.version > self._version
+                    if latest is not None and latest.version > self._version and _current(latest)
                     else None
                 )
                 changed = False
@@ -141,6 +150,11 @@ class ModelSync:
         with self._lock:
             with self._storage.transaction() as tx:
                 latest = tx.artefacts.latest(ARTEFACT)
+                if latest is not None and not _current(latest):
+                    # An older Pertinent's model cannot be cleaned here: it goes, and the
+                    # next training replaces it.
+                    tx.artefacts.prune(ARTEFACT, 0)
+                    return
                 blob = tx.artefacts.blob(ARTEFACT, latest.version) if latest else None
                 if latest is None or blob is None:
                     return
@@ -161,7 +175,7 @@ class ModelSync:
         """No model yet, or the newest is older than the schedule (by the clock, so simulated
         time retrains on the simulated schedule)."""
         latest = self.published()
-        if latest is None:
+        if latest is None or not _current(latest):
             return True
         if self._retrain_every is None:
             return False

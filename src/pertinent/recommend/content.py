@@ -46,10 +46,12 @@ def _terms(product: Product) -> Iterator[str]:
 class ItemContent:
     features: sparse.csr_matrix  # items × terms, rows of unit length (zero: nothing known)
     maturity: np.ndarray  # per item, 0 (new) .. 1 (behaviour alone decides)
+    young: np.ndarray  # the items below maturity 1
+    young_items: frozenset[str]  # their ids
 
     @property
     def any_young(self) -> bool:
-        return bool((self.maturity < 1).any())
+        return len(self.young) > 0
 
 
 def describe(
@@ -77,7 +79,13 @@ def describe(
     # A product with nothing described can only be ranked by behaviour.
     described = np.diff(features.indptr) > 0
     maturity = np.where(described, np.minimum(people / new_item_people, 1.0), 1.0)
-    return ItemContent(features, maturity.astype(np.float32))
+    young = np.flatnonzero(maturity < 1)
+    return ItemContent(
+        features,
+        maturity.astype(np.float32),
+        young,
+        frozenset(items[i] for i in young.tolist()),
+    )
 
 
 def taste_match(content: ItemContent, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -95,18 +103,21 @@ def like(content: ItemContent, item: int) -> np.ndarray:
 
 
 def with_new_items(
-    behaviour: np.ndarray, description: np.ndarray, content: ItemContent, candidates: np.ndarray
+    behaviour: np.ndarray, description: np.ndarray, content: ItemContent, seen: np.ndarray
 ) -> np.ndarray:
     """A person's scores with the products behaviour cannot rank yet blended in: such a
     product scores maturity × its own score + (1 − maturity) × its description's match,
-    scaled so the best match among `candidates` equals the best score of an established
-    candidate (a new product as like the person's taste as anything scores like their top
-    pick). Established products keep their score."""
-    young = (content.maturity < 1) & candidates
-    established = candidates & ~young
-    top = behaviour[established].max(initial=0.0)
-    best_match = description[candidates].max(initial=0.0)
-    if not young.any() or top <= 0 or best_match <= 0:
+    scaled so the best match among the products not `seen` equals the best score of an
+    established one (a new product as like the person's taste as anything scores like their
+    top pick). Established products keep their score. `description` is used up."""
+    out = np.zeros(len(behaviour), dtype=bool)
+    out[seen] = True
+    young = content.young[~out[content.young]]
+    out[content.young] = True
+    top = behaviour[~out].max(initial=0.0)
+    description[seen] = -np.inf
+    best_match = description.max(initial=0.0)
+    if not len(young) or top <= 0 or best_match <= 0:
         return behaviour
     w = content.maturity[young]
     blended = behaviour.astype(np.float64, copy=True)

@@ -37,14 +37,18 @@ from pertinent.recommend.models import make_model
 from pertinent.recommend.ranking import rank
 from pertinent.recommend.select import Selection, select_model
 from pertinent.recommend.settings import RecommendationSettings
-from pertinent.recommend.snapshot import Recommendation, Snapshot, make_snapshot, row_of
+from pertinent.recommend.snapshot import (
+    TIE_BREAK,
+    Recommendation,
+    Snapshot,
+    make_snapshot,
+    row_of,
+)
 
 CATALOGUE = "catalogue"
 COLD_START_CATEGORY = "cold_start:category"
 COLD_START_CATALOGUE = f"cold_start:{CATALOGUE}"
 POPULAR = "popular"
-# Orders equal scores by popularity, far below any difference a model means.
-_TIE_BREAK = 1e-6
 
 
 @dataclass(frozen=True)
@@ -234,11 +238,9 @@ class RecommendationService:
                 scores = snap.model.scores(np.asarray([row]), snap.data.matrix)[0]
                 scores = scores.astype(np.float64)
                 if snap.content.any_young:
-                    unseen = np.ones(len(scores), dtype=bool)
-                    unseen[seen] = False
                     description = taste_match(snap.content, seen, affinity)
-                    scores = with_new_items(scores, description, snap.content, unseen)
-                scores += _TIE_BREAK * snap.popularity / snap.popularity.max(initial=1.0)
+                    scores = with_new_items(scores, description, snap.content, seen)
+                scores += snap.tie_break
             else:
                 scores = self._cold_scores(snap, wanted)
             excluded = self._recently_bought(snap, row, now)
@@ -267,9 +269,9 @@ class RecommendationService:
         key = cache_key(snap.token, "similar", item_id, n, None)
         if (cached := self._cache.get(key)) is not None:
             return Answer(source, [self._from_cache(snap, c) for c in cached])
-        scores = self._popular_scores(snap) * _TIE_BREAK / snap.popularity.max(initial=1.0)
+        scores = snap.tie_break.astype(np.float64, copy=True)
         if product is not None and product.category is not None:
-            scores[snap.categories == product.category] += _TIE_BREAK
+            scores[snap.categories == product.category] += TIE_BREAK
         if index is not None:
             behaviour = np.zeros(len(snap.data.items))
             if maturity > 0:
@@ -330,6 +332,5 @@ _NOTHING = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 def _blended_name(snap: Snapshot, model: str, items: list[Recommendation]) -> str:
     """`model`, or `model+catalogue` when a listed product was ranked partly by its
     description (fewer than `new_item_people` people have touched it)."""
-    index = snap.data.item_index
-    young = any(snap.content.maturity[index[r.item_id]] < 1 for r in items)
+    young = any(r.item_id in snap.content.young_items for r in items)
     return f"{model}+{CATALOGUE}" if young else model

@@ -20,6 +20,9 @@ from pertinent.recommend.interactions import InteractionMatrix
 from pertinent.recommend.models import Recommender
 from pertinent.recommend.select import Selection
 
+# Orders equal scores by popularity, far below any difference a model means.
+TIE_BREAK = 1e-6
+
 
 @dataclass(frozen=True)
 class Recommendation:
@@ -48,6 +51,7 @@ class Snapshot:
     purchases: sparse.csr_matrix  # users × items: when each was last ordered (epoch seconds)
     content: ItemContent
     selection: Selection | None  # how `auto` chose the model (None for a fixed model)
+    tie_break: np.ndarray  # per item, TIE_BREAK × its share of the top popularity
 
 
 def make_snapshot(
@@ -78,6 +82,7 @@ def make_snapshot(
         purchases,
         describe(data.items, products, popularity, new_item_people),
         selection,
+        TIE_BREAK * popularity.astype(np.float64) / popularity.max(initial=1.0),
     )
 
 
