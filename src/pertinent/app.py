@@ -12,6 +12,8 @@ from typing import Any
 
 from pertinent.clock import Clock, WallClock
 from pertinent.config import Workspace, load_workspace
+from pertinent.content.context import ContextBuilder
+from pertinent.content.links import LinkRules, SystemUrls
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
@@ -30,7 +32,7 @@ from pertinent.segments.definitions import SegmentSet
 from pertinent.storage.ports import Storage
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
-from pertinent.tracking.tokens import TokenSigner
+from pertinent.tracking.tokens import TrackingTokens
 
 
 @dataclass
@@ -44,7 +46,8 @@ class System:
     segments: SegmentSet
     processor: Processor
     renderer: Renderer
-    signer: TokenSigner
+    tokens: TrackingTokens
+    contexts: ContextBuilder
     sender: Sender
     recommendations: RecommendationService
     models: ModelSync
@@ -111,9 +114,13 @@ def build_system(
     clock = clock or WallClock()
     settings = workspace.settings
     storage = storage or open_storage(workspace, database_url=database_url, schema=schema)
-    signer = TokenSigner(settings.secret)
-    templates = TemplateLibrary(workspace.templates_dir)
-    renderer = Renderer(templates, signer, settings.server.base_url)
+    tokens = TrackingTokens(settings.secret)
+    templates = TemplateLibrary(workspace.templates_dir, settings.content)
+    renderer = Renderer(
+        templates,
+        SystemUrls(settings.server.base_url, tokens),
+        LinkRules.of(settings.content.allowed_link_hosts),
+    )
     segments = SegmentSet(workspace.segments)
     _check_references(workspace, segments, templates)
     recommendations = RecommendationService(
@@ -134,10 +141,11 @@ def build_system(
             )
         }
 
+    contexts = ContextBuilder([recommendations_hook])
     pipeline = Pipeline(
         segments=segments,
         journeys={j.key: j for j in workspace.journeys},
-        composer=Composer(renderer, settings.secret, hooks=[recommendations_hook]),
+        composer=Composer(renderer, settings.secret, contexts),
     )
     processor = Processor(
         storage,
@@ -167,7 +175,8 @@ def build_system(
         segments=segments,
         processor=processor,
         renderer=renderer,
-        signer=signer,
+        tokens=tokens,
+        contexts=contexts,
         sender=sender,
         recommendations=recommendations,
         models=models,

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pertinent.content.settings import ContentSettings
 from pertinent.errors import ConfigError
 from pertinent.journeys.model import JourneyDefinition
 from pertinent.recommend.settings import RecommendationSettings
@@ -74,6 +75,7 @@ class Settings(_Strict):
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
+    content: ContentSettings = Field(default_factory=ContentSettings)
 
 
 @dataclass(frozen=True)

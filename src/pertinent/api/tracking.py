@@ -1,7 +1,11 @@
-"""Tracking endpoints: open pixel, click redirect, unsubscribe (RFC 8058 one-click).
+"""Tracking endpoints: open pixel, click redirect, unsubscribe (RFC 8058 one-click), the
+email in a browser.
 
-Every token is signed; a click only redirects to the URL signed into its token, so the
-endpoint cannot be used as an open redirect. What happened goes into the log as an event.
+Every token is sealed (`tracking/tokens.py`); a click only redirects to the URL sealed into
+its token, which the link rules allowed when the email was made, so the endpoint cannot be
+used as an open redirect. Clicks, opens and the browser view work for `content.link_days`
+after the email was made (a link that old answers 410 and records nothing); unsubscribing
+works for ever. What happened goes into the log as an event.
 """
 
 from __future__ import annotations
@@ -17,19 +21,24 @@ from pertinent.api.errors import problem
 from pertinent.api.ingest import PIXEL_GIF
 from pertinent.app import System
 from pertinent.tracking.handlers import record_engagement, unsubscribe
-from pertinent.tracking.tokens import InvalidToken
+from pertinent.tracking.tokens import Claims, InvalidToken
 
 
 def build_router(system: System) -> APIRouter:
     router = APIRouter(prefix="/t", tags=["tracking"])
+    tokens = system.tokens
+    valid_days = system.workspace.settings.content.link_days
 
-    async def record(name: str, claims: dict[str, str], request: Request, **props: Any) -> None:
+    def expired(claims: Claims) -> bool:
+        return claims.expired(system.clock.now(), valid_days)
+
+    async def record(name: str, claims: Claims, request: Request, **props: Any) -> None:
         await run_in_threadpool(
             record_engagement,
             system.storage,
             system.ingestor,
             name,
-            claims["m"],
+            claims.message_id,
             system.clock.now(),
             **props,
             user_agent=request.headers.get("user-agent"),
@@ -38,25 +47,46 @@ def build_router(system: System) -> APIRouter:
     @router.get("/o/{token}.gif", summary="Open pixel")
     async def opened(token: str, request: Request) -> Response:
         try:
-            claims = system.signer.verify("open", token)
+            claims = tokens.open("open", token)
         except InvalidToken:
             return Response(PIXEL_GIF, media_type="image/gif")
-        await record("email_opened", claims, request)
+        if not expired(claims):
+            await record("email_opened", claims, request)
         return Response(PIXEL_GIF, media_type="image/gif", headers={"Cache-Control": "no-store"})
 
     @router.get("/c/{token}", summary="Click redirect")
     async def clicked(token: str, request: Request) -> Response:
         try:
-            claims = system.signer.verify("click", token)
+            claims = tokens.open("click", token)
         except InvalidToken:
             return problem(404, "this link is not valid; it may have been altered")
-        await record("email_clicked", claims, request, url=claims["u"])
-        return RedirectResponse(claims["u"], status_code=302)
+        if claims.url is None:
+            return problem(404, "this link is not valid; it may have been altered")
+        if expired(claims):
+            return _page(410, "This link has expired", "It was in an email sent long ago.")
+        await record("email_clicked", claims, request, url=claims.url)
+        return RedirectResponse(claims.url, status_code=302)
+
+    @router.get("/v/{token}", summary="The email in a browser", response_class=HTMLResponse)
+    async def view(token: str) -> Response:
+        try:
+            claims = tokens.open("view", token)
+        except InvalidToken:
+            return problem(404, "this link is not valid; it may have been altered")
+        if expired(claims):
+            return _page(410, "This email has expired", "It was sent long ago.")
+        found = await run_in_threadpool(system.storage.reads.email, claims.message_id)
+        if found is None:
+            return _page(404, "This email is no longer here", "It may have been deleted.")
+        # The email's own HTML, from this host: nothing in it may run.
+        return HTMLResponse(
+            found.item.html, headers={"Content-Security-Policy": "script-src 'none'"}
+        )
 
     @router.get("/u/{token}", summary="Unsubscribe page", response_class=HTMLResponse)
     async def unsubscribe_page(token: str) -> Response:
         try:
-            system.signer.verify("unsubscribe", token)
+            tokens.open("unsubscribe", token)
         except InvalidToken:
             return problem(404, "this unsubscribe link is not valid")
         # A GET only shows a button: mail scanners follow links, and must not unsubscribe.
@@ -70,13 +100,21 @@ def build_router(system: System) -> APIRouter:
     @router.post("/u/{token}", summary="Unsubscribe (also RFC 8058 one-click)")
     async def unsubscribe_post(token: str) -> Response:
         try:
-            claims = system.signer.verify("unsubscribe", token)
+            claims = tokens.open("unsubscribe", token)
         except InvalidToken:
             return problem(404, "this unsubscribe link is not valid")
-        await run_in_threadpool(unsubscribe, system.storage, claims["m"], system.clock.now())
+        await run_in_threadpool(unsubscribe, system.storage, claims.message_id, system.clock.now())
         return HTMLResponse(
             "<!doctype html><title>Unsubscribed</title>"
             "<p>You are unsubscribed. You will not get these emails again.</p>"
         )
 
     return router
+
+
+def _page(status: int, title: str, text: str) -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><title>{escape(title)}</title><body style='font-family:sans-serif'>"
+        f"<h1>{escape(title)}</h1><p>{escape(text)}</p></body>",
+        status_code=status,
+    )

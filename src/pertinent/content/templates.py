@@ -5,8 +5,16 @@
 - `body.mjml` or `body.html`  the body, Liquid inside (one of them required)
 - `text.liquid`  the plain-text part (optional; derived from the HTML otherwise)
 
-Liquid is parsed once per template and file version; missing variables render empty, and the
-`default` filter gives fallbacks, so missing data never breaks an email.
+and shared pieces (a header, a footer) in `templates/_partials/<name>.mjml|.html|.liquid`,
+used as `{% include "footer" %}` or `{% render "footer" %}`. A partial named this way is
+spliced into the body before conversion, so it may hold MJML elements; one given arguments
+(`{% render "card" with p %}`) is rendered by Liquid per email.
+
+Every file is parsed on its own first, so a syntax error names its file, line and column.
+A template is loaded once per version of its files: Liquid parsed, the body converted once
+(`mjml.py`; per email where its Liquid does not allow that), the URLs its author wrote
+collected for the link rules. Missing variables render empty, and the `default` filter gives
+fallbacks, so missing data never breaks an email.
 
 The body is parsed with autoescape on: a person's data (a trait like `<b>Carol</b>`, a product
 name with `&`) is output as text, so it can neither inject markup into the mail viewer nor
@@ -17,53 +25,131 @@ part are plain text and parsed without autoescape; whoever puts them into HTML e
 
 from __future__ import annotations
 
+import re
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from liquid import BoundTemplate, CachingFileSystemLoader, Environment
-from liquid.exceptions import LiquidError
+from liquid import BoundTemplate, Environment
+from liquid.exceptions import LiquidError, TemplateNotFoundError
+from liquid.loader import BaseLoader, TemplateSource
 
+from pertinent.content.derive import Marks
 from pertinent.content.filters import register_filters
+from pertinent.content.links import WrittenUrls
+from pertinent.content.mjml import Compiled, PerEmail, compile_body
+from pertinent.content.settings import ContentSettings
 from pertinent.errors import TemplateError
+
+PARTIALS = "_partials"
+_PARTIAL_SUFFIXES = ("", ".mjml", ".html", ".liquid")
+_SPLICED = re.compile(r"""\{%-?\s*(?:include|render)\s+(["'])([\w./-]+)\1\s*-?%\}""")
+_MAX_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class CompiledBody:
+    """A body converted once: Liquid for the HTML, the text part marked inside."""
+
+    html: BoundTemplate
+    written_whole: tuple[bool, ...]  # per link slot: the URL is written in the template
+    marks: Marks
+
+
+@dataclass(frozen=True)
+class PerEmailBody:
+    """A body converted for each email (see `reason`)."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
 class EmailTemplate:
     name: str
     subject: BoundTemplate
-    body: BoundTemplate
+    body_source: BoundTemplate  # the body with partials spliced in, before conversion
+    body: CompiledBody | PerEmailBody
     is_mjml: bool
+    written: WrittenUrls
     preheader: BoundTemplate | None = None
     text: BoundTemplate | None = None
+    # Each file as its author wrote it (partials too), by path: what lint reads.
+    files: dict[str, str] = field(default_factory=dict)
+    # The context names the template reads (to compute only the URLs it uses).
+    names: frozenset[str] = frozenset()
 
 
-def make_environment(root: Path, *, autoescape: bool) -> Environment:
+def find_partial(root: Path, name: str) -> Path | None:
+    folder = (root / PARTIALS).resolve()
+    for suffix in _PARTIAL_SUFFIXES:
+        path = (folder / f"{name}{suffix}").resolve()
+        if path.is_relative_to(folder) and path.is_file():
+            return path
+    return None
+
+
+class _PartialLoader(BaseLoader):
+    """Partials for `{% render %}` and `{% include %}` that Liquid resolves per email."""
+
+    def __init__(self, root: Path):
+        self._root = root
+
+    def get_source(self, env: Environment, template_name: str, **kwargs: object) -> TemplateSource:
+        path = find_partial(self._root, template_name)
+        if path is None:
+            raise TemplateNotFoundError(template_name, token=None)
+        return TemplateSource(path.read_text(encoding="utf-8"), str(path), None)
+
+
+def make_environment(root: Path, settings: ContentSettings, *, autoescape: bool) -> Environment:
     """A Liquid environment for one workspace; `autoescape` for parts that are HTML."""
-    env = Environment(loader=CachingFileSystemLoader(root), autoescape=autoescape)
-    register_filters(env)
+    env = Environment(loader=_PartialLoader(root), autoescape=autoescape)
+    register_filters(env, settings)
     return env
 
 
-def _parse(env: Environment, path: Path) -> BoundTemplate:
+def syntax_error(exc: LiquidError, path: str) -> TemplateError:
+    """A Liquid error as a TemplateError at `path:line:column`."""
+    found = exc.context()
+    where = f"{path}:{found[0]}:{found[1] + 1}" if found else path
+    return TemplateError(str(exc.message).strip(), where=where)
+
+
+def _read(path: Path) -> str:
     try:
-        return env.from_string(path.read_text(encoding="utf-8"), name=str(path))
-    except LiquidError as exc:
-        raise TemplateError(
-            str(exc).strip(), where=str(path), hint="fix the Liquid syntax at the line shown"
-        ) from exc
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TemplateError(f"cannot read: {exc.strerror}", where=str(path)) from exc
 
 
-class TemplateLibrary:
-    """The templates of a workspace, parsed on first use and re-parsed when a file changes."""
+def _parse(env: Environment, text: str, path: str) -> BoundTemplate:
+    try:
+        return env.from_string(text, name=path)
+    except LiquidError as exc:
+        raise syntax_error(exc, path) from exc
 
-    def __init__(self, root: Path):
+
+class TemplateLibrary:
+    """The templates of a workspace, loaded on first use and again when a file changes.
+
+    Whether files changed is looked at most every `recheck_seconds` per template (a look is
+    a directory listing and a stat per file, which would cost more than rendering)."""
+
+    def __init__(
+        self,
+        root: Path,
+        settings: ContentSettings | None = None,
+        *,
+        recheck_seconds: float = 1.0,
+    ):
         self.root = root
-        self._text_env = make_environment(root, autoescape=False)
-        self._html_env = make_environment(root, autoescape=True)
-        self._cache: dict[str, tuple[tuple[float, ...], EmailTemplate]] = {}
+        self._recheck = recheck_seconds
+        settings = settings or ContentSettings()
+        self._text_env = make_environment(root, settings, autoescape=False)
+        self._html_env = make_environment(root, settings, autoescape=True)
+        # name -> (file times, when they were last looked at, the template)
+        self._cache: dict[str, tuple[tuple[float, ...], float, EmailTemplate]] = {}
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
@@ -75,16 +161,26 @@ class TemplateLibrary:
         folder = self.root / name
         return {p.name: p for p in folder.iterdir() if p.is_file()} if folder.is_dir() else {}
 
+    def _stamp(self, files: dict[str, Path]) -> tuple[float, ...]:
+        partials = self.root / PARTIALS
+        shared = list(partials.iterdir()) if partials.is_dir() else []
+        return tuple(sorted(p.stat().st_mtime for p in [*files.values(), *shared]))
+
     def get(self, name: str) -> EmailTemplate:
+        # Monotonic time for a cache's freshness, not a business decision (see clock.py).
+        looked = time.monotonic()
+        cached = self._cache.get(name)
+        if cached is not None and looked - cached[1] < self._recheck:
+            return cached[2]
         files = self._files(name)
-        stamp = tuple(sorted(p.stat().st_mtime for p in files.values()))
-        with self._lock:
-            cached = self._cache.get(name)
-            if cached is not None and cached[0] == stamp:
-                return cached[1]
+        stamp = self._stamp(files)
+        if cached is not None and cached[0] == stamp:
+            with self._lock:
+                self._cache[name] = (stamp, looked, cached[2])
+            return cached[2]
         template = self._load(name, files)
         with self._lock:
-            self._cache[name] = (stamp, template)
+            self._cache[name] = (stamp, looked, template)
         return template
 
     def _load(self, name: str, files: dict[str, Path]) -> EmailTemplate:
@@ -95,18 +191,65 @@ class TemplateLibrary:
                 where=where,
                 hint=f"templates here: {', '.join(self.names())}",
             )
-        body = files.get("body.mjml") or files.get("body.html")
-        if body is None:
+        body_path = files.get("body.mjml") or files.get("body.html")
+        if body_path is None:
             raise TemplateError("needs body.mjml or body.html", where=where)
-        optional = {
-            k: _parse(self._text_env, files[f"{k}.liquid"])
-            for k in ("preheader", "text")
-            if f"{k}.liquid" in files
+        plain = ("subject.liquid", "preheader.liquid", "text.liquid")
+        texts = {str(files[f]): _read(files[f]) for f in plain if f in files}
+        texts[str(body_path)] = _read(body_path)
+        parsed = {
+            path: _parse(self._html_env if path == str(body_path) else self._text_env, text, path)
+            for path, text in texts.items()
         }
+        body = self._splice(texts[str(body_path)], str(body_path), texts, 0)
+        is_mjml = body_path.suffix == ".mjml"
+        has_preheader = "preheader.liquid" in files
+        compiled = compile_body(body, is_mjml, preheader=has_preheader)
+        body_source = _parse(self._html_env, body, str(body_path))
+        names: set[str] = set()
+        for template in [*parsed.values(), body_source]:
+            names |= set(template.global_variables(include_partials=False))
         return EmailTemplate(
             name=name,
-            subject=_parse(self._text_env, files["subject.liquid"]),
-            body=_parse(self._html_env, body),
-            is_mjml=body.suffix == ".mjml",
-            **optional,
+            subject=parsed[str(files["subject.liquid"])],
+            body_source=body_source,
+            body=self._compiled(compiled, str(body_path)),
+            is_mjml=is_mjml,
+            written=WrittenUrls.of(texts.values()),
+            preheader=parsed.get(str(files.get("preheader.liquid"))),
+            text=parsed.get(str(files.get("text.liquid"))),
+            files=texts,
+            names=frozenset(names),
         )
+
+    def _compiled(self, compiled: Compiled | PerEmail, path: str) -> CompiledBody | PerEmailBody:
+        if isinstance(compiled, PerEmail):
+            return PerEmailBody(compiled.reason)
+        return CompiledBody(
+            html=_parse(self._html_env, compiled.html, f"{path} (converted)"),
+            written_whole=tuple(compiled.written_whole),
+            marks=compiled.marks,
+        )
+
+    def _splice(self, text: str, path: str, seen: dict[str, str], depth: int) -> str:
+        """`text` with each partial named by a plain include or render put in its place."""
+
+        def partial(match: re.Match[str]) -> str:
+            found = find_partial(self.root, match.group(2))
+            if found is None:
+                line = text.count("\n", 0, match.start()) + 1
+                raise TemplateError(
+                    f"no partial {match.group(2)!r}",
+                    where=f"{path}:{line}",
+                    hint=f"partials are files in {self.root / PARTIALS}",
+                )
+            if depth >= _MAX_DEPTH:
+                raise TemplateError("partials include each other too deeply", where=str(found))
+            source = seen.get(str(found))
+            if source is None:
+                source = _read(found)
+                _parse(self._html_env, source, str(found))
+                seen[str(found)] = source
+            return self._splice(source, str(found), seen, depth + 1)
+
+        return _SPLICED.sub(partial, text)

@@ -36,6 +36,7 @@ from pertinent.processor.fold import Folded, FoldState, fold
 from pertinent.processor.journeys import (
     Advanced,
     JourneyState,
+    SendRequest,
     actions_of_interest,
     on_events,
     on_wake,
@@ -187,8 +188,21 @@ class Processor:
         effects: list[Effect] = [SaveInstances(advanced.instances)]
         wanted = addresses(advanced.timeline, profiles)
         suppressed = tx.suppressions.suppressed(wanted) if wanted else set()
-        effects += self._pipeline.composer.compose(advanced.timeline, profiles, suppressed, now)
+        effects += self._pipeline.composer.compose(
+            advanced.timeline, profiles, suppressed, now, self._segments_of(tx, advanced)
+        )
         apply(tx, effects)
+
+    @staticmethod
+    def _segments_of(tx: Transaction, advanced: Advanced) -> dict[str, set[str]]:
+        """The segments each person an email goes to is in now, for `profile.segments`."""
+        people = {e.instance.profile_id for e in advanced.timeline if isinstance(e, SendRequest)}
+        found: dict[str, set[str]] = defaultdict(set)
+        if people:
+            for key, members in tx.segments.current(people).items():
+                for pid in members:
+                    found[pid].add(key)
+        return found
 
     def horizon(self, tx: Transaction) -> datetime:
         """Now, or when the first unprocessed event arrived if that was earlier: a timer

@@ -10,12 +10,12 @@ Each request's `journey_step` event records the outcome, in its place in the tim
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pertinent.content.context import profile_context
+from pertinent.content.context import ContextBuilder
 from pertinent.content.render import Renderer
 from pertinent.delivery.address import address_problem
 from pertinent.delivery.outbox import OutboxItem
@@ -25,9 +25,6 @@ from pertinent.events.system import system_event
 from pertinent.processor.effects import Effect, EmitEvents, EnqueueEmails
 from pertinent.processor.journeys import SendRequest, Timeline
 from pertinent.profiles.state import ProfileState
-
-# Extra template context per email (recommendations, experiments ...), computed lazily.
-ContextHook = Callable[[ProfileState, Mapping[str, Any]], Mapping[str, Any]]
 
 
 def addresses(requests: Timeline, profiles: Mapping[str, ProfileState]) -> set[str]:
@@ -46,7 +43,7 @@ def addresses(requests: Timeline, profiles: Mapping[str, ProfileState]) -> set[s
 class Composer:
     renderer: Renderer
     secret: str
-    hooks: list[ContextHook] = field(default_factory=list)
+    contexts: ContextBuilder = field(default_factory=ContextBuilder)
 
     def message_id(self, idempotency_key: str) -> str:
         """The email's id, derived from its idempotency key under the workspace secret: the
@@ -61,15 +58,18 @@ class Composer:
         profiles: Mapping[str, ProfileState],
         suppressed: Collection[str],
         now: datetime,
+        segments: Mapping[str, Collection[str]] | None = None,
     ) -> list[Effect]:
+        """`segments`: the keys of the segments each person is in now (`profile.segments`)."""
         items: list[OutboxItem] = []
         events: list[Event] = []
         for entry in timeline:
             if isinstance(entry, Event):
                 events.append(entry)
                 continue
+            pid = entry.instance.profile_id
             item, outcome = self._one(
-                entry, profiles.get(entry.instance.profile_id), suppressed, now
+                entry, profiles.get(pid), (segments or {}).get(pid, ()), suppressed, now
             )
             if item is not None:
                 items.append(item)
@@ -96,6 +96,7 @@ class Composer:
         self,
         request: SendRequest,
         state: ProfileState | None,
+        segments: Collection[str],
         suppressed: Collection[str],
         now: datetime,
     ) -> tuple[OutboxItem | None, str]:
@@ -115,16 +116,16 @@ class Composer:
         assert isinstance(address, str)
         if address in suppressed:
             return None, "suppressed"
-        context: dict[str, Any] = {
-            "profile": profile_context(state, now),
-            "event": inst.trigger,
-            "journey": {"key": inst.journey_key, "step": request.step},
-        }
-        for hook in self.hooks:
-            context.update(hook(state, context))
+        context = self.contexts.build(
+            state,
+            now,
+            segments=segments,
+            event=inst.trigger,
+            journey={"key": inst.journey_key, "step": request.step},
+        )
         try:
             rendered = self.renderer.render(
-                request.template, context, message_id=message_id, profile_id=inst.profile_id
+                request.template, context, message_id=message_id, now=now
             )
         except TemplateError as exc:
             return failed(f"template error: {exc}")
@@ -140,7 +141,7 @@ class Composer:
             subject=rendered.subject,
             html=rendered.html,
             text=rendered.text,
-            unsubscribe_url=self.renderer.unsubscribe_url(message_id, inst.profile_id),
+            unsubscribe_url=rendered.unsubscribe_url,
             meta=meta,
         )
         return item, "enqueued"
