@@ -14,6 +14,7 @@ from pertinent.clock import Clock, WallClock
 from pertinent.config import Workspace, load_workspace
 from pertinent.content.context import ContextBuilder
 from pertinent.content.links import LinkRules, SystemUrls
+from pertinent.content.preview import Previewer
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
@@ -48,6 +49,7 @@ class System:
     renderer: Renderer
     tokens: TrackingTokens
     contexts: ContextBuilder
+    previews: Previewer
     sender: Sender
     recommendations: RecommendationService
     models: ModelSync
@@ -177,6 +179,7 @@ def build_system(
         renderer=renderer,
         tokens=tokens,
         contexts=contexts,
+        previews=Previewer(renderer, contexts, storage.reads, workspace.journeys, clock),
         sender=sender,
         recommendations=recommendations,
         models=models,

@@ -495,3 +495,17 @@ def test_a_seq_is_never_handed_out_again_after_the_newest_events_are_erased(
         tx.artefacts.forget_erasures(first)
         tx.artefacts.record_erasure("y", START)
         assert [i for i, _ in tx.artefacts.erasures_after(0)] > [first]
+
+
+def test_the_read_model_counts_the_profiles_that_lack_a_value(storage: Storage) -> None:
+    people = [
+        ProfileState("a", traits={"first_name": "Ann", "address": {"city": "Leeds"}}),
+        ProfileState("b", traits={"first_name": "", "address": {"city": None}}),
+        ProfileState("c", traits={"first_name": None, "address": "somewhere"}),
+        ProfileState("d", traits={"first_name": 0}, computed={"orders": 2}),
+    ]
+    with storage.transaction() as tx:
+        tx.profiles.save(people)
+    paths = [("traits", "first_name"), ("traits", "address", "city"), ("computed", "orders")]
+    assert storage.reads.count_lacking(paths) == (4, [2, 3, 3])
+    assert storage.reads.count_lacking([]) == (4, [])

@@ -65,6 +65,17 @@ class PerEmailBody:
 
 
 @dataclass(frozen=True)
+class SourceFile:
+    """A file of a template (or a partial it uses) as its author wrote it, parsed on its
+    own: what lint reads, with positions in the file."""
+
+    path: str
+    text: str
+    parsed: BoundTemplate
+    is_body: bool  # the body or a partial: markup, not plain text
+
+
+@dataclass(frozen=True)
 class EmailTemplate:
     name: str
     subject: BoundTemplate
@@ -74,8 +85,7 @@ class EmailTemplate:
     written: WrittenUrls
     preheader: BoundTemplate | None = None
     text: BoundTemplate | None = None
-    # Each file as its author wrote it (partials too), by path: what lint reads.
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, SourceFile] = field(default_factory=dict)  # by path, partials too
     # The context names the template reads (to compute only the URLs it uses).
     names: frozenset[str] = frozenset()
 
@@ -152,6 +162,16 @@ class TemplateLibrary:
         self._cache: dict[str, tuple[tuple[float, ...], float, EmailTemplate]] = {}
         self._lock = threading.Lock()
 
+    def shown(self, path: Path) -> str:
+        """A path as errors and lint show it: from the workspace (`templates/…`)."""
+        try:
+            return str(path.relative_to(self.root.parent))
+        except ValueError:
+            return str(path)
+
+    def filter_names(self) -> set[str]:
+        return set(self._html_env.filters)
+
     def names(self) -> list[str]:
         if not self.root.is_dir():
             return []
@@ -184,7 +204,7 @@ class TemplateLibrary:
         return template
 
     def _load(self, name: str, files: dict[str, Path]) -> EmailTemplate:
-        where = str(self.root / name)
+        where = self.shown(self.root / name)
         if "subject.liquid" not in files:
             raise TemplateError(
                 f"no template {name!r} (a folder with subject.liquid)",
@@ -194,33 +214,44 @@ class TemplateLibrary:
         body_path = files.get("body.mjml") or files.get("body.html")
         if body_path is None:
             raise TemplateError("needs body.mjml or body.html", where=where)
-        plain = ("subject.liquid", "preheader.liquid", "text.liquid")
-        texts = {str(files[f]): _read(files[f]) for f in plain if f in files}
-        texts[str(body_path)] = _read(body_path)
-        parsed = {
-            path: _parse(self._html_env if path == str(body_path) else self._text_env, text, path)
-            for path, text in texts.items()
-        }
-        body = self._splice(texts[str(body_path)], str(body_path), texts, 0)
+        sources: dict[str, SourceFile] = {}
+        for file_name in ("subject.liquid", "preheader.liquid", "text.liquid", body_path.name):
+            if file_name in files:
+                self._add(sources, files[file_name], is_body=file_name == body_path.name)
+        body_file = sources[self.shown(body_path)]
+        body = self._splice(body_file.text, body_file.path, sources, 0)
         is_mjml = body_path.suffix == ".mjml"
-        has_preheader = "preheader.liquid" in files
-        compiled = compile_body(body, is_mjml, preheader=has_preheader)
-        body_source = _parse(self._html_env, body, str(body_path))
-        names: set[str] = set()
-        for template in [*parsed.values(), body_source]:
-            names |= set(template.global_variables(include_partials=False))
+        compiled = compile_body(body, is_mjml, preheader="preheader.liquid" in files)
+        body_source = _parse(self._html_env, body, body_file.path)
+        names: set[str] = set(body_source.global_variables(include_partials=False))
+        for source in sources.values():
+            names |= set(source.parsed.global_variables(include_partials=False))
+
+        def part(file_name: str) -> BoundTemplate | None:
+            found = sources.get(self.shown(files[file_name])) if file_name in files else None
+            return found.parsed if found else None
+
+        subject = part("subject.liquid")
+        assert subject is not None
         return EmailTemplate(
             name=name,
-            subject=parsed[str(files["subject.liquid"])],
+            subject=subject,
             body_source=body_source,
-            body=self._compiled(compiled, str(body_path)),
+            body=self._compiled(compiled, body_file.path),
             is_mjml=is_mjml,
-            written=WrittenUrls.of(texts.values()),
-            preheader=parsed.get(str(files.get("preheader.liquid"))),
-            text=parsed.get(str(files.get("text.liquid"))),
-            files=texts,
+            written=WrittenUrls.of(s.text for s in sources.values()),
+            preheader=part("preheader.liquid"),
+            text=part("text.liquid"),
+            files=sources,
             names=frozenset(names),
         )
+
+    def _add(self, sources: dict[str, SourceFile], path: Path, *, is_body: bool) -> SourceFile:
+        text = _read(path)
+        shown = self.shown(path)
+        parsed = _parse(self._html_env if is_body else self._text_env, text, shown)
+        sources[shown] = SourceFile(shown, text, parsed, is_body)
+        return sources[shown]
 
     def _compiled(self, compiled: Compiled | PerEmail, path: str) -> CompiledBody | PerEmailBody:
         if isinstance(compiled, PerEmail):
@@ -231,7 +262,7 @@ class TemplateLibrary:
             marks=compiled.marks,
         )
 
-    def _splice(self, text: str, path: str, seen: dict[str, str], depth: int) -> str:
+    def _splice(self, text: str, path: str, sources: dict[str, SourceFile], depth: int) -> str:
         """`text` with each partial named by a plain include or render put in its place."""
 
         def partial(match: re.Match[str]) -> str:
@@ -244,12 +275,9 @@ class TemplateLibrary:
                     hint=f"partials are files in {self.root / PARTIALS}",
                 )
             if depth >= _MAX_DEPTH:
-                raise TemplateError("partials include each other too deeply", where=str(found))
-            source = seen.get(str(found))
-            if source is None:
-                source = _read(found)
-                _parse(self._html_env, source, str(found))
-                seen[str(found)] = source
-            return self._splice(source, str(found), seen, depth + 1)
+                where = self.shown(found)
+                raise TemplateError("partials include each other too deeply", where=where)
+            source = sources.get(self.shown(found)) or self._add(sources, found, is_body=True)
+            return self._splice(source.text, source.path, sources, depth + 1)
 
         return _SPLICED.sub(partial, text)

@@ -28,6 +28,7 @@ from pertinent.delivery.address import address_problem
 from pertinent.delivery.message import build_message
 from pertinent.delivery.outbox import MAX_ATTEMPTS, SEND_LEASE, PendingEmail, backoff
 from pertinent.delivery.smtp import DeliveryError
+from pertinent.errors import InputError
 from pertinent.events.system import system_event
 from pertinent.processor.apply import apply
 from pertinent.processor.effects import (
@@ -174,6 +175,22 @@ class Sender:
             counts[kind] += 1
             await asyncio.to_thread(self._record, effects)
         return SendReport(**counts)
+
+    async def send_now(self, rendered: RenderedEmail, to_address: str, message_id: str) -> None:
+        """Deliver one email at once, outside the outbox (a test send): built and sent like
+        every other, nothing recorded. Raises InputError for an address that is not one,
+        DeliveryError when the server refuses."""
+        if (problem := address_problem(to_address)) is not None:
+            raise InputError(problem, where="to")
+        message = build_message(
+            rendered,
+            from_addr=self._from,
+            to_addr=to_address,
+            message_id=message_id,
+            unsubscribe_url=rendered.unsubscribe_url,
+            sent_at=self._clock.now(),
+        )
+        await self._transport.send(message)
 
     async def _deliver(self, pending: PendingEmail, suppressed: set[str]) -> list[Effect]:
         now = self._clock.now()

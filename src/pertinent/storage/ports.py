@@ -421,6 +421,12 @@ class ReadModel(Protocol):
 
     def email(self, message_id: str) -> SentEmail | None: ...
 
+    def count_lacking(self, paths: Sequence[tuple[str, ...]]) -> tuple[int, list[int]]:
+        """How many profiles there are, and for each path how many of them lack a value
+        there (no key, null or empty text): what a template's variable would render empty
+        for. A path starts at "traits" or "computed": ("traits", "address", "city")."""
+        ...
+
 
 class Storage(Protocol):
     def append(self, batches: Sequence[Sequence[Event]]) -> list[AppendResult]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from pertinent.profiles.state import ProfileState
 from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.outbox import item_of, row_of
 from pertinent.storage.memory.profiles import MemoryProfileStore
@@ -121,6 +123,20 @@ class MemoryReadModel:
     def email(self, message_id: str) -> SentEmail | None:
         row = row_of(self._committed(), message_id)
         return _sent(row) if row is not None else None
+
+    def count_lacking(self, paths: Sequence[tuple[str, ...]]) -> tuple[int, list[int]]:
+        profiles = self._committed().profiles.values()
+        counts = [sum(1 for p in profiles if _lacks(p, path)) for path in paths]
+        return len(profiles), counts
+
+
+def _lacks(profile: ProfileState, path: tuple[str, ...]) -> bool:
+    value: Any = {"traits": profile.traits, "computed": profile.computed}
+    for key in path:
+        if not isinstance(value, dict):
+            return True
+        value = value.get(key)
+    return value is None or value == ""
 
 
 def _sizes(state: State) -> dict[str, int]:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, not_, or_, select
 
 from pertinent.storage.ports import Member, ProfileView, SentEmail, Status, TimelineEntry
 from pertinent.storage.sql import tables
+from pertinent.storage.sql.conditions import _Json
 from pertinent.storage.sql.database import Database
-from pertinent.storage.sql.dialect import fetch, mark, partition_of
+from pertinent.storage.sql.dialect import fetch, is_postgresql, mark, partition_of
 from pertinent.storage.sql.journeys import SqlJourneyStore
 from pertinent.storage.sql.log import read_columns, row_event
 from pertinent.storage.sql.outbox import item_of
@@ -19,6 +20,7 @@ from pertinent.storage.sql.profiles import SqlProfileStore
 
 _M = tables.segment_membership
 _O = tables.outbox
+_P = tables.profiles
 _PARTITION = re.compile(r"^processor/(\d+)of(\d+)$")
 T = TypeVar("T")
 
@@ -150,6 +152,20 @@ class SqlReadModel:
         def query(conn: Connection) -> SentEmail | None:
             row = conn.execute(select(_O).where(_O.c.message_id == message_id)).first()
             return SentEmail(item_of(row), row.status, row.sent_at, row.last_error) if row else None
+
+        return self._read(query)
+
+    def count_lacking(self, paths: Sequence[tuple[str, ...]]) -> tuple[int, list[int]]:
+        def query(conn: Connection) -> tuple[int, list[int]]:
+            pg = is_postgresql(conn)
+            columns = {"traits": _P.c.traits, "computed": _P.c.computed}
+            lacking = []
+            for root, *rest in paths:
+                value = _Json(columns[root], ".".join(rest), pg)
+                empty = or_(not_(value.present()), func.coalesce(value.string(), "x") == "")
+                lacking.append(func.coalesce(func.sum(case((empty, 1), else_=0)), 0))
+            row = conn.execute(select(func.count(), *lacking).select_from(_P)).one()
+            return int(row[0]), [int(n) for n in row[1:]]
 
         return self._read(query)
 
