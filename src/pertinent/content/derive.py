@@ -61,9 +61,12 @@ class Marks:
         self.only = f"\x0e{nonce}["  # text only: in the text, not in the HTML
         self.unonly = f"\x0e{nonce}]"
         self.newline = f"\x0e{nonce}|"  # a line break in the text
-        self._in_html = re.compile(f"\x0e{nonce}\\[.*?\x0e{nonce}]|\x0e{nonce}[<>()|]", re.S)
+        self.words = f"\x0e{nonce}~"  # where the words of a link that may have none start
+        self._in_html = re.compile(f"\x0e{nonce}\\[.*?\x0e{nonce}]|\x0e{nonce}[<>()|~]", re.S)
+        # A link whose words came out empty shows its bare URL.
+        self._wordless = re.compile(f"\x0e{nonce}~(\\s*\x0e{nonce}\\[\x02{nonce}\\d+)p")
         self._hidden = re.compile(f"\x0e{nonce}\\(.*?\x0e{nonce}\\)", re.S)
-        self._in_text = re.compile(f"\x0e{nonce}[\\[\\]]")
+        self._in_text = re.compile(f"\x0e{nonce}[\\[\\]~]")
 
     def link(self, index: int, mode: str, value: str) -> str:
         return f"{self._link}{index}{mode}\x03{value}{self._close}"
@@ -75,7 +78,10 @@ class Marks:
         text = rendered[first + len(self.start) : last] if 0 <= first < last else ""
         if self.hide in text:
             text = self._hidden.sub("", text)
-        text = self._in_text.sub("", _TAG.sub("", text).replace(self.newline, "\n"))
+        text = _TAG.sub("", text).replace(self.newline, "\n")
+        if self.words in text:
+            text = self._wordless.sub(r"\1b", text)
+        text = self._in_text.sub("", text)
         return html, unescape(text) if "&" in text else text
 
 
@@ -104,7 +110,8 @@ class _Pass(HTMLParser):
         self.edits: list[tuple[int, int, int, str]] = []
         self.slots: list[Slot] = []
         self._stack: list[tuple[str, bool]] = []  # (tag, hidden from the text)
-        self._anchor: tuple[int, bool] | None = None  # (slot, has words)
+        # The open link: (slot, where its words start, has literal words, has Liquid in them)
+        self._anchor: tuple[int, int, bool, bool] | None = None
 
     def _offset(self) -> int:
         line, column = self.getpos()
@@ -144,14 +151,18 @@ class _Pass(HTMLParser):
         mark = self._marks.link(index, "h", value.replace('"', "&quot;").replace(">", "&gt;"))
         start = at + found.start()
         self.edits.append((start, len(self.edits), start + len(found.group()), " " + mark))
-        self._anchor = (index, False) if not self._hidden() else None
+        words_at = at + len(raw)
+        self._anchor = (index, words_at, False, False) if not self._hidden() else None
 
     def handle_endtag(self, tag: str) -> None:
         at = self._offset()
         if tag == "a" and self._anchor is not None:
-            index, words = self._anchor
+            index, words_at, words, liquid = self._anchor
             self._anchor = None
-            url = self._marks.link(index, "p" if words else "b", self.slots[index].url)
+            if liquid and not words:
+                self._insert(words_at, self._marks.words)
+            mode = "p" if words or liquid else "b"
+            url = self._marks.link(index, mode, self.slots[index].url)
             self._insert(at, f"{self._marks.only}{url}{self._marks.unonly}")
         if tag == "body":
             self._insert(at, self._marks.end)
@@ -171,12 +182,12 @@ class _Pass(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._anchor is not None and data.strip():
-            self._anchor = (self._anchor[0], True)
+            self._anchor = (*self._anchor[:2], True, self._anchor[3])
 
     def handle_comment(self, data: str) -> None:
         # A Liquid placeholder inside a link's words may write some.
         if self._anchor is not None:
-            self._anchor = (self._anchor[0], True)
+            self._anchor = (*self._anchor[:3], True)
 
 
 @dataclass(frozen=True)

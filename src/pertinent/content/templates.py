@@ -40,6 +40,7 @@ from pertinent.content.filters import register_filters
 from pertinent.content.links import WrittenUrls
 from pertinent.content.mjml import Compiled, PerEmail, compile_body
 from pertinent.content.settings import ContentSettings
+from pertinent.content.shape import OPENERS, blocks, liquid_tags
 from pertinent.errors import TemplateError
 
 PARTIALS = "_partials"
@@ -119,11 +120,24 @@ def make_environment(root: Path, settings: ContentSettings, *, autoescape: bool)
     return env
 
 
-def syntax_error(exc: LiquidError, path: str) -> TemplateError:
-    """A Liquid error as a TemplateError at `path:line:column`."""
+def syntax_error(exc: LiquidError, path: str, source: str = "") -> TemplateError:
+    """A Liquid error as a TemplateError at `path:line:column`. Liquid gives no position
+    for a block never closed; the innermost such block is the place to look."""
     found = exc.context()
-    where = f"{path}:{found[0]}:{found[1] + 1}" if found else path
-    return TemplateError(str(exc.message).strip(), where=where)
+    if found:
+        return TemplateError(str(exc.message).strip(), where=f"{path}:{found[0]}:{found[1] + 1}")
+    tags = liquid_tags(source)
+    closed = {i for block in blocks(tags) for i in block}
+    open_ = [t for i, t in enumerate(tags) if t.name in OPENERS and i not in closed]
+    if not open_:
+        return TemplateError(str(exc.message).strip(), where=path)
+    tag = open_[-1]
+    line = source.count("\n", 0, tag.start) + 1
+    column = tag.start - (source.rfind("\n", 0, tag.start) + 1) + 1
+    return TemplateError(
+        f"{tag.text[:40]} is never closed ({str(exc.message).strip()})",
+        where=f"{path}:{line}:{column}",
+    )
 
 
 def _read(path: Path) -> str:
@@ -137,7 +151,7 @@ def _parse(env: Environment, text: str, path: str) -> BoundTemplate:
     try:
         return env.from_string(text, name=path)
     except LiquidError as exc:
-        raise syntax_error(exc, path) from exc
+        raise syntax_error(exc, path, text) from exc
 
 
 class TemplateLibrary:
