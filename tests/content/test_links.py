@@ -11,6 +11,7 @@ import pytest
 
 from pertinent.app import System
 from pertinent.clock import SimClock
+from pertinent.content.links import LinkRules
 from pertinent.content.render import Renderer
 from pertinent.delivery.sink import SmtpSink
 from pertinent.tracking.tokens import TrackingTokens
@@ -141,3 +142,24 @@ def test_a_phishing_url_in_a_browsers_product_added_never_becomes_a_redirect(
         destination = system.tokens.open("click", token).url or ""
         assert destination.startswith("https://shop.example/"), destination
     assert "Back to your cart" in text
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://shop.example/p/1", True),
+        ("https://SHOP.example:443/p/1", True),
+        ("https://www.shop.example/", False),
+        ("https://shop.example@evil.example/", False),
+        ("https://evil.example\\@shop.example/", False),
+        ("https://evil.example\\.shop.example/", False),
+        ("https://shop.example%2eevil.example/", False),
+        ("https://evil.example#@shop.example/", False),
+        ("https://evil.example?@shop.example/", False),
+        ("https://user:pw@shop.example/", True),
+    ],
+)
+def test_the_host_of_a_url_from_data_is_the_one_a_browser_would_visit(
+    url: str, allowed: bool
+) -> None:
+    assert LinkRules.of(["shop.example"]).allows_host(url) is allowed

@@ -16,12 +16,17 @@ from pertinent.content.links import LinkRules
 from pertinent.content.lint import LintReport, lint_template
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
 def _print_report(report: LintReport, verbose: bool) -> None:
     errors = report.errors
     warnings = len(report.findings) - errors
     colour = "red" if errors else "yellow" if warnings else "green"
     console.print(
-        f"[bold]{report.template}[/bold]: [{colour}]{errors} errors, {warnings} warnings"
+        f"[bold]{report.template}[/bold]: [{colour}]{_count(errors, 'error')}, "
+        f"{_count(warnings, 'warning')}"
         f"[/{colour}] (converted {escape(report.converted)}; rendered for {report.samples} "
         f"of {report.profiles} profiles)"
     )

@@ -162,7 +162,7 @@ class _Pass(HTMLParser):
             if liquid and not words:
                 self._insert(words_at, self._marks.words)
             mode = "p" if words or liquid else "b"
-            url = self._marks.link(index, mode, self.slots[index].url)
+            url = self._marks.link(index, mode, "")  # the URL is the href's, filled per email
             self._insert(at, f"{self._marks.only}{url}{self._marks.unonly}")
         if tag == "body":
             self._insert(at, self._marks.end)

@@ -19,7 +19,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from urllib.parse import urlsplit
 
 from pertinent.tracking.tokens import Purpose, TrackingTokens
 
@@ -111,11 +110,27 @@ class LinkRules:
         return cls(frozenset(hosts), domains)
 
     def allows_host(self, url: str) -> bool:
-        try:
-            host = (urlsplit(url).hostname or "").lower()
-        except ValueError:
-            return False
-        return host in self.hosts or host.endswith(self.domains)
+        host = host_of(url)
+        return host is not None and (host in self.hosts or host.endswith(self.domains))
+
+
+_AUTHORITY_END = re.compile(r"[/?#]")
+_ODD = re.compile(r"[\\\s\x00-\x1f%]")
+
+
+def host_of(url: str) -> str | None:
+    """The host of a web URL, lower-case; None where browsers and parsers could disagree on
+    it (a backslash, space, control character or escape in the authority), so such a URL is
+    never taken for an allowed one."""
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    end = _AUTHORITY_END.search(rest)
+    authority = rest[: end.start()] if end else rest
+    if _ODD.search(authority):
+        return None
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.split(":", 1)[0].lower() or None
 
 
 def verdict(url: str, written: WrittenUrls, rules: LinkRules, urls: SystemUrls) -> Verdict:

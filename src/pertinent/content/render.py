@@ -15,6 +15,7 @@ caller records it as a failed email for this person and goes on.
 from __future__ import annotations
 
 import re
+from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -57,8 +58,9 @@ class RenderedEmail:
 
 
 class _Links:
-    """One email's link slots, filled: the same URL gets the same redirect in the HTML and
-    the text part."""
+    """One email's link slots, filled. The HTML's are filled first; the text part shows each
+    link's URL as its `href` was filled (the n-th text slot of a link, inside a loop, is its
+    n-th `href`), so Liquid makes each URL once."""
 
     def __init__(
         self,
@@ -74,6 +76,7 @@ class _Links:
         self._message_id = message_id
         self._issued = issued
         self._redirects: dict[str, str] = {}
+        self._shown: dict[int, deque[str]] = defaultdict(deque)  # per slot, "" if unlinked
         self.tracked: list[str] = []
         self.originals: list[str] = []
         self.unlinked: list[str] = []
@@ -94,28 +97,29 @@ class _Links:
     def html(self, match: re.Match[str]) -> str:
         index, value = int(match[1]), match[3]
         url = unescape(value) if "&" in value else value
+        shown = self._shown[index]
         match self._decide(index, url):
             case Verdict.TRACK:
                 redirect = self._redirect(url)
                 self.originals.append(url)
                 self.tracked.append(redirect)
+                shown.append(redirect)
                 return f'href="{redirect}"'
             case Verdict.KEEP:
+                shown.append(url)
                 return f'href="{value}"'
             case Verdict.DROP:
-                self.unlinked.append(url)
+                if url.strip():  # an empty href is missing data, not a URL left out
+                    self.unlinked.append(url)
+                shown.append("")
                 return ""
 
     def text(self, match: re.Match[str]) -> str:
-        index, bare, url = int(match[1]), match[2] == "b", match[3]
-        match self._decide(index, url):
-            case Verdict.TRACK:
-                shown = self._redirect(url)
-            case Verdict.KEEP:
-                shown = url
-            case Verdict.DROP:
-                return ""
-        return shown if bare else f" ({shown})"
+        slots = self._shown.get(int(match[1]))
+        url = slots.popleft() if slots else ""
+        if not url:
+            return ""
+        return url if match[2] == "b" else f" ({url})"
 
 
 class Renderer:
