@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pertinent.content.settings import ContentSettings
 from pertinent.errors import ConfigError
+from pertinent.experiments.settings import ExperimentSettings
 from pertinent.journeys.model import JourneyDefinition
 from pertinent.recommend.settings import RecommendationSettings
 from pertinent.segments.language import SegmentDefinition
@@ -67,6 +68,15 @@ class ProcessorSettings(_Strict):
     )
 
 
+class IngestSettings(_Strict):
+    future_tolerance_hours: float = Field(
+        default=24,
+        ge=0,
+        le=8760,
+        description="an event time further ahead of its arrival is set to the arrival, flagged",
+    )
+
+
 class Settings(_Strict):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
@@ -76,6 +86,8 @@ class Settings(_Strict):
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
     content: ContentSettings = Field(default_factory=ContentSettings)
+    experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
 
 @dataclass(frozen=True)

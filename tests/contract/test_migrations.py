@@ -35,7 +35,9 @@ def _versions(db: Database) -> list[int]:
         return sorted(conn.execute(select(tables.schema_migrations.c.version)).scalars())
 
 
-LATEST = max([migrations.BASELINE, *(v for v, _ in migrations.STEPS)])
+# Versions are handed out ahead, so a branch may have 1, 2 and 4 before 3 is merged.
+KNOWN = [migrations.BASELINE, *(v for v, _ in migrations.STEPS)]
+LATEST = max(KNOWN)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -54,7 +56,7 @@ def test_an_old_database_gets_each_missing_step_once(
     db.close()
     db = _open(request, tmp_path)
     assert runs == [LATEST + 1]
-    assert _versions(db) == list(range(1, LATEST + 2))
+    assert _versions(db) == [*KNOWN, LATEST + 1]
     with db.write() as conn:
         conn.execute(text("UPDATE cursors SET note = 'x'"))  # the column is there
     db.close()
@@ -119,7 +121,7 @@ def test_a_version_1_database_comes_forward_with_its_data(
     _version_1_database(url, schema, backend)
     storage = SqlStorage(Database(url, schema=schema))
     try:
-        assert _versions(storage.db) == list(range(1, LATEST + 1))
+        assert _versions(storage.db) == KNOWN
         with storage.transaction() as tx:
             [logged] = tx.log.read_after(0, 10, Partition(0, 1))
             assert logged.event.message_id == "m1"

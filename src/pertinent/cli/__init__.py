@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from pertinent.cli import imports, recommend, run, templates  # noqa: F401  (registers their commands)
+from pertinent.cli import (  # noqa: F401  (registers their commands)
+    experiments,
+    imports,
+    recommend,
+    run,
+    templates,
+)
 from pertinent.cli.root import app, err
 from pertinent.errors import PertinentError
 

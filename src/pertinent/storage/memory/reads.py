@@ -12,6 +12,7 @@ from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.outbox import item_of, row_of
 from pertinent.storage.memory.profiles import MemoryProfileStore
 from pertinent.storage.memory.state import OutboxRow, State, stored_event
+from pertinent.storage.memory.violations import MemoryViolations
 from pertinent.storage.ports import (
     Member,
     Partition,
@@ -19,6 +20,7 @@ from pertinent.storage.ports import (
     SentEmail,
     Status,
     TimelineEntry,
+    ViolationCount,
     event_partition_key,
 )
 
@@ -128,6 +130,9 @@ class MemoryReadModel:
         profiles = self._committed().profiles.values()
         counts = [sum(1 for p in profiles if _lacks(p, path)) for path in paths]
         return len(profiles), counts
+
+    def violations(self) -> list[ViolationCount]:
+        return MemoryViolations(self._committed()).counts()
 
 
 def _lacks(profile: ProfileState, path: tuple[str, ...]) -> bool:

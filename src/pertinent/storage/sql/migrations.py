@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, insert, inspect, select, text
 
 from pertinent.clock import WallClock
 from pertinent.storage.sql import tables
@@ -70,8 +70,20 @@ def _processes_and_partitions(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _ingestion_flags(conn: Connection) -> None:
+    """Version 4: events carry the flags ingestion gave them; tracking-plan violations are
+    counted. (On SQLite, step 2 may have just rebuilt the events table, flags included.)"""
+    if "flags" not in {c["name"] for c in inspect(conn).get_columns("events")}:
+        kind = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+        conn.execute(text(f"ALTER TABLE events ADD COLUMN flags {kind} NOT NULL DEFAULT '[]'"))
+    tables.tracking_plan_violations.create(conn, checkfirst=True)
+
+
 # (version, step) after the baseline, in order.
-STEPS: list[tuple[int, Callable[[Connection], None]]] = [(2, _processes_and_partitions)]
+STEPS: list[tuple[int, Callable[[Connection], None]]] = [
+    (2, _processes_and_partitions),
+    (4, _ingestion_flags),
+]
 
 
 def migrate(conn: Connection) -> int:

@@ -8,7 +8,14 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, case, func, not_, or_, select
 
-from pertinent.storage.ports import Member, ProfileView, SentEmail, Status, TimelineEntry
+from pertinent.storage.ports import (
+    Member,
+    ProfileView,
+    SentEmail,
+    Status,
+    TimelineEntry,
+    ViolationCount,
+)
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.conditions import _Json
 from pertinent.storage.sql.database import Database
@@ -17,6 +24,7 @@ from pertinent.storage.sql.journeys import SqlJourneyStore
 from pertinent.storage.sql.log import read_columns, row_event
 from pertinent.storage.sql.outbox import item_of
 from pertinent.storage.sql.profiles import SqlProfileStore
+from pertinent.storage.sql.violations import SqlViolations
 
 _M = tables.segment_membership
 _O = tables.outbox
@@ -168,6 +176,9 @@ class SqlReadModel:
             return int(row[0]), [int(n) for n in row[1:]]
 
         return self._read(query)
+
+    def violations(self) -> list[ViolationCount]:
+        return self._read(lambda conn: SqlViolations(conn).counts())
 
 
 def _sizes(conn: Connection) -> dict[str, int]:
