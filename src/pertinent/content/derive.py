@@ -7,8 +7,7 @@ takes them apart with a few passes of C-level string operations, no HTML parser:
 
 - the body's visible region is marked (the hidden preheader line and the open pixel are
   outside it, and so is every element hidden with `display:none`, a style or a script);
-  the text part is that region with its tags cut, a line break for each block element
-  (marked too, so no pattern has to find them per email);
+  the text part is that region with its tags cut, a line break for each block element;
 - each `<a href>` is a *link slot*, filled per email (a signed redirect, the URL as it is, or
   nothing) where the HTML has its `href`, and where the text part shows its URL, after the
   link's words.
@@ -36,6 +35,7 @@ _HIDDEN = re.compile(r"display\s*:\s*none", re.IGNORECASE)
 # Data in converted HTML is escaped, so a plain pattern finds the tags; only a `>` that the
 # template itself writes inside an attribute value would cut a tag short.
 _TAG = re.compile(r"<[^>]*>")
+_BLOCK_TAG = re.compile(rf"</?(?:{'|'.join(sorted(_BLOCK))})\b[^>]*>")
 _RUNS = re.compile(r"\n{3,}")
 
 
@@ -60,9 +60,8 @@ class Marks:
         self.unhide = f"\x0e{nonce})"
         self.only = f"\x0e{nonce}["  # text only: in the text, not in the HTML
         self.unonly = f"\x0e{nonce}]"
-        self.newline = f"\x0e{nonce}|"  # a line break in the text
         self.words = f"\x0e{nonce}~"  # where the words of a link that may have none start
-        self._in_html = re.compile(f"\x0e{nonce}\\[.*?\x0e{nonce}]|\x0e{nonce}[<>()|~]", re.S)
+        self._in_html = re.compile(f"\x0e{nonce}\\[.*?\x0e{nonce}]|\x0e{nonce}[<>()~]", re.S)
         # A link whose words came out empty shows its bare URL.
         self._wordless = re.compile(f"\x0e{nonce}~(\\s*\x0e{nonce}\\[\x02{nonce}\\d+)p")
         self._hidden = re.compile(f"\x0e{nonce}\\(.*?\x0e{nonce}\\)", re.S)
@@ -78,7 +77,7 @@ class Marks:
         text = rendered[first + len(self.start) : last] if 0 <= first < last else ""
         if self.hide in text:
             text = self._hidden.sub("", text)
-        text = _TAG.sub("", text).replace(self.newline, "\n")
+        text = _TAG.sub("", _BLOCK_TAG.sub("\n", text))
         if self.words in text:
             text = self._wordless.sub(r"\1b", text)
         text = self._in_text.sub("", text)
@@ -126,8 +125,6 @@ class _Pass(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         at = self._offset()
         values = dict(attrs)
-        if tag in _BLOCK:
-            self._insert(at, self._marks.newline)
         if tag == "a" and values.get("href") is not None:
             self._slot(at)
         if tag == "body":
@@ -166,8 +163,6 @@ class _Pass(HTMLParser):
             self._insert(at, f"{self._marks.only}{url}{self._marks.unonly}")
         if tag == "body":
             self._insert(at, self._marks.end)
-        if tag in _BLOCK:
-            self._insert(at, self._marks.newline)
         for depth in range(len(self._stack) - 1, -1, -1):
             if self._stack[depth][0] == tag:
                 if self._stack[depth][1] and not (depth and self._stack[depth - 1][1]):
@@ -175,10 +170,6 @@ class _Pass(HTMLParser):
                     self._insert(end, self._marks.unhide)
                 del self._stack[depth:]
                 break
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK:
-            self._insert(self._offset(), self._marks.newline)
 
     def handle_data(self, data: str) -> None:
         if self._anchor is not None and data.strip():
