@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from pertinent.content.links import LinkRules, SystemUrls
+from pertinent.content.mjml import PerEmailBody
 from pertinent.content.render import Renderer
-from pertinent.content.templates import EmailTemplate, PerEmailBody, TemplateLibrary
+from pertinent.content.templates import EmailTemplate, TemplateLibrary
 from pertinent.scaffold import write_example_workspace
 from pertinent.tracking.tokens import TrackingTokens
 

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pertinent.content.mjml import PerEmailBody
 from pertinent.content.render import Renderer
-from pertinent.content.templates import CompiledBody, PerEmailBody, TemplateLibrary
+from pertinent.content.templates import CompiledBody, TemplateLibrary
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 EXAMPLES = ["cart_abandoned", "post_purchase", "welcome", "welcome_tips", "win_back"]

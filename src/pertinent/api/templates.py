@@ -15,8 +15,8 @@ from pertinent.api.errors import problem
 from pertinent.app import System
 from pertinent.content.links import LinkRules
 from pertinent.content.lint import Finding, LintReport, Variable, lint_template
+from pertinent.content.mjml import PerEmailBody
 from pertinent.content.preview import Preview
-from pertinent.content.templates import PerEmailBody
 from pertinent.delivery.smtp import DeliveryError
 from pertinent.recommend.catalogue import Product
 

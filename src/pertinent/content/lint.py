@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from pertinent.content.links import LinkRules
+from pertinent.content.mjml import PerEmailBody
 from pertinent.content.preview import Preview, Previewer
 from pertinent.content.shape import LiquidTag, blocks, liquid_tags
-from pertinent.content.templates import EmailTemplate, PerEmailBody, SourceFile
+from pertinent.content.templates import EmailTemplate, SourceFile
 from pertinent.errors import TemplateError
 from pertinent.profiles.computed import with_recency
 from pertinent.recommend.catalogue import Product

@@ -99,7 +99,7 @@ class Compiled:
 
 
 @dataclass(frozen=True)
-class PerEmail:
+class PerEmailBody:
     """A body that is converted for each email; `reason` says why."""
 
     reason: str
@@ -142,7 +142,7 @@ def _line_col(source: str, index: int) -> str:
     return f"{line}:{index - (source.rfind(chr(10), 0, index) + 1) + 1}"
 
 
-def compile_body(source: str, is_mjml: bool, *, preheader: bool) -> Compiled | PerEmail:
+def compile_body(source: str, is_mjml: bool, *, preheader: bool) -> Compiled | PerEmailBody:
     """Convert `source` once with its Liquid kept, or say why it must be per email.
     `preheader` puts a hidden preheader line (`__preheader`) at the top of the body."""
     tags = liquid_tags(source)
@@ -168,7 +168,7 @@ def compile_body(source: str, is_mjml: bool, *, preheader: bool) -> Compiled | P
             continue
         form = _form(tag, where, is_mjml)
         if form not in ("comment", "word"):
-            return PerEmail(f"{tag.text[:40]!r} at {_line_col(source, tag.start)}: {form}")
+            return PerEmailBody(f"{tag.text[:40]!r} at {_line_col(source, tag.start)}: {form}")
         positions[index] = where
         word = f"pl{nonce}{len(kept)}z"
         pieces.append(f"<!--{word}-->" if form == "comment" else word)
@@ -178,17 +178,17 @@ def compile_body(source: str, is_mjml: bool, *, preheader: bool) -> Compiled | P
     for block in blocks(tags):
         if block[0] in positions and len({_key(positions.get(i)) for i in block}) > 1:
             opener = tags[block[0]]
-            return PerEmail(
+            return PerEmailBody(
                 f"{opener.text[:40]!r} at {_line_col(source, opener.start)} and its "
                 f"{tags[block[-1]].text[:20]!r} are in different elements"
             )
     try:
         html = to_html("".join(pieces), is_mjml)
     except ConversionError as exc:
-        return PerEmail(f"{'MJML' if is_mjml else 'HTML'} does not convert: {exc}")
+        return PerEmailBody(f"{'MJML' if is_mjml else 'HTML'} does not convert: {exc}")
     problem = _check(html, nonce, kept)
     if problem:
-        return PerEmail(problem)
+        return PerEmailBody(problem)
     marks = Marks()
     derived = derive(html, marks)
     restore = _restorer(nonce, [k.tag.text for k in kept])

@@ -38,7 +38,7 @@ from liquid.loader import BaseLoader, TemplateSource
 from pertinent.content.derive import Marks
 from pertinent.content.filters import register_filters
 from pertinent.content.links import WrittenUrls
-from pertinent.content.mjml import Compiled, PerEmail, compile_body
+from pertinent.content.mjml import Compiled, PerEmailBody, compile_body
 from pertinent.content.settings import ContentSettings
 from pertinent.content.shape import OPENERS, blocks, liquid_tags
 from pertinent.errors import TemplateError
@@ -56,13 +56,6 @@ class CompiledBody:
     html: BoundTemplate
     written_whole: tuple[bool, ...]  # per link slot: the URL is written in the template
     marks: Marks
-
-
-@dataclass(frozen=True)
-class PerEmailBody:
-    """A body converted for each email (see `reason`)."""
-
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -267,9 +260,11 @@ class TemplateLibrary:
         sources[shown] = SourceFile(shown, text, parsed, is_body)
         return sources[shown]
 
-    def _compiled(self, compiled: Compiled | PerEmail, path: str) -> CompiledBody | PerEmailBody:
-        if isinstance(compiled, PerEmail):
-            return PerEmailBody(compiled.reason)
+    def _compiled(
+        self, compiled: Compiled | PerEmailBody, path: str
+    ) -> CompiledBody | PerEmailBody:
+        if isinstance(compiled, PerEmailBody):
+            return compiled
         return CompiledBody(
             html=_parse(self._html_env, compiled.html, f"{path} (converted)"),
             written_whole=tuple(compiled.written_whole),
