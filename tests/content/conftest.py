@@ -45,7 +45,7 @@ def renderer_for(tokens: TrackingTokens) -> Callable[..., Renderer]:
     """A renderer over a templates folder, with links under https://t.example."""
 
     def make(folder: Path, hosts: tuple[str, ...] = (), per_email: bool = False) -> Renderer:
-        library = (PerEmailLibrary if per_email else TemplateLibrary)(folder, recheck_seconds=0)
+        library = (PerEmailLibrary if per_email else TemplateLibrary)(folder)
         return Renderer(library, SystemUrls("https://t.example", tokens), LinkRules.of(hosts))
 
     return make

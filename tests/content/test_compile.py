@@ -19,7 +19,14 @@ from pertinent.content.render import Renderer
 from pertinent.content.templates import CompiledBody, TemplateLibrary
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-EXAMPLES = ["cart_abandoned", "post_purchase", "welcome", "welcome_tips", "win_back"]
+EXAMPLES = [
+    "cart_abandoned",
+    "confirm_subscription",
+    "post_purchase",
+    "welcome",
+    "welcome_tips",
+    "win_back",
+]
 
 
 def _same(html: str) -> str:

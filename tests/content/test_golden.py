@@ -62,7 +62,15 @@ CONTEXT = {
 
 
 @pytest.mark.parametrize(
-    "name", ["cart_abandoned", "post_purchase", "welcome", "welcome_tips", "win_back"]
+    "name",
+    [
+        "cart_abandoned",
+        "confirm_subscription",
+        "post_purchase",
+        "welcome",
+        "welcome_tips",
+        "win_back",
+    ],
 )
 def test_each_example_template_renders_as_its_golden_file(
     examples: Path, renderer_for: Callable[..., Renderer], name: str

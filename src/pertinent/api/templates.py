@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from pertinent.api.auth import admin_key_dependency
+from pertinent.api.auth import KeyRing, admin_key_dependency
 from pertinent.api.errors import problem
 from pertinent.app import System
 from pertinent.content.links import LinkRules
@@ -112,7 +112,9 @@ def build_router(system: System) -> APIRouter:
     router = APIRouter(
         prefix="/v1/templates",
         tags=["templates"],
-        dependencies=[Depends(admin_key_dependency(system.workspace.settings.keys.admin))],
+        dependencies=[
+            Depends(admin_key_dependency(KeyRing.from_settings(system.workspace.settings.keys)))
+        ],
     )
     library = system.templates
     rules = LinkRules.of(system.workspace.settings.content.allowed_link_hosts)

@@ -1,17 +1,16 @@
-"""Tracking endpoints: open pixel, click redirect, unsubscribe (RFC 8058 one-click), the
-email in a browser.
+"""Tracking endpoints: open pixel, click redirect, the email in a browser (unsubscribe pages
+are the person's, in `web/preferences.py`).
 
 Every token is sealed (`tracking/tokens.py`); a click only redirects to the URL sealed into
 its token, which the link rules allowed when the email was made, so the endpoint cannot be
 used as an open redirect. Clicks, opens and the browser view work for `content.link_days`
-after the email was made (a link that old answers 410 and records nothing); unsubscribing
-works for ever. What happened goes into the log as an event.
+after the email was made (a link that old answers 410 and records nothing). What happened
+goes into the log as an event, marked when a machine did it (`tracking.machine_opens`).
 """
 
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -20,27 +19,23 @@ from starlette.concurrency import run_in_threadpool
 from pertinent.api.errors import problem
 from pertinent.api.ingest import PIXEL_GIF
 from pertinent.app import System
-from pertinent.tracking.handlers import record_engagement, unsubscribe
+from pertinent.tracking.handlers import record_click, record_open
+from pertinent.tracking.machine_opens import MachineDetector, Seen
 from pertinent.tracking.tokens import Claims, InvalidToken
 
 
 def build_router(system: System) -> APIRouter:
     router = APIRouter(prefix="/t", tags=["tracking"])
+    machines = MachineDetector(system.workspace.settings.engagement)
     tokens = system.tokens
     valid_days = system.workspace.settings.content.link_days
 
     def expired(claims: Claims) -> bool:
         return claims.expired(system.clock.now(), valid_days)
 
-    async def record(name: str, claims: Claims, request: Request, **props: Any) -> None:
-        await run_in_threadpool(
-            record_engagement,
-            system.storage,
-            system.ingestor,
-            name,
-            claims.message_id,
-            system.clock.now(),
-            **props,
+    def seen(request: Request) -> Seen:
+        return Seen(
+            ip=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
         )
 
@@ -51,7 +46,15 @@ def build_router(system: System) -> APIRouter:
         except InvalidToken:
             return Response(PIXEL_GIF, media_type="image/gif")
         if not expired(claims):
-            await record("email_opened", claims, request)
+            await run_in_threadpool(
+                record_open,
+                system.storage,
+                system.ingestor,
+                machines,
+                claims.message_id,
+                seen(request),
+                system.clock.now(),
+            )
         return Response(PIXEL_GIF, media_type="image/gif", headers={"Cache-Control": "no-store"})
 
     @router.get("/c/{token}", summary="Click redirect")
@@ -64,7 +67,16 @@ def build_router(system: System) -> APIRouter:
             return problem(404, "this link is not valid; it may have been altered")
         if expired(claims):
             return _page(410, "This link has expired", "It was in an email sent long ago.")
-        await record("email_clicked", claims, request, url=claims.url)
+        await run_in_threadpool(
+            record_click,
+            system.storage,
+            system.ingestor,
+            machines,
+            claims.message_id,
+            claims.url,
+            seen(request),
+            system.clock.now(),
+        )
         return RedirectResponse(claims.url, status_code=302)
 
     @router.get("/v/{token}", summary="The email in a browser", response_class=HTMLResponse)
@@ -81,32 +93,6 @@ def build_router(system: System) -> APIRouter:
         # The email's own HTML, from this host: nothing in it may run.
         return HTMLResponse(
             found.item.html, headers={"Content-Security-Policy": "script-src 'none'"}
-        )
-
-    @router.get("/u/{token}", summary="Unsubscribe page", response_class=HTMLResponse)
-    async def unsubscribe_page(token: str) -> Response:
-        try:
-            tokens.open("unsubscribe", token)
-        except InvalidToken:
-            return problem(404, "this unsubscribe link is not valid")
-        # A GET only shows a button: mail scanners follow links, and must not unsubscribe.
-        return HTMLResponse(
-            "<!doctype html><title>Unsubscribe</title><body style='font-family:sans-serif'>"
-            "<h1>Unsubscribe</h1><p>Stop receiving these emails?</p>"
-            f"<form method='post' action='/t/u/{escape(token)}'>"
-            "<button type='submit'>Unsubscribe</button></form></body>"
-        )
-
-    @router.post("/u/{token}", summary="Unsubscribe (also RFC 8058 one-click)")
-    async def unsubscribe_post(token: str) -> Response:
-        try:
-            claims = tokens.open("unsubscribe", token)
-        except InvalidToken:
-            return problem(404, "this unsubscribe link is not valid")
-        await run_in_threadpool(unsubscribe, system.storage, claims.message_id, system.clock.now())
-        return HTMLResponse(
-            "<!doctype html><title>Unsubscribed</title>"
-            "<p>You are unsubscribed. You will not get these emails again.</p>"
         )
 
     return router

@@ -11,8 +11,10 @@ import sys
 from pertinent.cli import (  # noqa: F401  (registers their commands)
     experiments,
     imports,
+    keys,
     recommend,
     run,
+    segments,
     templates,
 )
 from pertinent.cli.root import app, err

@@ -32,6 +32,7 @@ _VOID = {
 }  # fmt: skip
 _HREF = re.compile(r"""\shref\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
 _HIDDEN = re.compile(r"display\s*:\s*none", re.IGNORECASE)
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 # Data in converted HTML is escaped, so a plain pattern finds the tags; only a `>` that the
 # template itself writes inside an attribute value would cut a tag short.
 _TAG = re.compile(r"<[^>]*>")
@@ -124,11 +125,17 @@ class _Pass(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         at = self._offset()
+        raw = self.get_starttag_text() or ""
         values = dict(attrs)
+        # A `>` in an attribute value (data, after the inliner wrote it back) would end the
+        # tag early where the text part cuts tags: written as `&gt;`, which means the same.
+        tag_text = _QUOTED.sub(lambda q: q.group().replace(">", "&gt;"), raw)
         if tag == "a" and values.get("href") is not None:
-            self._slot(at)
+            tag_text = self._slot(tag_text, at + len(raw))
+        if tag_text != raw:
+            self.edits.append((at, len(self.edits), at + len(raw), tag_text))
         if tag == "body":
-            self._insert(at + len(self.get_starttag_text() or ""), self._marks.start)
+            self._insert(at + len(raw), self._marks.start)
         if tag in _VOID:
             return
         hides = tag in _SKIP or bool(_HIDDEN.search(values.get("style") or ""))
@@ -136,20 +143,18 @@ class _Pass(HTMLParser):
             self._insert(at, self._marks.hide)
         self._stack.append((tag, hides or self._hidden()))
 
-    def _slot(self, at: int) -> None:
-        raw = self.get_starttag_text() or ""
-        found = _HREF.search(raw)
+    def _slot(self, tag_text: str, words_at: int) -> str:
+        """The tag with its `href` replaced by a link slot's mark."""
+        found = _HREF.search(tag_text)
         if found is None:
-            return
+            return tag_text
         value = found.group(1)
         value = value[1:-1] if value[:1] in "\"'" else value
         index = len(self.slots)
         self.slots.append(Slot(value))
-        mark = self._marks.link(index, "h", value.replace('"', "&quot;").replace(">", "&gt;"))
-        start = at + found.start()
-        self.edits.append((start, len(self.edits), start + len(found.group()), " " + mark))
-        words_at = at + len(raw)
+        mark = self._marks.link(index, "h", value.replace('"', "&quot;"))
         self._anchor = (index, words_at, False, False) if not self._hidden() else None
+        return f"{tag_text[: found.start()]} {mark}{tag_text[found.end() :]}"
 
     def handle_endtag(self, tag: str) -> None:
         at = self._offset()

@@ -6,7 +6,7 @@
 - links: relative or odd ones (not tracked, and no mail client can follow them), links made
   from data that the link rules may leave unlinked, catalogue URLs on hosts that are not
   allowed, and the URLs left unlinked in real people's emails;
-- a template without an unsubscribe (or preference centre) link;
+- a marketing template without an unsubscribe (or preference centre) link;
 - HTML over 102 KB, which Gmail clips (hiding the unsubscribe link and the open pixel);
 - images without `alt`, which show nothing when images are off;
 - a body that has to be converted per email, and why.
@@ -43,8 +43,9 @@ CONTEXT = {
     "unsubscribe_url",
     "preferences_url",
     "view_in_browser_url",
+    "confirm_url",
 }
-_SYSTEM_URLS = ("unsubscribe_url", "preferences_url", "view_in_browser_url")
+_SYSTEM_URLS = ("unsubscribe_url", "preferences_url", "view_in_browser_url", "confirm_url")
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 _IMAGE = re.compile(r"<(mj-image|img)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.IGNORECASE)
 _ALT = re.compile(r"\balt\s*=", re.IGNORECASE)
@@ -230,7 +231,7 @@ def _links(
                 system = system or "unsubscribe_url" in value or "preferences_url" in value
                 continue
             _link(value, rules, found, where)
-    if not system:
+    if not system and template.settings.category == "marketing":
         found.add(
             "error",
             "unsubscribe",

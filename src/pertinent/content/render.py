@@ -6,10 +6,10 @@ part) and the filling of its link slots: a sealed click redirect where the link 
 from data is not allowed. A template that must be converted per email goes Liquid → MJML →
 CSS inlined → slots and text derived, and then the same filling.
 
-The context gets, besides what the caller gives: `unsubscribe_url`, `preferences_url` and
-`view_in_browser_url` (sealed for this email; the last two only when the template uses
-them). Every failure on the way (Liquid, MJML, CSS) is a TemplateError naming the file: the
-caller records it as a failed email for this person and goes on.
+The context gets, besides what the caller gives: `unsubscribe_url`, `preferences_url`,
+`view_in_browser_url` and `confirm_url` (sealed for this email; all but the first only when
+the template uses them). Every failure on the way (Liquid, MJML, CSS) is a TemplateError
+naming the file: the caller records it as a failed email for this person and goes on.
 """
 
 from __future__ import annotations
@@ -139,6 +139,8 @@ class Renderer:
         for name, purpose in _OPTIONAL_URLS.items():
             if name in template.names:
                 data[name] = self.urls.make(purpose, message_id, issued)
+        if "confirm_url" in template.names:  # a sign-up's confirmation (privacy/signup.py)
+            data["confirm_url"] = self.urls.make("preferences", message_id, issued) + "/confirm"
         data[NOW] = now
         data[TEMPLATE] = template_name
         subject = " ".join(_render(template, template.subject, data).split())

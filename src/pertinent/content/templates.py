@@ -4,6 +4,8 @@
 - `preheader.liquid`  the inbox preview line (optional)
 - `body.mjml` or `body.html`  the body, Liquid inside (one of them required)
 - `text.liquid`  the plain-text part (optional; derived from the HTML otherwise)
+- `template.yaml`  settings (optional): `category` (marketing or transactional) and the
+  consent `topic` a marketing email belongs to
 
 and shared pieces (a header, a footer) in `templates/_partials/<name>.mjml|.html|.liquid`,
 used as `{% include "footer" %}` or `{% render "footer" %}`. A partial named this way is
@@ -25,15 +27,18 @@ part are plain text and parsed without autoescape; whoever puts them into HTML e
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+import yaml
 from liquid import BoundTemplate, Environment
 from liquid.exceptions import LiquidError, TemplateNotFoundError
 from liquid.loader import BaseLoader, TemplateSource
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pertinent.content.derive import Marks
 from pertinent.content.filters import register_filters
@@ -47,6 +52,17 @@ PARTIALS = "_partials"
 _PARTIAL_SUFFIXES = ("", ".mjml", ".html", ".liquid")
 _SPLICED = re.compile(r"""\{%-?\s*(?:include|render)\s+(["'])([\w./-]+)\1\s*-?%\}""")
 _MAX_DEPTH = 8
+
+
+class TemplateSettings(BaseModel):
+    """`template.yaml`. A marketing email goes only to people opted in to its topic (and not
+    unsubscribed from everything); a transactional one (a receipt, a confirmation) is not a
+    matter of consent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: Literal["marketing", "transactional"] = "marketing"
+    topic: str | None = Field(default=None, min_length=1)
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,7 @@ class EmailTemplate:
     written: WrittenUrls
     preheader: BoundTemplate | None = None
     text: BoundTemplate | None = None
+    settings: TemplateSettings = field(default_factory=TemplateSettings)
     files: dict[str, SourceFile] = field(default_factory=dict)  # by path, partials too
     # The context names the template reads (to compute only the URLs it uses).
     names: frozenset[str] = frozenset()
@@ -140,6 +157,19 @@ def _read(path: Path) -> str:
         raise TemplateError(f"cannot read: {exc.strerror}", where=str(path)) from exc
 
 
+def _settings(path: Path | None, shown: str) -> TemplateSettings:
+    if path is None:
+        return TemplateSettings()
+    try:
+        return TemplateSettings.model_validate(yaml.safe_load(path.read_text("utf-8")) or {})
+    except (OSError, yaml.YAMLError) as exc:
+        raise TemplateError(f"cannot read: {exc}", where=shown) from exc
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise TemplateError(f"{key}: {first['msg']}", where=shown) from exc
+
+
 def _parse(env: Environment, text: str, path: str) -> BoundTemplate:
     try:
         return env.from_string(text, name=path)
@@ -150,23 +180,17 @@ def _parse(env: Environment, text: str, path: str) -> BoundTemplate:
 class TemplateLibrary:
     """The templates of a workspace, loaded on first use and again when a file changes.
 
-    Whether files changed is looked at most every `recheck_seconds` per template (a look is
-    a directory listing and a stat per file, which would cost more than rendering)."""
+    A template is looked at per use with one `stat` per file it was made of, and of its
+    folder and the partials' (which change when a file is added or removed): a few
+    microseconds, and an edit shows in the next email."""
 
-    def __init__(
-        self,
-        root: Path,
-        settings: ContentSettings | None = None,
-        *,
-        recheck_seconds: float = 1.0,
-    ):
+    def __init__(self, root: Path, settings: ContentSettings | None = None):
         self.root = root
-        self._recheck = recheck_seconds
         settings = settings or ContentSettings()
         self._text_env = make_environment(root, settings, autoescape=False)
         self._html_env = make_environment(root, settings, autoescape=True)
-        # name -> (file times, when they were last looked at, the template)
-        self._cache: dict[str, tuple[tuple[float, ...], float, EmailTemplate]] = {}
+        # name -> (the paths it was made of, their modification times, the template)
+        self._cache: dict[str, tuple[tuple[str, ...], tuple[int, ...], EmailTemplate]] = {}
         self._lock = threading.Lock()
 
     def shown(self, path: Path) -> str:
@@ -188,26 +212,18 @@ class TemplateLibrary:
         folder = self.root / name
         return {p.name: p for p in folder.iterdir() if p.is_file()} if folder.is_dir() else {}
 
-    def _stamp(self, files: dict[str, Path]) -> tuple[float, ...]:
-        partials = self.root / PARTIALS
-        shared = list(partials.iterdir()) if partials.is_dir() else []
-        return tuple(sorted(p.stat().st_mtime for p in [*files.values(), *shared]))
-
     def get(self, name: str) -> EmailTemplate:
-        # Monotonic time for a cache's freshness, not a business decision (see clock.py).
-        looked = time.monotonic()
         cached = self._cache.get(name)
-        if cached is not None and looked - cached[1] < self._recheck:
+        if cached is not None and _times(cached[0]) == cached[1]:
             return cached[2]
         files = self._files(name)
-        stamp = self._stamp(files)
-        if cached is not None and cached[0] == stamp:
-            with self._lock:
-                self._cache[name] = (stamp, looked, cached[2])
-            return cached[2]
+        partials = self.root / PARTIALS
+        shared = [p for p in partials.iterdir() if p.is_file()] if partials.is_dir() else []
+        watched = tuple(str(p) for p in [self.root / name, partials, *files.values(), *shared])
+        times = _times(watched)
         template = self._load(name, files)
         with self._lock:
-            self._cache[name] = (stamp, looked, template)
+            self._cache[name] = (watched, times, template)
         return template
 
     def _load(self, name: str, files: dict[str, Path]) -> EmailTemplate:
@@ -249,6 +265,7 @@ class TemplateLibrary:
             written=WrittenUrls.of(s.text for s in sources.values()),
             preheader=part("preheader.liquid"),
             text=part("text.liquid"),
+            settings=_settings(files.get("template.yaml"), f"{where}/template.yaml"),
             files=sources,
             names=frozenset(names),
         )
@@ -290,3 +307,14 @@ class TemplateLibrary:
             return self._splice(source.text, source.path, sources, depth + 1)
 
         return _SPLICED.sub(partial, text)
+
+
+def _times(paths: tuple[str, ...]) -> tuple[int, ...]:
+    """Modification times (-1 for what is not there)."""
+    found = []
+    for path in paths:
+        try:
+            found.append(os.stat(path).st_mtime_ns)
+        except OSError:
+            found.append(-1)
+    return tuple(found)

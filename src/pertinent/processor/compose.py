@@ -2,15 +2,16 @@
 
 The email is rendered for the person as the fold left them (no reload), with the trigger
 event and the extra context hooks give (recommendations ...). What cannot be sent is said:
-no address and a suppressed address are skips; a broken template or an address that is not
-one is an outbox row marked failed with its reason, so it is visible and holds nobody up.
+no address, a suppressed address and a marketing email of a topic the person is not opted in
+to are skips; a broken template or an address that is not one is an outbox row marked failed
+with its reason, so it is visible and holds nobody up.
 Each request's `journey_step` event records the outcome, in its place in the timeline.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,9 +23,16 @@ from pertinent.delivery.outbox import OutboxItem
 from pertinent.errors import TemplateError
 from pertinent.events.model import Event
 from pertinent.events.system import system_event
+from pertinent.privacy.consent import ConsentChange, ConsentPolicy
+from pertinent.privacy.settings import ConsentSettings
 from pertinent.processor.effects import Effect, EmitEvents, EnqueueEmails
 from pertinent.processor.journeys import SendRequest, Timeline
 from pertinent.profiles.state import ProfileState
+
+
+def recipients(requests: Timeline) -> set[str]:
+    """The people the timeline sends to (to look up their consent)."""
+    return {entry.instance.profile_id for entry in requests if isinstance(entry, SendRequest)}
 
 
 def addresses(requests: Timeline, profiles: Mapping[str, ProfileState]) -> set[str]:
@@ -44,6 +52,7 @@ class Composer:
     renderer: Renderer
     secret: str
     contexts: ContextBuilder = field(default_factory=ContextBuilder)
+    consent: ConsentPolicy = field(default_factory=lambda: ConsentPolicy(ConsentSettings()))
 
     def message_id(self, idempotency_key: str) -> str:
         """The email's id, derived from its idempotency key under the workspace secret: the
@@ -58,9 +67,11 @@ class Composer:
         profiles: Mapping[str, ProfileState],
         suppressed: Collection[str],
         now: datetime,
+        consent: Mapping[str, Sequence[ConsentChange]] | None = None,
         segments: Mapping[str, Collection[str]] | None = None,
     ) -> list[Effect]:
-        """`segments`: the keys of the segments each person is in now (`profile.segments`)."""
+        """`consent`: the history of the people the timeline sends to, by person;
+        `segments`: the keys of the segments each person is in now (`profile.segments`)."""
         items: list[OutboxItem] = []
         events: list[Event] = []
         for entry in timeline:
@@ -69,7 +80,12 @@ class Composer:
                 continue
             pid = entry.instance.profile_id
             item, outcome = self._one(
-                entry, profiles.get(pid), (segments or {}).get(pid, ()), suppressed, now
+                entry,
+                profiles.get(pid),
+                suppressed,
+                (consent or {}).get(pid, ()),
+                (segments or {}).get(pid, ()),
+                now,
             )
             if item is not None:
                 items.append(item)
@@ -96,8 +112,9 @@ class Composer:
         self,
         request: SendRequest,
         state: ProfileState | None,
-        segments: Collection[str],
         suppressed: Collection[str],
+        consent: Sequence[ConsentChange],
+        segments: Collection[str],
         now: datetime,
     ) -> tuple[OutboxItem | None, str]:
         if state is None:
@@ -116,6 +133,14 @@ class Composer:
         assert isinstance(address, str)
         if address in suppressed:
             return None, "suppressed"
+        try:
+            settings = self.renderer.library.get(request.template).settings
+        except TemplateError as exc:
+            return failed(f"template error: {exc}")
+        if settings.category == "marketing" and (
+            refusal := self.consent.refusal(settings.topic, consent)
+        ):
+            return None, refusal
         context = self.contexts.build(
             state,
             now,
@@ -130,6 +155,8 @@ class Composer:
         except TemplateError as exc:
             return failed(f"template error: {exc}")
         meta: dict[str, Any] = {"step": request.step}
+        if settings.category == "marketing" and settings.topic is not None:
+            meta["topic"] = settings.topic  # the sender checks it again; one click leaves it
         recommended = context.get("recommendations")
         if recommended is not None and hasattr(recommended, "served_ids"):
             meta["recommended"] = list(recommended.served_ids)
