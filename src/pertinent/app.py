@@ -15,10 +15,14 @@ from pertinent.config import Workspace, load_workspace
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
-from pertinent.errors import ConfigError
 from pertinent.ingest.pipeline import Ingestor
-from pertinent.journeys.model import SendStep
-from pertinent.processor.batch import Pipeline, Processor
+from pertinent.journeys.caps import Category, SendPolicy
+from pertinent.journeys.references import check_references
+from pertinent.journeys.settings import JourneySettings
+from pertinent.journeys.timing import QuietHours, zone_named
+from pertinent.journeys.versions import JourneySet, register
+from pertinent.journeys.webhooks import WebhookSender
+from pertinent.processor.batch import Pipeline, Processor, retrying
 from pertinent.processor.compose import Composer
 from pertinent.processor.send import Sender, Transport
 from pertinent.profiles.state import ProfileState
@@ -48,6 +52,7 @@ class System:
     sender: Sender
     recommendations: RecommendationService
     models: ModelSync
+    webhooks: WebhookSender
     templates: TemplateLibrary = field(repr=False)
 
     def train_recommendations(self) -> TrainResult:
@@ -64,8 +69,9 @@ class System:
             if self.models.retrain_due():
                 self.models.train()
             sent = asyncio.run(self.sender.send_due())
+            called = asyncio.run(self.webhooks.deliver_due())
             total += done
-            if not done and not sent:
+            if not done and not sent and not called:
                 return total
 
     def close(self) -> None:
@@ -73,21 +79,25 @@ class System:
         self.storage.close()
 
 
-def _check_references(ws: Workspace, segments: SegmentSet, templates: TemplateLibrary) -> None:
-    known_templates = set(templates.names())
-    for journey in ws.journeys:
-        where = f"journeys/{journey.key}"
-        trigger = journey.trigger
-        if trigger.type == "segment_entered" and segments.by_key(trigger.segment) is None:
-            raise ConfigError(f"trigger names unknown segment {trigger.segment!r}", where=where)
-        for index, step in enumerate(journey.steps):
-            if isinstance(step, SendStep) and step.template not in known_templates:
-                raise ConfigError(
-                    f"steps.{index}.template: no template {step.template!r}",
-                    where=where,
-                    hint=f"templates are folders in {ws.templates_dir}: "
-                    f"{', '.join(sorted(known_templates)) or 'none yet'}",
-                )
+def register_journeys(storage: Storage, workspace: Workspace, clock: Clock) -> JourneySet:
+    """The workspace's journeys as versions in the store (a changed one is a new version)."""
+    with storage.transaction() as tx:
+        return register(tx.journeys, workspace.journeys, clock.now())
+
+
+def send_policy(settings: JourneySettings, templates: TemplateLibrary) -> SendPolicy:
+    def category_of(template: str) -> Category:
+        return templates.settings(template).category
+
+    quiet = settings.quiet_hours
+    zone = zone_named(settings.timezone)
+    assert zone is not None, "JourneySettings checks the zone"
+    return SendPolicy(
+        settings.caps,
+        QuietHours(quiet.start, quiet.end) if quiet is not None else None,
+        zone,
+        category_of,
+    )
 
 
 def open_storage(
@@ -115,7 +125,9 @@ def build_system(
     templates = TemplateLibrary(workspace.templates_dir)
     renderer = Renderer(templates, signer, settings.server.base_url)
     segments = SegmentSet(workspace.segments)
-    _check_references(workspace, segments, templates)
+    check_references(
+        workspace.journeys, [s.key for s in segments], templates, workspace.templates_dir
+    )
     recommendations = RecommendationService(
         settings.recommendations, make_cache(settings.recommendations.cache)
     )
@@ -134,10 +146,12 @@ def build_system(
             )
         }
 
+    journeys = retrying(lambda: register_journeys(storage, workspace, clock))
     pipeline = Pipeline(
         segments=segments,
-        journeys={j.key: j for j in workspace.journeys},
+        journeys=journeys,
         composer=Composer(renderer, settings.secret, hooks=[recommendations_hook]),
+        policy=send_policy(settings.journeys, templates),
     )
     processor = Processor(
         storage,
@@ -171,6 +185,12 @@ def build_system(
         sender=sender,
         recommendations=recommendations,
         models=models,
+        webhooks=WebhookSender(
+            storage,
+            clock,
+            settings.journeys.webhooks,
+            owner=f"{socket.gethostname()}/sender-{slot}",
+        ),
         templates=templates,
     )
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pertinent.errors import ConfigError
 from pertinent.journeys.model import JourneyDefinition
+from pertinent.journeys.settings import JourneySettings
 from pertinent.recommend.settings import RecommendationSettings
 from pertinent.segments.language import SegmentDefinition
 
@@ -74,6 +75,7 @@ class Settings(_Strict):
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
+    journeys: JourneySettings = Field(default_factory=JourneySettings)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -15,6 +15,7 @@ from pertinent.cli.root import WorkspaceOpt, app, console
 from pertinent.errors import InputError
 from pertinent.ingest.files import count_lines, read_events, read_people
 from pertinent.ingest.pipeline import prepare
+from pertinent.processor.journeys import HISTORIC_CONTEXT
 from pertinent.recommend.catalogue import load_products_csv
 
 import_app = typer.Typer(
@@ -24,7 +25,13 @@ app.add_typer(import_app, name="import")
 IMPORT_CHUNK = 1000
 
 
-def _import(system: System, records: Iterator[tuple[int, Any]], total: int, what: str) -> None:
+def _import(
+    system: System,
+    records: Iterator[tuple[int, Any]],
+    total: int,
+    what: str,
+    context: dict[str, Any] | None = None,
+) -> None:
     """Send the records through the pipeline in chunks; a record the reader could not read
     (an InputError in its place) is a rejection like any other, so the rest still goes in."""
     accepted = duplicates = 0
@@ -35,7 +42,9 @@ def _import(system: System, records: Iterator[tuple[int, Any]], total: int, what
 
     def flush() -> None:
         nonlocal accepted, duplicates
-        events, rejections = prepare(chunk, received_at=system.clock.now())
+        events, rejections = prepare(
+            chunk, received_at=system.clock.now(), context_defaults=context
+        )
         rejected.extend((lines[r.index], r.field, r.reason) for r in rejections)
         result = system.ingestor.append(events)
         accepted += result.accepted
@@ -77,11 +86,20 @@ def _import(system: System, records: Iterator[tuple[int, Any]], total: int, what
 
 
 @import_app.command("events")
-def import_events(file: Path, workspace: WorkspaceOpt = Path(".")) -> None:
-    """Import events from FILE (.jsonl or .csv, optionally .gz)."""
+def import_events(
+    file: Path,
+    workspace: WorkspaceOpt = Path("."),
+    trigger_journeys: Annotated[
+        bool, typer.Option(help="treat the events as live: they may start journeys")
+    ] = False,
+) -> None:
+    """Import events from FILE (.jsonl or .csv, optionally .gz). They are history: they
+    update profiles and segments but start no journey (unless --trigger-journeys)."""
     system = open_system(workspace)
     try:
-        _import(system, read_events(file), count_lines(file), "events")
+        # History folds into profiles and segments but starts no journey.
+        context = None if trigger_journeys else HISTORIC_CONTEXT
+        _import(system, read_events(file), count_lines(file), "events", context)
     finally:
         system.close()
 

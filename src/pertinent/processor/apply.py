@@ -11,9 +11,11 @@ from typing import assert_never
 
 from pertinent.events.model import Event
 from pertinent.processor.effects import (
+    CountSteps,
     Effect,
     EmitEvents,
     EnqueueEmails,
+    EnqueueWebhooks,
     EnterSegment,
     ExitSegment,
     LinkIdentities,
@@ -53,6 +55,10 @@ def apply(tx: Transaction, effects: Iterable[Effect]) -> None:
                 tx.segments.set_timers(effect.key, effect.due, effect.clear)
             case SaveInstances():
                 tx.journeys.save(effect.instances)
+            case CountSteps():
+                tx.journeys.count(effect.counts)
+            case EnqueueWebhooks():
+                tx.webhooks.enqueue(effect.calls)
             case EnqueueEmails():
                 tx.outbox.enqueue(effect.items)
             case EmitEvents():

@@ -21,29 +21,25 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pertinent.clock import Clock
-from pertinent.events.model import LoggedEvent
-from pertinent.journeys.model import Instance, JourneyDefinition
+from pertinent.events.model import Event, LoggedEvent
+from pertinent.journeys.caps import SendPolicy
+from pertinent.journeys.versions import JourneySet
 from pertinent.processor.apply import apply
-from pertinent.processor.compose import Composer, addresses
-from pertinent.processor.effects import Effect, SaveInstances
+from pertinent.processor.compose import Composer
+from pertinent.processor.effects import EmitEvents
 from pertinent.processor.fold import Folded, FoldState, fold
-from pertinent.processor.journeys import (
-    Advanced,
-    JourneyState,
-    actions_of_interest,
-    on_events,
-    on_wake,
-)
+from pertinent.processor.journeys import HISTORIC_CONTEXT, is_historic
+from pertinent.processor.journeys_io import JourneyLoader
 from pertinent.processor.known import Known
 from pertinent.processor.segments import SegmentView, Work, evaluate, leaves_of, work_for
 from pertinent.profiles.identity import candidate_profiles, identity_keys
-from pertinent.profiles.state import ProfileState, is_anonymous
+from pertinent.profiles.state import is_anonymous
 from pertinent.segments.definitions import SegmentSet
 from pertinent.storage.ports import EVERYTHING, ConcurrentUpdate, Partition, Storage, Transaction
 
@@ -57,12 +53,13 @@ class Pipeline:
     """The workspace's definitions and how emails are made: what the phases run on."""
 
     segments: SegmentSet
-    journeys: Mapping[str, JourneyDefinition]
+    journeys: JourneySet
     composer: Composer
+    policy: SendPolicy
 
     @property
     def interest(self) -> set[str]:
-        return actions_of_interest(self.journeys.values())
+        return self.journeys.interest()
 
 
 def retrying(work: Callable[[], T]) -> T:
@@ -90,11 +87,20 @@ class Processor:
     ):
         self._storage = storage
         self._clock = clock
-        self._pipeline = pipeline
-        self._interest = pipeline.interest
         self.batch_size = batch_size
         self.partitions = partitions
         self._known = Known()
+        self.reload(pipeline)
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self._pipeline
+
+    def reload(self, pipeline: Pipeline) -> None:
+        """Run on new definitions from the next batch on (an applied workspace)."""
+        self._pipeline = pipeline
+        self._interest = pipeline.interest
+        self._loader = JourneyLoader(pipeline.journeys, pipeline.policy, pipeline.segments)
 
     def process_batch(self, partition: Partition = EVERYTHING, limit: int | None = None) -> int:
         """Process up to `limit` new events of the partition; return how many (0: none new)."""
@@ -119,7 +125,8 @@ class Processor:
                     raise ConcurrentUpdate(f"another processor moved {partition.cursor}")
                 apply(tx, folded.effects)
                 if work:
-                    self._evaluate(tx, work, now, origin=f"seq{batch[0].seq}-{batch[-1].seq}")
+                    origin = f"seq{batch[0].seq}-{batch[-1].seq}"
+                    self._evaluate(tx, work, now, origin, _historic_people(folded))
                 self._journeys(tx, folded, now)
                 tx.cursors.set(partition.cursor, batch[-1].seq)
         except BaseException:
@@ -152,7 +159,16 @@ class Processor:
         merging = {p: frozenset(k) for p, k in memberships.items()}
         return fold(FoldState(known, profiles, merging, described), batch, now)
 
-    def _evaluate(self, tx: Transaction, work: Work, now: datetime, origin: str) -> None:
+    def _evaluate(
+        self,
+        tx: Transaction,
+        work: Work,
+        now: datetime,
+        origin: str,
+        historic: frozenset[str] = frozenset(),
+    ) -> None:
+        """`historic`: people whose every event in the batch was imported history; their
+        segment entries and exits are marked so, and start no journey."""
         segments = self._pipeline.segments
         leaves = leaves_of(segments, work.keys)
         view = SegmentView(
@@ -162,33 +178,17 @@ class Processor:
             if leaves
             else [],
         )
-        apply(tx, evaluate(segments, work, view, now, origin))
+        effects = evaluate(segments, work, view, now, origin)
+        if historic:
+            effects = [_marked(e, historic) if isinstance(e, EmitEvents) else e for e in effects]
+        apply(tx, effects)
 
     def _journeys(self, tx: Transaction, folded: Folded, now: datetime) -> None:
         inputs = [(pid, e) for pid, e in folded.inputs if e.action in self._interest]
-        if not inputs:
+        if not inputs and not folded.merged:
             return
-        people = {pid for pid, _ in inputs}
-        active: dict[str, list[Instance]] = defaultdict(list)
-        for inst in tx.journeys.active(people):
-            active[inst.profile_id].append(inst)
-        never = [j.key for j in self._pipeline.journeys.values() if j.reentry == "never"]
-        entered = tx.journeys.entered(never, people) if never else set()
-        advanced = on_events(self._pipeline.journeys, JourneyState(active, entered), inputs, now)
-        self._finish(tx, advanced, folded.profiles, now)
-
-    def _finish(
-        self,
-        tx: Transaction,
-        advanced: Advanced,
-        profiles: Mapping[str, ProfileState],
-        now: datetime,
-    ) -> None:
-        effects: list[Effect] = [SaveInstances(advanced.instances)]
-        wanted = addresses(advanced.timeline, profiles)
-        suppressed = tx.suppressions.suppressed(wanted) if wanted else set()
-        effects += self._pipeline.composer.compose(advanced.timeline, profiles, suppressed, now)
-        apply(tx, effects)
+        advanced = self._loader.on_events(tx, inputs, folded.merged, folded.profiles, now)
+        apply(tx, self._loader.finish(tx, advanced, folded.profiles, self._pipeline.composer, now))
 
     def horizon(self, tx: Transaction) -> datetime:
         """Now, or when the first unprocessed event arrived if that was earlier: a timer
@@ -214,7 +214,8 @@ class Processor:
             next_due = [
                 t for t in (tx.segments.next_due(partition), tx.journeys.next_due(partition)) if t
             ]
-            if not next_due or min(next_due) > horizon:
+            scheduled = self._loader.schedules_due(tx, partition, horizon)
+            if not scheduled and (not next_due or min(next_due) > horizon):
                 return 0
         with self._storage.transaction() as tx:
             now = self.horizon(tx)
@@ -228,14 +229,19 @@ class Processor:
                 self._evaluate(
                     tx, work, now, origin=f"timers@{now.isoformat()}#{tx.log.last_seq()}"
                 )
+            composer = self._pipeline.composer
+            fired = self._loader.fire_schedules(tx, partition, now) if scheduled else None
+            if fired is not None:
+                apply(tx, self._loader.finish(tx, fired, {}, composer, now))
             waking = tx.journeys.claim_due(now, limit, partition)
             if waking:
                 owners = {i.profile_id for i in waking}
                 self._known.forget(owners)
                 tx.profiles.touch(owners)
                 profiles = tx.profiles.load(owners)
-                self._finish(tx, on_wake(self._pipeline.journeys, waking, now), profiles, now)
-            return len(people) + len(waking)
+                advanced = self._loader.on_wake(tx, waking, profiles, now)
+                apply(tx, self._loader.finish(tx, advanced, profiles, composer, now))
+            return len(people) + len(waking) + (len(fired.instances) if fired else 0)
 
     def run_until_idle(self, partitions: Collection[Partition] = (EVERYTHING,)) -> int:
         """Process the partitions' logs to their end and run due timers; return events
@@ -247,3 +253,19 @@ class Processor:
             total += done
             if done == 0 and woke == 0:
                 return total
+
+
+def _historic_people(folded: Folded) -> frozenset[str]:
+    """People whose every event in the batch is imported history."""
+    live = {pid for pid, event in folded.inputs if not is_historic(event)}
+    return frozenset(pid for pid, _ in folded.inputs if pid not in live)
+
+
+def _marked(effect: EmitEvents, historic: frozenset[str]) -> EmitEvents:
+    def mark(event: Event) -> Event:
+        pid = event.user_id or f"anon:{event.anonymous_id}"
+        if pid not in historic:
+            return event
+        return replace(event, context={**event.context, **HISTORIC_CONTEXT})
+
+    return EmitEvents([mark(e) for e in effect.events])

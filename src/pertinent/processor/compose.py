@@ -4,13 +4,19 @@ The email is rendered for the person as the fold left them (no reload), with the
 event and the extra context hooks give (recommendations ...). What cannot be sent is said:
 no address and a suppressed address are skips; a broken template or an address that is not
 one is an outbox row marked failed with its reason, so it is visible and holds nobody up.
-Each request's `journey_step` event records the outcome, in its place in the timeline.
+Each request's `journey_step` event records the outcome, in its place in the timeline, and
+the outcome is counted at its step.
+
+Suppression depends on the category: a marketing email goes to no suppressed address; a
+transactional one (an order confirmation) still goes to an address that unsubscribed from
+marketing, but never to one that bounced for good.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,12 +28,21 @@ from pertinent.delivery.outbox import OutboxItem
 from pertinent.errors import TemplateError
 from pertinent.events.model import Event
 from pertinent.events.system import system_event
-from pertinent.processor.effects import Effect, EmitEvents, EnqueueEmails
-from pertinent.processor.journeys import SendRequest, Timeline
+from pertinent.processor.effects import CountSteps, Effect, EmitEvents, EnqueueEmails
+from pertinent.processor.journeys import Counts, SendRequest, Timeline
 from pertinent.profiles.state import ProfileState
 
 # Extra template context per email (recommendations, experiments ...), computed lazily.
 ContextHook = Callable[[ProfileState, Mapping[str, Any]], Mapping[str, Any]]
+# Suppression reasons that stop even transactional email: the address does not exist.
+HARD_BOUNCES = frozenset({"bounced"})
+
+
+def blocked(category: str, reason: str | None) -> bool:
+    """Whether a suppression (its reason; None: none) stops an email of this category."""
+    if reason is None:
+        return False
+    return category != "transactional" or reason in HARD_BOUNCES
 
 
 def addresses(requests: Timeline, profiles: Mapping[str, ProfileState]) -> set[str]:
@@ -59,11 +74,13 @@ class Composer:
         self,
         timeline: Timeline,
         profiles: Mapping[str, ProfileState],
-        suppressed: Collection[str],
+        suppressed: Mapping[str, str],
         now: datetime,
     ) -> list[Effect]:
+        """`suppressed`: the reason each suppressed address of the timeline's people is."""
         items: list[OutboxItem] = []
         events: list[Event] = []
+        counts: Counts = Counter()
         for entry in timeline:
             if isinstance(entry, Event):
                 events.append(entry)
@@ -74,12 +91,16 @@ class Composer:
             if item is not None:
                 items.append(item)
             inst = entry.instance
+            sent = item is not None and item.error is None
+            metric = "sent" if sent else "failed" if item is not None else "not sent"
+            counts[(inst.journey_key, inst.version, entry.step, metric)] += 1
             events.append(
                 system_event(
                     "journey_step",
                     inst.profile_id,
                     {
                         "journey": inst.journey_key,
+                        "version": inst.version,
                         "step": entry.step,
                         "transition": "send",
                         "template": entry.template,
@@ -87,16 +108,16 @@ class Composer:
                         "outcome": outcome,
                     },
                     now,
-                    cause=f"{inst.key}\x1f{entry.step}\x1fsend",
+                    cause=f"{entry.idempotency_key}\x1fsend",
                 )
             )
-        return [EnqueueEmails(items), EmitEvents(events)]
+        return [EnqueueEmails(items), EmitEvents(events), CountSteps(counts)]
 
     def _one(
         self,
         request: SendRequest,
         state: ProfileState | None,
-        suppressed: Collection[str],
+        suppressed: Mapping[str, str],
         now: datetime,
     ) -> tuple[OutboxItem | None, str]:
         if state is None:
@@ -113,12 +134,12 @@ class Composer:
         if (problem := address_problem(address)) is not None:
             return failed(f"bad address: {problem}")
         assert isinstance(address, str)
-        if address in suppressed:
+        if blocked(request.category, suppressed.get(address)):
             return None, "suppressed"
         context: dict[str, Any] = {
             "profile": profile_context(state, now),
             "event": inst.trigger,
-            "journey": {"key": inst.journey_key, "step": request.step},
+            "journey": {"key": inst.journey_key, "step": request.step, "version": inst.version},
         }
         for hook in self.hooks:
             context.update(hook(state, context))
@@ -128,7 +149,11 @@ class Composer:
             )
         except TemplateError as exc:
             return failed(f"template error: {exc}")
-        meta: dict[str, Any] = {"step": request.step}
+        meta: dict[str, Any] = {
+            "step": request.step,
+            "version": inst.version,
+            "category": request.category,
+        }
         recommended = context.get("recommendations")
         if recommended is not None and hasattr(recommended, "served_ids"):
             meta["recommended"] = list(recommended.served_ids)

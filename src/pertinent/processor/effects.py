@@ -12,6 +12,7 @@ from datetime import datetime
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.events.model import Event
 from pertinent.journeys.model import Instance
+from pertinent.journeys.webhooks import WebhookCall
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.catalogue import Product
 from pertinent.storage.ports import AttributedEvent
@@ -71,6 +72,18 @@ class SaveInstances:
 
 
 @dataclass(frozen=True)
+class CountSteps:
+    """Add to the numbers per journey, version and step: (journey, version, step, metric)."""
+
+    counts: Mapping[tuple[str, int, str, str], int]
+
+
+@dataclass(frozen=True)
+class EnqueueWebhooks:
+    calls: Sequence[WebhookCall]
+
+
+@dataclass(frozen=True)
 class EnqueueEmails:
     items: Sequence[OutboxItem]
 
@@ -119,6 +132,8 @@ Effect = (
     | ExitSegment
     | SetSegmentTimers
     | SaveInstances
+    | CountSteps
+    | EnqueueWebhooks
     | EnqueueEmails
     | EmitEvents
     | MarkSent

@@ -30,6 +30,7 @@ from pertinent.delivery.outbox import MAX_ATTEMPTS, SEND_LEASE, PendingEmail, ba
 from pertinent.delivery.smtp import DeliveryError
 from pertinent.events.system import system_event
 from pertinent.processor.apply import apply
+from pertinent.processor.compose import blocked
 from pertinent.processor.effects import (
     Effect,
     EmitEvents,
@@ -143,15 +144,15 @@ class Sender:
         with self._storage.transaction() as tx:
             return tx.outbox.release(self.owner, self._clock.now())
 
-    def _claim(self, limit: int) -> tuple[list[PendingEmail], set[str]]:
+    def _claim(self, limit: int) -> tuple[list[PendingEmail], dict[str, str]]:
         # A look in a snapshot first: an idle poll must not take SQLite's one writer.
         with self._storage.snapshot() as tx:
             first = tx.outbox.next_due()
         if first is None or first > self._clock.now():
-            return [], set()
+            return [], {}
         with self._storage.transaction() as tx:
             due = tx.outbox.claim(self._clock.now(), self._lease, limit, self.owner)
-            suppressed = tx.suppressions.suppressed({p.item.to_address for p in due})
+            suppressed = tx.suppressions.reasons({p.item.to_address for p in due})
         return due, suppressed
 
     def _record(self, effects: Sequence[Effect]) -> None:
@@ -175,9 +176,10 @@ class Sender:
             await asyncio.to_thread(self._record, effects)
         return SendReport(**counts)
 
-    async def _deliver(self, pending: PendingEmail, suppressed: set[str]) -> list[Effect]:
+    async def _deliver(self, pending: PendingEmail, suppressed: dict[str, str]) -> list[Effect]:
         now = self._clock.now()
-        if pending.item.to_address in suppressed:
+        category = str(pending.item.meta.get("category", "marketing"))
+        if blocked(category, suppressed.get(pending.item.to_address)):
             return [MarkFailed(pending.id, "suppressed before sending")]
         # Checked again here: a row may come from somewhere other than compose (old data).
         if (problem := address_problem(pending.item.to_address)) is not None:

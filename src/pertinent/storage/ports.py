@@ -22,8 +22,11 @@ from pertinent.profiles.state import ProfileState, anonymous_profile_id
 
 if TYPE_CHECKING:
     from pertinent.delivery.outbox import OutboxItem, PendingEmail
+    from pertinent.journeys.caps import SentRecord
     from pertinent.journeys.model import Instance
+    from pertinent.journeys.webhooks import Attempt, Delivery, PendingCall, WebhookCall
     from pertinent.recommend.catalogue import Product
+    from pertinent.segments.evaluate import PersonEvent
     from pertinent.segments.language import Condition, WindowedCondition
 
 
@@ -158,6 +161,13 @@ class ProfileStore(Protocol):
         """(profile, action, time, properties) of every processed event with one of `names`."""
         ...
 
+    def events_of(
+        self, profile_ids: Collection[str], actions: Collection[str]
+    ) -> dict[str, list[PersonEvent]]:
+        """The processed events of these people with one of `actions`, oldest first, by
+        person (what journeys' conditions look at)."""
+        ...
+
     def erase(self, profile_id: str) -> int:
         """Remove the person from every store, their log events included; return events
         erased. An address they unsubscribed stays suppressed, without a profile."""
@@ -213,14 +223,48 @@ class JourneyStore(Protocol):
         """Waiting instances of these people, oldest first."""
         ...
 
-    def entered(
+    def last_entered(
         self, journey_keys: Collection[str], profile_ids: Collection[str]
-    ) -> set[tuple[str, str]]:
-        """(journey, person) pairs of these that ever had an instance."""
+    ) -> dict[tuple[str, str], datetime]:
+        """When each (journey, person) pair of these last started an instance (pairs that
+        never did are left out)."""
+        ...
+
+    def ended_since(self, profile_ids: Collection[str], since: datetime) -> list[Instance]:
+        """Instances of these people that started at or after `since` and have ended."""
         ...
 
     def save(self, instances: Sequence[Instance]) -> None:
         """Insert or replace each instance by its key."""
+        ...
+
+    def versions(self) -> list[tuple[str, int, str, dict[str, Any]]]:
+        """(journey, version, digest, definition) of every stored version."""
+        ...
+
+    def add_version(
+        self, journey_key: str, version: int, digest: str, definition: dict[str, Any], at: datetime
+    ) -> None:
+        """Store a new version; raises `ConcurrentUpdate` if another writer stored it first."""
+        ...
+
+    def wake(
+        self, journey_key: str, steps: Collection[str] | None, before_version: int, at: datetime
+    ) -> int:
+        """Make the journey's waiting instances of versions before `before_version` (at one
+        of `steps`; None: at any) due at `at`; return how many."""
+        ...
+
+    def count(self, counts: Mapping[tuple[str, int, str, str], int]) -> None:
+        """Add to the numbers per (journey, version, step, metric)."""
+        ...
+
+    def schedules(self) -> dict[str, datetime]:
+        """When each scheduled journey next fires."""
+        ...
+
+    def set_schedule(self, journey_key: str, next_at: datetime | None) -> None:
+        """Set when the journey next fires (None: it has no schedule any more)."""
         ...
 
     def next_due(self, partition: Partition) -> datetime | None:
@@ -262,12 +306,43 @@ class Outbox(Protocol):
         recipient was erased)."""
         ...
 
+    def history(self, profile_ids: Collection[str], since: datetime) -> list[SentRecord]:
+        """The emails to these people created after `since` that did not fail, oldest first
+        (what caps count and what says a step was already sent)."""
+        ...
+
 
 class Suppressions(Protocol):
     def add(self, address: str, profile_id: str | None, reason: str, at: datetime) -> None: ...
 
     def suppressed(self, addresses: Collection[str]) -> set[str]:
         """Those of `addresses` (as given) that must not be mailed."""
+        ...
+
+    def reasons(self, addresses: Collection[str]) -> dict[str, str]:
+        """Why each suppressed one of `addresses` (as given) is suppressed (unsubscribed,
+        bounced ...); those not suppressed are left out."""
+        ...
+
+
+class WebhookOutbox(Protocol):
+    def enqueue(self, calls: Sequence[WebhookCall]) -> int:
+        """Add each call unless its idempotency key is already there; return how many."""
+        ...
+
+    def next_due(self) -> datetime | None: ...
+
+    def claim(self, now: datetime, lease: timedelta, limit: int, owner: str) -> list[PendingCall]:
+        """Take due calls for `owner`; nobody else gets them until `lease` has passed."""
+        ...
+
+    def record(self, attempt: Attempt, status: str, next_at: datetime | None) -> None:
+        """Log an attempt and set the call's status (pending again at `next_at`, delivered,
+        or failed)."""
+        ...
+
+    def deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
+        """The newest calls (of one journey, or all) with every attempt, newest first."""
         ...
 
 
@@ -353,6 +428,8 @@ class Transaction(Protocol):
     @property
     def suppressions(self) -> Suppressions: ...
     @property
+    def webhooks(self) -> WebhookOutbox: ...
+    @property
     def products(self) -> ProductStore: ...
     @property
     def artefacts(self) -> Artefacts: ...
@@ -392,6 +469,15 @@ class Member:
     entered_at: datetime
 
 
+@dataclass(frozen=True)
+class StepNumber:
+    journey_key: str
+    version: int
+    step: str
+    metric: str
+    n: int
+
+
 class ReadModel(Protocol):
     """What the API and the dashboard read, each call in a consistent snapshot of its own."""
 
@@ -420,6 +506,14 @@ class ReadModel(Protocol):
         ...
 
     def email(self, message_id: str) -> SentEmail | None: ...
+
+    def journey_numbers(self) -> list[StepNumber]:
+        """Every number per journey, version and step, with `waiting` counted now."""
+        ...
+
+    def webhook_deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
+        """The newest webhook calls (of one journey, or all) with every attempt."""
+        ...
 
 
 class Storage(Protocol):

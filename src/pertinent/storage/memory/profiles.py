@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pertinent.profiles.state import ProfileState
+from pertinent.segments.evaluate import PersonEvent
 from pertinent.storage.memory.state import Attribution, State, json_value, stored_profile, utc
 from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate, partition_key
 
@@ -109,6 +110,9 @@ class MemoryProfileStore:
         for email in state.outbox.values():
             if email.item.profile_id == loser:
                 email.item = replace(email.item, profile_id=winner)
+        for call in state.webhook_calls.values():
+            if call.call.profile_id == loser:
+                call.call = replace(call.call, profile_id=winner)
         for suppression in state.suppressions.values():
             if suppression.profile_id == loser:
                 suppression.profile_id = winner
@@ -121,6 +125,22 @@ class MemoryProfileStore:
             for _seq, row in sorted(self._state.profile_events.items())
             if row.action is not None and row.action in wanted
         ]
+
+    def events_of(
+        self, profile_ids: Collection[str], actions: Collection[str]
+    ) -> dict[str, list[PersonEvent]]:
+        wanted, names = set(profile_ids), set(actions)
+        found: dict[str, list[PersonEvent]] = {}
+        rows = sorted(
+            (row.timestamp, seq, row)
+            for seq, row in self._state.profile_events.items()
+            if row.profile_id in wanted and row.action in names
+        )
+        for at, _seq, row in rows:
+            found.setdefault(row.profile_id, []).append(
+                PersonEvent(row.action, at, json_value(row.properties))
+            )
+        return found
 
     def erase(self, profile_id: str) -> int:
         """Everything about the person goes, including log events never attributed to them
@@ -153,6 +173,9 @@ class MemoryProfileStore:
         }
         state.outbox = {
             i: row for i, row in state.outbox.items() if row.item.profile_id != profile_id
+        }
+        state.webhook_calls = {
+            i: row for i, row in state.webhook_calls.items() if row.call.profile_id != profile_id
         }
         state.profiles.pop(profile_id, None)
         return len(erased)

@@ -6,16 +6,19 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
+from pertinent.journeys.webhooks import Delivery
 from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.outbox import item_of, row_of
 from pertinent.storage.memory.profiles import MemoryProfileStore
 from pertinent.storage.memory.state import OutboxRow, State, stored_event
+from pertinent.storage.memory.webhooks import MemoryWebhooks
 from pertinent.storage.ports import (
     Member,
     Partition,
     ProfileView,
     SentEmail,
     Status,
+    StepNumber,
     TimelineEntry,
     event_partition_key,
 )
@@ -121,6 +124,12 @@ class MemoryReadModel:
     def email(self, message_id: str) -> SentEmail | None:
         row = row_of(self._committed(), message_id)
         return _sent(row) if row is not None else None
+
+    def journey_numbers(self) -> list[StepNumber]:
+        return MemoryJourneyStore(self._committed()).numbers()
+
+    def webhook_deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
+        return MemoryWebhooks(self._committed()).deliveries(journey_key, limit)
 
 
 def _sizes(state: State) -> dict[str, int]:

@@ -17,6 +17,7 @@ from pertinent.storage.memory.profiles import MemoryProfileStore
 from pertinent.storage.memory.reads import MemoryReadModel
 from pertinent.storage.memory.segments import MemorySegmentStore
 from pertinent.storage.memory.state import State
+from pertinent.storage.memory.webhooks import MemoryWebhooks
 from pertinent.storage.ports import AppendResult
 
 
@@ -29,6 +30,7 @@ class MemoryTransaction:
         self.journeys = MemoryJourneyStore(state)
         self.outbox = MemoryOutbox(state)
         self.suppressions = MemorySuppressions(state)
+        self.webhooks = MemoryWebhooks(state)
         self.products = MemoryProductStore(state)
         self.artefacts = MemoryArtefacts(state)
         self.coordination = MemoryCoordination(state)

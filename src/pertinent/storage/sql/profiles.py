@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from pertinent.profiles.state import ProfileState
+from pertinent.segments.evaluate import PersonEvent
 from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate, partition_key
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.dialect import (
@@ -34,6 +35,7 @@ _FOLLOW_MERGE = (
     tables.journey_instances,
     tables.outbox,
     tables.suppressions,
+    tables.webhook_calls,
 )
 
 
@@ -189,6 +191,26 @@ class SqlProfileStore:
         )
         return [(r.profile_id, r.action, r.timestamp, r.properties) for r in rows]
 
+    def events_of(
+        self, profile_ids: Collection[str], actions: Collection[str]
+    ) -> dict[str, list[PersonEvent]]:
+        if not profile_ids or not actions:
+            return {}
+        conn = self._conn
+        people, pids = in_ids(conn, "profile_id", profile_ids)
+        names, wanted = in_ids(conn, "action", list(actions))
+        text = "::text" if is_postgresql(conn) else ""
+        rows = fetch(
+            conn,
+            f"SELECT profile_id, action, timestamp, properties{text} FROM profile_events"
+            f" WHERE {people} AND {names} ORDER BY timestamp, seq",
+            (pids, wanted),
+        )
+        found: dict[str, list[PersonEvent]] = {}
+        for pid, action, at, props in rows:
+            found.setdefault(pid, []).append(PersonEvent(action, from_time(at), from_json(props)))
+        return found
+
     def erase(self, profile_id: str) -> int:
         """Everything about the person goes, including log events never attributed to them
         (bot-flagged, or not processed yet), found by their ids. Their suppression stays, no
@@ -217,6 +239,7 @@ class SqlProfileStore:
             tables.timers,
             tables.journey_instances,
             tables.outbox,
+            tables.webhook_calls,
             _P,
         ):
             self._conn.execute(delete(table).where(table.c.profile_id == profile_id))

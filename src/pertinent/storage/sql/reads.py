@@ -8,7 +8,15 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, func, select
 
-from pertinent.storage.ports import Member, ProfileView, SentEmail, Status, TimelineEntry
+from pertinent.journeys.webhooks import Delivery
+from pertinent.storage.ports import (
+    Member,
+    ProfileView,
+    SentEmail,
+    Status,
+    StepNumber,
+    TimelineEntry,
+)
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.dialect import fetch, mark, partition_of
@@ -16,6 +24,7 @@ from pertinent.storage.sql.journeys import SqlJourneyStore
 from pertinent.storage.sql.log import read_columns, row_event
 from pertinent.storage.sql.outbox import item_of
 from pertinent.storage.sql.profiles import SqlProfileStore
+from pertinent.storage.sql.webhooks import SqlWebhooks
 
 _M = tables.segment_membership
 _O = tables.outbox
@@ -145,6 +154,12 @@ class SqlReadModel:
             return [SentEmail(item_of(r), r.status, r.sent_at, r.last_error) for r in rows]
 
         return self._read(query)
+
+    def journey_numbers(self) -> list[StepNumber]:
+        return self._read(lambda conn: SqlJourneyStore(conn).numbers())
+
+    def webhook_deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
+        return self._read(lambda conn: SqlWebhooks(conn).deliveries(journey_key, limit))
 
     def email(self, message_id: str) -> SentEmail | None:
         def query(conn: Connection) -> SentEmail | None:

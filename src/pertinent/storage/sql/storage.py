@@ -18,6 +18,7 @@ from pertinent.storage.sql.products import SqlProductStore
 from pertinent.storage.sql.profiles import SqlProfileStore
 from pertinent.storage.sql.reads import SqlReadModel
 from pertinent.storage.sql.segments import SqlSegmentStore
+from pertinent.storage.sql.webhooks import SqlWebhooks
 
 
 class SqlTransaction:
@@ -29,6 +30,7 @@ class SqlTransaction:
         self.journeys = SqlJourneyStore(conn)
         self.outbox = SqlOutbox(conn)
         self.suppressions = SqlSuppressions(conn)
+        self.webhooks = SqlWebhooks(conn)
         self.products = SqlProductStore(conn)
         self.artefacts = SqlArtefacts(conn)
         self.coordination = SqlCoordination(conn)
