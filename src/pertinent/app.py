@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from pertinent.clock import Clock, WallClock
 from pertinent.config import Workspace, load_workspace
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
+from pertinent.errors import ConfigError
 from pertinent.ingest.pipeline import Ingestor
 from pertinent.journeys.caps import Category, SendPolicy
+from pertinent.journeys.plan import Plan, plan_files, workspace_files, write_files
 from pertinent.journeys.references import check_references
 from pertinent.journeys.settings import JourneySettings
 from pertinent.journeys.timing import QuietHours, zone_named
@@ -36,6 +40,9 @@ from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 from pertinent.tracking.tokens import TokenSigner
 
+# The artefact under which applied definitions travel to every process.
+DEFINITIONS = "workspace"
+
 
 @dataclass
 class System:
@@ -54,6 +61,8 @@ class System:
     models: ModelSync
     webhooks: WebhookSender
     templates: TemplateLibrary = field(repr=False)
+    # The newest applied definitions this process runs on (artefact version; 0: its folder's).
+    definitions_version: int = 0
 
     def train_recommendations(self) -> TrainResult:
         """Train on the whole log now and publish the model to every process."""
@@ -73,6 +82,55 @@ class System:
             total += done
             if not done and not sent and not called:
                 return total
+
+    def reload_definitions(self) -> None:
+        """Load the workspace folder's segments, journeys and templates again and run on
+        them from the next batch (a changed journey is registered as a new version)."""
+        workspace = load_workspace(self.workspace.root)
+        segments = SegmentSet(workspace.segments)
+        check_references(
+            workspace.journeys, [s.key for s in segments], self.templates, workspace.templates_dir
+        )
+        journeys = retrying(lambda: register_journeys(self.storage, workspace, self.clock))
+        pipeline = replace(self.processor.pipeline, segments=segments, journeys=journeys)
+        self.processor.reload(pipeline)
+        self.workspace, self.segments = workspace, segments
+
+    def apply_definitions(self, files: Mapping[str, str]) -> Plan:
+        """Put these definition files live: checked whole, written into the workspace,
+        loaded here and published for every other process (`follow_definitions`)."""
+        plan = plan_files(
+            self.storage, self.workspace, self.processor.pipeline.journeys, files, self.clock.now()
+        )
+        broken = [f"{t.name}: {'; '.join(t.problems)}" for t in plan.templates if t.problems]
+        if broken:
+            raise ConfigError(
+                f"templates that cannot render: {' | '.join(broken)}", where="templates"
+            )
+        write_files(self.workspace.root, files)
+        self.reload_definitions()
+        with self.storage.transaction() as tx:
+            self.definitions_version = tx.artefacts.put(
+                DEFINITIONS, orjson.dumps(dict(files)), {"files": len(files)}, self.clock.now()
+            )
+            tx.artefacts.prune(DEFINITIONS, keep=5)
+        return plan
+
+    def follow_definitions(self) -> bool:
+        """Take definitions another process applied since this one last looked; True if
+        they changed anything here."""
+        with self.storage.snapshot() as tx:
+            latest = tx.artefacts.latest(DEFINITIONS)
+            if latest is None or latest.version <= self.definitions_version:
+                return False
+            blob = tx.artefacts.blob(DEFINITIONS, latest.version)
+        self.definitions_version = latest.version
+        files = orjson.loads(blob or b"{}")
+        if files == workspace_files(self.workspace.root):
+            return False
+        write_files(self.workspace.root, files)
+        self.reload_definitions()
+        return True
 
     def close(self) -> None:
         self.ingestor.close()

@@ -9,9 +9,11 @@ import pytest
 from conftest import START
 from factories import outbox_item, track
 
+from pertinent.journeys.broadcasts import Broadcast, Recipient
 from pertinent.journeys.caps import SentRecord
 from pertinent.journeys.model import Instance
 from pertinent.journeys.webhooks import Attempt, WebhookCall
+from pertinent.profiles.state import ProfileState
 from pertinent.segments.evaluate import PersonEvent
 from pertinent.storage.ports import ConcurrentUpdate, Partition, StepNumber, Storage
 
@@ -186,4 +188,78 @@ def test_webhook_calls_are_enqueued_once_claimed_retried_and_logged(storage: Sto
     assert [d.call.idempotency_key for d in storage.reads.webhook_deliveries(None, 10)] == [
         "w2",
         "w1",
+    ]
+
+
+def _broadcast(**fields: object) -> Broadcast:
+    values: dict[str, object] = {
+        "id": 0,
+        "name": "March news",
+        "template": "news",
+        "segment": "readers",
+        "send_at": START,
+        "local_time": False,
+        "per_hour": None,
+        "status": "scheduled",
+        "created_at": START,
+        **fields,
+    }
+    return Broadcast(**values)  # type: ignore[arg-type]
+
+
+def test_broadcasts_are_due_targeted_once_per_person_claimed_and_recorded(
+    storage: Storage,
+) -> None:
+    with storage.transaction() as tx:
+        now_id = tx.broadcasts.add(_broadcast())
+        later_id = tx.broadcasts.add(_broadcast(send_at=START + timedelta(days=1)))
+        local_id = tx.broadcasts.add(
+            _broadcast(send_at=START + timedelta(hours=10), local_time=True)
+        )
+    with storage.snapshot() as tx:
+        assert [b.id for b in tx.broadcasts.due(START, timedelta(hours=14))] == [now_id, local_id]
+        assert tx.broadcasts.get([later_id])[later_id].send_at == START + timedelta(days=1)
+    people = [Recipient(now_id, f"u{i}", START + timedelta(minutes=i)) for i in range(3)]
+    with storage.transaction() as tx:
+        tx.broadcasts.target(now_id, [*people, people[0]])
+        tx.broadcasts.target(now_id, people[:1])  # a replay adds nobody twice
+    everything = Partition()
+    with storage.transaction() as tx:
+        assert tx.broadcasts.get([now_id])[now_id].status == "sending"
+        assert tx.broadcasts.get([now_id])[now_id].targeted == 3
+        assert tx.broadcasts.next_due(everything) == START
+        claimed = tx.broadcasts.claim_due(START + timedelta(minutes=1), 10, everything)
+        assert claimed == people[:2]
+        tx.broadcasts.record([(people[0], "sent")])
+        tx.broadcasts.delay([Recipient(now_id, "u1", START + timedelta(hours=9))])
+    with storage.transaction() as tx:
+        assert tx.broadcasts.claim_due(START + timedelta(hours=1), 10, everything) == [people[2]]
+        tx.broadcasts.record([(people[2], "capped")])
+    numbers = storage.reads.broadcast_numbers(now_id)
+    assert numbers is not None
+    assert (numbers.outcomes, numbers.pending, numbers.status) == (
+        {"sent": 1, "capped": 1},
+        1,
+        "sending",
+    )
+    assert [b.id for b in storage.reads.broadcasts(10)] == [local_id, later_id, now_id]
+    assert storage.reads.broadcast_numbers(999) is None
+
+
+def test_a_merge_leaves_one_recipient_row_per_person_and_broadcast(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        first = tx.broadcasts.add(_broadcast())
+        second = tx.broadcasts.add(_broadcast())
+        tx.profiles.save([ProfileState("anon:a"), ProfileState("u1")])
+        tx.broadcasts.target(
+            first, [Recipient(first, "anon:a", START), Recipient(first, "u1", START)]
+        )
+        tx.broadcasts.target(second, [Recipient(second, "anon:a", START)])
+    with storage.transaction() as tx:
+        tx.profiles.merge("anon:a", "u1", 1)
+    with storage.snapshot() as tx:
+        claimed = tx.broadcasts.claim_due(START, 10, Partition())
+    assert sorted((r.broadcast_id, r.profile_id) for r in claimed) == [
+        (first, "u1"),
+        (second, "u1"),
     ]

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from pertinent import __version__
-from pertinent.api import admin, ingest, journeys, recommendations, tracking
+from pertinent.api import admin, broadcasts, ingest, journeys, recommendations, tracking
 from pertinent.api.errors import install_error_handlers
 from pertinent.app import System
 from pertinent.web import routes as web
@@ -27,6 +27,10 @@ async def _follow_models(system: System, stop: asyncio.Event) -> None:
             await asyncio.to_thread(system.models.poll)
         except Exception:
             log.exception("could not load the newest recommendation model; still serving the last")
+        try:
+            await asyncio.to_thread(system.follow_definitions)
+        except Exception:
+            log.exception("could not load the newest applied definitions; still running the last")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), MODEL_POLL_SECONDS)
 
@@ -61,6 +65,7 @@ def create_app(system: System, *, dashboard: bool = False) -> FastAPI:
     app.include_router(tracking.build_router(system))
     app.include_router(recommendations.build_router(system))
     app.include_router(journeys.build_router(system))
+    app.include_router(broadcasts.build_router(system))
     if dashboard:
         app.include_router(web.build_router(system))
 

@@ -1,7 +1,9 @@
-"""Journeys over HTTP (admin key): numbers per version and step, and the webhook log."""
+"""Journeys over HTTP (admin key): numbers per version and step, the webhook log, and the
+workspace's definitions planned and applied without a restart."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import orjson
@@ -11,6 +13,7 @@ from pydantic import BaseModel
 from pertinent.api.auth import admin_key_dependency
 from pertinent.app import System
 from pertinent.errors import NotFoundError
+from pertinent.journeys.plan import Plan, plan_files
 from pertinent.journeys.stats import JourneyReport, report
 
 
@@ -77,12 +80,52 @@ def _shaped(found: JourneyReport) -> JourneyNumbers:
     )
 
 
-def build_router(system: System) -> APIRouter:
-    router = APIRouter(
-        prefix="/v1/journeys",
-        tags=["journeys"],
-        dependencies=[Depends(admin_key_dependency(system.workspace.settings.keys.admin))],
+class Definitions(BaseModel):
+    """A workspace's definition files by path (`segments/x.yaml`, `journeys/y.yaml`,
+    `templates/z/subject.liquid` ...): all of them; what is not sent is removed."""
+
+    files: dict[str, str]
+
+
+class PlanOut(BaseModel):
+    changes: int
+    segments: list[dict[str, Any]]
+    journeys: list[dict[str, Any]]
+    templates: list[dict[str, Any]]
+
+
+def _plan(plan: Plan) -> PlanOut:
+    return PlanOut(
+        changes=plan.changes,
+        segments=[asdict(p) for p in plan.segments],
+        journeys=[asdict(p) for p in plan.journeys],
+        templates=[asdict(p) for p in plan.templates],
     )
+
+
+def build_router(system: System) -> APIRouter:
+    guard = [Depends(admin_key_dependency(system.workspace.settings.keys.admin))]
+    router = APIRouter(prefix="/v1/journeys", tags=["journeys"], dependencies=guard)
+    workspace = APIRouter(prefix="/v1/workspace", tags=["workspace"], dependencies=guard)
+
+    @workspace.post("/plan", response_model=PlanOut)
+    def plan(body: Definitions) -> PlanOut:
+        """What these definitions would change on the running system; nothing is changed."""
+        return _plan(
+            plan_files(
+                system.storage,
+                system.workspace,
+                system.processor.pipeline.journeys,
+                body.files,
+                system.clock.now(),
+            )
+        )
+
+    @workspace.post("/apply", response_model=PlanOut)
+    def apply(body: Definitions) -> PlanOut:
+        """Put these definitions live in every process, without a restart."""
+        return _plan(system.apply_definitions(body.files))
+
     reads = system.storage.reads
 
     def reports() -> list[JourneyReport]:
@@ -127,4 +170,7 @@ def build_router(system: System) -> APIRouter:
             for d in reads.webhook_deliveries(key, limit)
         ]
 
-    return router
+    both = APIRouter()
+    both.include_router(router)
+    both.include_router(workspace)
+    return both

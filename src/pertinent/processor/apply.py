@@ -12,6 +12,7 @@ from typing import assert_never
 from pertinent.events.model import Event
 from pertinent.processor.effects import (
     CountSteps,
+    DelayRecipients,
     Effect,
     EmitEvents,
     EnqueueEmails,
@@ -24,10 +25,12 @@ from pertinent.processor.effects import (
     MarkSent,
     MergeProfiles,
     RecordEvents,
+    RecordOutcomes,
     SaveInstances,
     SaveProfiles,
     SetSegmentTimers,
     Suppress,
+    TargetBroadcast,
     UpsertProducts,
 )
 from pertinent.storage.ports import Transaction
@@ -59,6 +62,12 @@ def apply(tx: Transaction, effects: Iterable[Effect]) -> None:
                 tx.journeys.count(effect.counts)
             case EnqueueWebhooks():
                 tx.webhooks.enqueue(effect.calls)
+            case TargetBroadcast():
+                tx.broadcasts.target(effect.broadcast_id, effect.recipients)
+            case DelayRecipients():
+                tx.broadcasts.delay(effect.recipients)
+            case RecordOutcomes():
+                tx.broadcasts.record(effect.outcomes)
             case EnqueueEmails():
                 tx.outbox.enqueue(effect.items)
             case EmitEvents():

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from pertinent.clock import Clock
 from pertinent.events.model import Event, LoggedEvent
+from pertinent.journeys.broadcasts import EARLIEST_OFFSET
 from pertinent.journeys.caps import SendPolicy
 from pertinent.journeys.versions import JourneySet
 from pertinent.processor.apply import apply
@@ -212,8 +213,16 @@ class Processor:
         with self._storage.snapshot() as tx:
             horizon = self.horizon(tx)
             next_due = [
-                t for t in (tx.segments.next_due(partition), tx.journeys.next_due(partition)) if t
+                t
+                for t in (
+                    tx.segments.next_due(partition),
+                    tx.journeys.next_due(partition),
+                    tx.broadcasts.next_due(partition),
+                )
+                if t
             ]
+            if partition.index == 0 and tx.broadcasts.due(horizon, EARLIEST_OFFSET):
+                next_due.append(horizon)
             scheduled = self._loader.schedules_due(tx, partition, horizon)
             if not scheduled and (not next_due or min(next_due) > horizon):
                 return 0
@@ -233,6 +242,14 @@ class Processor:
             fired = self._loader.fire_schedules(tx, partition, now) if scheduled else None
             if fired is not None:
                 apply(tx, self._loader.finish(tx, fired, {}, composer, now))
+            if partition.index == 0:  # one processor targets broadcasts for everyone
+                apply(tx, self._loader.target_broadcasts(tx, now))
+            recipients = tx.broadcasts.claim_due(now, limit, partition)
+            if recipients:
+                owners = {r.profile_id for r in recipients}
+                profiles = tx.profiles.load(owners)
+                effects = self._loader.send_broadcasts(tx, recipients, profiles, composer, now)
+                apply(tx, effects)
             waking = tx.journeys.claim_due(now, limit, partition)
             if waking:
                 owners = {i.profile_id for i in waking}
@@ -241,7 +258,8 @@ class Processor:
                 profiles = tx.profiles.load(owners)
                 advanced = self._loader.on_wake(tx, waking, profiles, now)
                 apply(tx, self._loader.finish(tx, advanced, profiles, composer, now))
-            return len(people) + len(waking) + (len(fired.instances) if fired else 0)
+            fired_count = len(fired.instances) if fired else 0
+            return len(people) + len(waking) + len(recipients) + fired_count
 
     def run_until_idle(self, partitions: Collection[Partition] = (EVERYTHING,)) -> int:
         """Process the partitions' logs to their end and run due timers; return events

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,8 +28,16 @@ from pertinent.delivery.outbox import OutboxItem
 from pertinent.errors import TemplateError
 from pertinent.events.model import Event
 from pertinent.events.system import system_event
-from pertinent.processor.effects import CountSteps, Effect, EmitEvents, EnqueueEmails
-from pertinent.processor.journeys import Counts, SendRequest, Timeline
+from pertinent.journeys.broadcasts import Recipient
+from pertinent.processor.broadcasts import BroadcastSend
+from pertinent.processor.effects import (
+    CountSteps,
+    Effect,
+    EmitEvents,
+    EnqueueEmails,
+    RecordOutcomes,
+)
+from pertinent.processor.journeys import Counts, SendRequest
 from pertinent.profiles.state import ProfileState
 
 # Extra template context per email (recommendations, experiments ...), computed lazily.
@@ -45,16 +53,41 @@ def blocked(category: str, reason: str | None) -> bool:
     return category != "transactional" or reason in HARD_BOUNCES
 
 
-def addresses(requests: Timeline, profiles: Mapping[str, ProfileState]) -> set[str]:
-    """The email traits of the people the timeline sends to (to look up suppressions)."""
+Request = SendRequest | BroadcastSend
+
+
+def _person(request: Request) -> str:
+    return request.instance.profile_id if isinstance(request, SendRequest) else request.profile_id
+
+
+def addresses(
+    requests: Sequence[Event | Request], profiles: Mapping[str, ProfileState]
+) -> set[str]:
+    """The email traits of the people the requests send to (to look up suppressions)."""
     found: set[str] = set()
     for entry in requests:
-        if isinstance(entry, SendRequest):
-            state = profiles.get(entry.instance.profile_id)
-            value = state.traits.get("email") if state else None
-            if isinstance(value, str):
-                found.add(value)
+        if isinstance(entry, Event):
+            continue
+        state = profiles.get(_person(entry))
+        value = state.traits.get("email") if state else None
+        if isinstance(value, str):
+            found.add(value)
     return found
+
+
+def _about(request: Request) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+    """What the template sees of the request (`event`, `journey`/`broadcast`), the meta the
+    outbox row keeps, and its journey."""
+    if isinstance(request, BroadcastSend):
+        broadcast = {"broadcast": {"id": request.recipient.broadcast_id}}
+        return broadcast, request.meta, None
+    inst = request.instance
+    seen = {
+        "event": inst.trigger,
+        "journey": {"key": inst.journey_key, "step": request.step, "version": inst.version},
+    }
+    meta = {"step": request.step, "version": inst.version, "category": request.category}
+    return seen, meta, inst.journey_key
 
 
 @dataclass
@@ -72,27 +105,31 @@ class Composer:
 
     def compose(
         self,
-        timeline: Timeline,
+        timeline: Sequence[Event | Request],
         profiles: Mapping[str, ProfileState],
         suppressed: Mapping[str, str],
         now: datetime,
     ) -> list[Effect]:
-        """`suppressed`: the reason each suppressed address of the timeline's people is."""
+        """`suppressed`: the reason each suppressed address of the timeline's people is.
+        A journey's send is recorded as a `journey_step` event and counted at its step; a
+        broadcast's outcome goes on its recipient row."""
         items: list[OutboxItem] = []
         events: list[Event] = []
         counts: Counts = Counter()
+        outcomes: list[tuple[Recipient, str]] = []
         for entry in timeline:
             if isinstance(entry, Event):
                 events.append(entry)
                 continue
-            item, outcome = self._one(
-                entry, profiles.get(entry.instance.profile_id), suppressed, now
-            )
+            item, outcome = self._one(entry, profiles.get(_person(entry)), suppressed, now)
             if item is not None:
                 items.append(item)
-            inst = entry.instance
             sent = item is not None and item.error is None
             metric = "sent" if sent else "failed" if item is not None else "not sent"
+            if isinstance(entry, BroadcastSend):
+                outcomes.append((entry.recipient, metric if metric != "not sent" else outcome))
+                continue
+            inst = entry.instance
             counts[(inst.journey_key, inst.version, entry.step, metric)] += 1
             events.append(
                 system_event(
@@ -111,11 +148,14 @@ class Composer:
                     cause=f"{entry.idempotency_key}\x1fsend",
                 )
             )
-        return [EnqueueEmails(items), EmitEvents(events), CountSteps(counts)]
+        effects: list[Effect] = [EnqueueEmails(items), EmitEvents(events), CountSteps(counts)]
+        if outcomes:
+            effects.append(RecordOutcomes(outcomes))
+        return effects
 
     def _one(
         self,
-        request: SendRequest,
+        request: Request,
         state: ProfileState | None,
         suppressed: Mapping[str, str],
         now: datetime,
@@ -125,63 +165,45 @@ class Composer:
         address = state.traits.get("email")
         if address is None or address == "":
             return None, "no email address"
-        inst = request.instance
+        pid = _person(request)
         message_id = self.message_id(request.idempotency_key)
+        seen, meta, journey_key = _about(request)
 
-        def failed(reason: str) -> tuple[OutboxItem, str]:
-            return self._item(request, message_id, str(address), now, error=reason), reason
+        def item(**fields: Any) -> OutboxItem:
+            content = {"subject": "", "html": "", "text": "", "unsubscribe_url": "", **fields}
+            return OutboxItem(
+                idempotency_key=request.idempotency_key,
+                message_id=message_id,
+                profile_id=pid,
+                template=request.template,
+                to_address=str(address),
+                created_at=now,
+                journey_key=journey_key,
+                **content,
+            )
 
         if (problem := address_problem(address)) is not None:
-            return failed(f"bad address: {problem}")
+            return item(error=f"bad address: {problem}"), f"bad address: {problem}"
         assert isinstance(address, str)
         if blocked(request.category, suppressed.get(address)):
             return None, "suppressed"
-        context: dict[str, Any] = {
-            "profile": profile_context(state, now),
-            "event": inst.trigger,
-            "journey": {"key": inst.journey_key, "step": request.step, "version": inst.version},
-        }
+        context: dict[str, Any] = {"profile": profile_context(state, now), **seen}
         for hook in self.hooks:
             context.update(hook(state, context))
         try:
             rendered = self.renderer.render(
-                request.template, context, message_id=message_id, profile_id=inst.profile_id
+                request.template, context, message_id=message_id, profile_id=pid
             )
         except TemplateError as exc:
-            return failed(f"template error: {exc}")
-        meta: dict[str, Any] = {
-            "step": request.step,
-            "version": inst.version,
-            "category": request.category,
-        }
+            return item(error=f"template error: {exc}"), f"template error: {exc}"
         recommended = context.get("recommendations")
         if recommended is not None and hasattr(recommended, "served_ids"):
             meta["recommended"] = list(recommended.served_ids)
-        item = self._item(
-            request,
-            message_id,
-            address,
-            now,
+        sent = item(
             subject=rendered.subject,
             html=rendered.html,
             text=rendered.text,
-            unsubscribe_url=self.renderer.unsubscribe_url(message_id, inst.profile_id),
+            unsubscribe_url=self.renderer.unsubscribe_url(message_id, pid),
             meta=meta,
         )
-        return item, "enqueued"
-
-    @staticmethod
-    def _item(
-        request: SendRequest, message_id: str, address: str, now: datetime, **fields: Any
-    ) -> OutboxItem:
-        content = {"subject": "", "html": "", "text": "", "unsubscribe_url": "", **fields}
-        return OutboxItem(
-            idempotency_key=request.idempotency_key,
-            message_id=message_id,
-            profile_id=request.instance.profile_id,
-            template=request.template,
-            to_address=address,
-            created_at=now,
-            journey_key=request.instance.journey_key,
-            **content,
-        )
+        return sent, "enqueued"

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.events.model import Event
+from pertinent.journeys.broadcasts import Recipient
 from pertinent.journeys.model import Instance
 from pertinent.journeys.webhooks import WebhookCall
 from pertinent.profiles.state import ProfileState
@@ -84,6 +85,26 @@ class EnqueueWebhooks:
 
 
 @dataclass(frozen=True)
+class TargetBroadcast:
+    """The broadcast's recipients, chosen when its time came."""
+
+    broadcast_id: int
+    recipients: Sequence[Recipient]
+
+
+@dataclass(frozen=True)
+class DelayRecipients:
+    recipients: Sequence[Recipient]  # each with the time to look at it again
+
+
+@dataclass(frozen=True)
+class RecordOutcomes:
+    """What happened to each broadcast recipient (sent, capped, suppressed ...)."""
+
+    outcomes: Sequence[tuple[Recipient, str]]
+
+
+@dataclass(frozen=True)
 class EnqueueEmails:
     items: Sequence[OutboxItem]
 
@@ -134,6 +155,9 @@ Effect = (
     | SaveInstances
     | CountSteps
     | EnqueueWebhooks
+    | TargetBroadcast
+    | DelayRecipients
+    | RecordOutcomes
     | EnqueueEmails
     | EmitEvents
     | MarkSent

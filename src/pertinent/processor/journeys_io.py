@@ -13,12 +13,22 @@ from datetime import datetime
 from typing import Any
 
 from pertinent.events.model import Event
+from pertinent.journeys.broadcasts import EARLIEST_OFFSET, Recipient, schedule
 from pertinent.journeys.caps import SendPolicy
 from pertinent.journeys.model import Instance
 from pertinent.journeys.timing import next_fire
 from pertinent.journeys.versions import JourneySet
+from pertinent.processor.broadcasts import on_due
 from pertinent.processor.compose import Composer, addresses
-from pertinent.processor.effects import CountSteps, Effect, EnqueueWebhooks, SaveInstances
+from pertinent.processor.effects import (
+    CountSteps,
+    DelayRecipients,
+    Effect,
+    EnqueueWebhooks,
+    RecordOutcomes,
+    SaveInstances,
+    TargetBroadcast,
+)
 from pertinent.processor.journeys import (
     Advanced,
     Context,
@@ -75,12 +85,12 @@ class JourneyLoader:
         tx: Transaction,
         people: Collection[str],
         profiles: Mapping[str, ProfileState],
-        instances: Sequence[Instance],
+        back_to: Sequence[datetime],
         now: datetime,
     ) -> Context:
         """The people's events (for conditions) and the emails they got as far back as caps
-        look and their instances started (for duplicates)."""
-        since = min([now - self._caps_window, *(i.started_at for i in instances)])
+        look, and `back_to` (when their instances started: for duplicates)."""
+        since = min([now - self._caps_window, *back_to])
         sent: dict[str, list[Any]] = defaultdict(list)
         for record in tx.outbox.history(people, since):
             sent[record.profile_id].append(record)
@@ -116,8 +126,8 @@ class JourneyLoader:
         if windows:
             for inst in tx.journeys.ended_since(people, now - max(windows)):
                 recent[inst.profile_id].append(inst)
-        every = [i for group in active.values() for i in group]
-        context = self.context(tx, people, profiles, every, now)
+        started = [i.started_at for group in active.values() for i in group]
+        context = self.context(tx, people, profiles, started, now)
         state = JourneyState(dict(active), last, dict(recent))
         return on_events(self.journeys, self.policy, state, context, inputs, merged, now)
 
@@ -128,7 +138,8 @@ class JourneyLoader:
         profiles: Mapping[str, ProfileState],
         now: datetime,
     ) -> Advanced:
-        context = self.context(tx, {i.profile_id for i in due}, profiles, due, now)
+        people = {i.profile_id for i in due}
+        context = self.context(tx, people, profiles, [i.started_at for i in due], now)
         return on_wake(self.journeys, self.policy, context, due, now)
 
     def schedules_due(self, tx: Transaction, partition: Partition, now: datetime) -> bool:
@@ -188,6 +199,39 @@ class JourneyLoader:
             [],
             sum((a.counts for a in fired), start=fired[0].counts.__class__()),
         )
+
+    def target_broadcasts(self, tx: Transaction, now: datetime) -> list[Effect]:
+        """Broadcasts whose time came: their segment's members now become recipients."""
+        effects: list[Effect] = []
+        for broadcast in tx.broadcasts.due(now, EARLIEST_OFFSET):
+            members: set[str] = set()
+            if broadcast.segment in self._segments:
+                members = tx.segments.matching(self._segments, [broadcast.segment], now, None).get(
+                    broadcast.segment, set()
+                )
+            profiles = tx.profiles.load(members) if broadcast.local_time else {}
+            recipients = schedule(broadcast, list(members), profiles, self.policy.default_zone, now)
+            effects.append(TargetBroadcast(broadcast.id, recipients))
+        return effects
+
+    def send_broadcasts(
+        self,
+        tx: Transaction,
+        recipients: Sequence[Recipient],
+        profiles: Mapping[str, ProfileState],
+        composer: Composer,
+        now: datetime,
+    ) -> list[Effect]:
+        """Due recipients: sent, held for the morning, or skipped, each outcome recorded."""
+        broadcasts = tx.broadcasts.get({r.broadcast_id for r in recipients})
+        started = [b.send_at - EARLIEST_OFFSET for b in broadcasts.values()]
+        people = {r.profile_id for r in recipients}
+        context = self.context(tx, people, profiles, started, now)
+        decided = on_due(broadcasts, recipients, self.policy, context, now)
+        effects: list[Effect] = [RecordOutcomes(decided.outcomes), DelayRecipients(decided.later)]
+        wanted = addresses(decided.sends, profiles)
+        reasons = tx.suppressions.reasons(wanted) if wanted else {}
+        return effects + composer.compose(decided.sends, profiles, reasons, now)
 
     def finish(
         self,

@@ -80,6 +80,8 @@ def run_processor(system: System, stop: threading.Event, *, slot: int = 0) -> No
                 partitions, renew_at = held, now + settings.lease_seconds / 4
             if now >= models_at:
                 system.models.poll()
+                if system.follow_definitions():
+                    log.info("definitions applied elsewhere are live here now")
                 # One trainer for the deployment: whoever holds partition 0.
                 if any(p.index == 0 for p in partitions):
                     trainer.maybe_start()

@@ -22,6 +22,7 @@ from pertinent.profiles.state import ProfileState, anonymous_profile_id
 
 if TYPE_CHECKING:
     from pertinent.delivery.outbox import OutboxItem, PendingEmail
+    from pertinent.journeys.broadcasts import Broadcast, BroadcastNumbers, Recipient
     from pertinent.journeys.caps import SentRecord
     from pertinent.journeys.model import Instance
     from pertinent.journeys.webhooks import Attempt, Delivery, PendingCall, WebhookCall
@@ -325,6 +326,40 @@ class Suppressions(Protocol):
         ...
 
 
+class BroadcastStore(Protocol):
+    def add(self, broadcast: Broadcast) -> int:
+        """Store a scheduled broadcast (its `id` is ignored); return its id."""
+        ...
+
+    def get(self, broadcast_ids: Collection[int]) -> dict[int, Broadcast]: ...
+
+    def due(self, now: datetime, early: timedelta) -> list[Broadcast]:
+        """Scheduled broadcasts whose time has come: `send_at` at or before `now`, or (with
+        local time) before `now + early`."""
+        ...
+
+    def target(self, broadcast_id: int, recipients: Sequence[Recipient]) -> None:
+        """Add the recipients (a person at most once per broadcast) and mark it sending."""
+        ...
+
+    def next_due(self, partition: Partition) -> datetime | None:
+        """When the partition's earliest pending recipient is due."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int, partition: Partition) -> list[Recipient]:
+        """Pending recipients of the partition that are due; no other processor gets the
+        same until the transaction ends."""
+        ...
+
+    def delay(self, recipients: Sequence[Recipient]) -> None:
+        """Make each (still pending) recipient due at its new `due_at`."""
+        ...
+
+    def record(self, outcomes: Sequence[tuple[Recipient, str]]) -> None:
+        """Each recipient is done, with its outcome."""
+        ...
+
+
 class WebhookOutbox(Protocol):
     def enqueue(self, calls: Sequence[WebhookCall]) -> int:
         """Add each call unless its idempotency key is already there; return how many."""
@@ -430,6 +465,8 @@ class Transaction(Protocol):
     @property
     def webhooks(self) -> WebhookOutbox: ...
     @property
+    def broadcasts(self) -> BroadcastStore: ...
+    @property
     def products(self) -> ProductStore: ...
     @property
     def artefacts(self) -> Artefacts: ...
@@ -513,6 +550,14 @@ class ReadModel(Protocol):
 
     def webhook_deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
         """The newest webhook calls (of one journey, or all) with every attempt."""
+        ...
+
+    def broadcasts(self, limit: int) -> list[Broadcast]:
+        """The newest broadcasts, newest first."""
+        ...
+
+    def broadcast_numbers(self, broadcast_id: int) -> BroadcastNumbers | None:
+        """Recipients by outcome, still pending, and how many opened and clicked it."""
         ...
 
 

@@ -30,7 +30,14 @@ def record_engagement(
         found = tx.outbox.get(message_id)
     if found is None:
         return False
-    event = system_event(name, found[0].profile_id, {"message_id": message_id, **properties}, now)
+    # What the email belonged to, so opens and clicks count for its journey step or broadcast.
+    meta = found[0].meta
+    origin: dict[str, Any] = {k: meta[k] for k in ("broadcast", "step", "version") if k in meta}
+    if found[0].journey_key is not None:
+        origin["journey"] = found[0].journey_key
+    event = system_event(
+        name, found[0].profile_id, {"message_id": message_id, **origin, **properties}, now
+    )
     ingestor.append([event])
     return True
 

@@ -113,6 +113,12 @@ class MemoryProfileStore:
         for call in state.webhook_calls.values():
             if call.call.profile_id == loser:
                 call.call = replace(call.call, profile_id=winner)
+        for (broadcast_id, pid), recipient in list(state.recipients.items()):
+            if pid == loser:
+                del state.recipients[(broadcast_id, pid)]
+                # One row per person and broadcast: the winner's stays if they have one.
+                recipient.pkey = partition_key(winner)
+                state.recipients.setdefault((broadcast_id, winner), recipient)
         for suppression in state.suppressions.values():
             if suppression.profile_id == loser:
                 suppression.profile_id = winner
@@ -177,5 +183,6 @@ class MemoryProfileStore:
         state.webhook_calls = {
             i: row for i, row in state.webhook_calls.items() if row.call.profile_id != profile_id
         }
+        state.recipients = {k: r for k, r in state.recipients.items() if k[1] != profile_id}
         state.profiles.pop(profile_id, None)
         return len(erased)

@@ -6,7 +6,9 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
+from pertinent.journeys.broadcasts import Broadcast, BroadcastNumbers
 from pertinent.journeys.webhooks import Delivery
+from pertinent.storage.memory.broadcasts import MemoryBroadcasts
 from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.outbox import item_of, row_of
 from pertinent.storage.memory.profiles import MemoryProfileStore
@@ -130,6 +132,13 @@ class MemoryReadModel:
 
     def webhook_deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
         return MemoryWebhooks(self._committed()).deliveries(journey_key, limit)
+
+    def broadcasts(self, limit: int) -> list[Broadcast]:
+        found = self._committed().broadcasts
+        return [found[i] for i in sorted(found, reverse=True)[:limit]]
+
+    def broadcast_numbers(self, broadcast_id: int) -> BroadcastNumbers | None:
+        return MemoryBroadcasts(self._committed()).numbers(broadcast_id)
 
 
 def _sizes(state: State) -> dict[str, int]:

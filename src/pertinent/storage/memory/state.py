@@ -16,6 +16,7 @@ import orjson
 
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.events.model import Event
+from pertinent.journeys.broadcasts import Broadcast
 from pertinent.journeys.model import Instance
 from pertinent.journeys.webhooks import Attempt, WebhookCall
 from pertinent.profiles.state import ProfileState
@@ -151,6 +152,14 @@ class WebhookRow:
 
 
 @dataclass
+class RecipientRow:
+    due_at: datetime
+    pkey: int
+    status: str = "pending"
+    outcome: str | None = None
+
+
+@dataclass
 class Suppression:
     profile_id: str | None
     reason: str
@@ -200,6 +209,8 @@ class State:
     journey_counts: dict[tuple[str, int, str, str], int] = field(default_factory=dict)
     journey_schedules: dict[str, datetime] = field(default_factory=dict)
     webhook_calls: dict[int, WebhookRow] = field(default_factory=dict)
+    broadcasts: dict[int, Broadcast] = field(default_factory=dict)
+    recipients: dict[tuple[int, str], RecipientRow] = field(default_factory=dict)
     outbox: dict[int, OutboxRow] = field(default_factory=dict)
     suppressions: dict[str, Suppression] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from pertinent.events.model import Event
 from pertinent.storage.memory.artefacts import MemoryArtefacts, MemoryCoordination
+from pertinent.storage.memory.broadcasts import MemoryBroadcasts
 from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.log import MemoryCursors, MemoryEventLog
 from pertinent.storage.memory.outbox import MemoryOutbox, MemorySuppressions
@@ -31,6 +32,7 @@ class MemoryTransaction:
         self.outbox = MemoryOutbox(state)
         self.suppressions = MemorySuppressions(state)
         self.webhooks = MemoryWebhooks(state)
+        self.broadcasts = MemoryBroadcasts(state)
         self.products = MemoryProductStore(state)
         self.artefacts = MemoryArtefacts(state)
         self.coordination = MemoryCoordination(state)

@@ -72,7 +72,8 @@ def _processes_and_partitions(conn: Connection) -> None:
 
 def _journey_graphs(conn: Connection) -> None:
     """Version 5: journeys as versioned graphs (step ids, versions, when an instance arrived
-    at its step, exit reasons, goals), numbers per step, schedules, webhook calls.
+    at its step, exit reasons, goals), numbers per step, schedules, webhook calls,
+    broadcasts.
 
     A step that was a list index becomes the id a plain list of steps gets (`step1` for
     index 0 ...); on SQLite the column keeps its INTEGER type, whose affinity keeps text
@@ -100,6 +101,8 @@ def _journey_graphs(conn: Connection) -> None:
         tables.journey_schedules,
         tables.webhook_calls,
         tables.webhook_attempts,
+        tables.broadcasts,
+        tables.broadcast_recipients,
     ):
         table.create(conn, checkfirst=True)
 

@@ -36,6 +36,7 @@ _FOLLOW_MERGE = (
     tables.outbox,
     tables.suppressions,
     tables.webhook_calls,
+    tables.broadcast_recipients,
 )
 
 
@@ -176,6 +177,12 @@ class SqlProfileStore:
             ).rowcount
             if gone != 1:
                 raise ConcurrentUpdate(f"profile {loser!r} changed before it could merge")
+        # One row per person and broadcast: the loser's goes where the winner has one.
+        r = tables.broadcast_recipients
+        winner_has = select(r.c.broadcast_id).where(r.c.profile_id == winner)
+        self._conn.execute(
+            delete(r).where(r.c.profile_id == loser, r.c.broadcast_id.in_(winner_has))
+        )
         for table in (_I, _PE, *_FOLLOW_MERGE):
             values: dict[str, Any] = {"profile_id": winner}
             if "pkey" in table.c:
@@ -240,6 +247,7 @@ class SqlProfileStore:
             tables.journey_instances,
             tables.outbox,
             tables.webhook_calls,
+            tables.broadcast_recipients,
             _P,
         ):
             self._conn.execute(delete(table).where(table.c.profile_id == profile_id))

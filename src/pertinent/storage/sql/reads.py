@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, func, select
 
+from pertinent.journeys.broadcasts import Broadcast, BroadcastNumbers
 from pertinent.journeys.webhooks import Delivery
 from pertinent.storage.ports import (
     Member,
@@ -18,6 +19,7 @@ from pertinent.storage.ports import (
     TimelineEntry,
 )
 from pertinent.storage.sql import tables
+from pertinent.storage.sql.broadcasts import SqlBroadcasts, broadcast_numbers
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.dialect import fetch, mark, partition_of
 from pertinent.storage.sql.journeys import SqlJourneyStore
@@ -160,6 +162,18 @@ class SqlReadModel:
 
     def webhook_deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
         return self._read(lambda conn: SqlWebhooks(conn).deliveries(journey_key, limit))
+
+    def broadcasts(self, limit: int) -> list[Broadcast]:
+        def query(conn: Connection) -> list[Broadcast]:
+            b = tables.broadcasts
+            ids = conn.execute(select(b.c.id).order_by(b.c.id.desc()).limit(limit)).scalars()
+            found = SqlBroadcasts(conn).get(list(ids))
+            return [found[i] for i in sorted(found, reverse=True)]
+
+        return self._read(query)
+
+    def broadcast_numbers(self, broadcast_id: int) -> BroadcastNumbers | None:
+        return self._read(lambda conn: broadcast_numbers(conn, broadcast_id))
 
     def email(self, message_id: str) -> SentEmail | None:
         def query(conn: Connection) -> SentEmail | None:

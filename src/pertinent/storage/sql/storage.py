@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from pertinent.events.model import Event
 from pertinent.storage.ports import AppendResult
 from pertinent.storage.sql.artefacts import SqlArtefacts, SqlCoordination
+from pertinent.storage.sql.broadcasts import SqlBroadcasts
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.journeys import SqlJourneyStore
 from pertinent.storage.sql.log import SqlCursors, SqlEventLog, encode_events, insert_events
@@ -31,6 +32,7 @@ class SqlTransaction:
         self.outbox = SqlOutbox(conn)
         self.suppressions = SqlSuppressions(conn)
         self.webhooks = SqlWebhooks(conn)
+        self.broadcasts = SqlBroadcasts(conn)
         self.products = SqlProductStore(conn)
         self.artefacts = SqlArtefacts(conn)
         self.coordination = SqlCoordination(conn)

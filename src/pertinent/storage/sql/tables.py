@@ -181,6 +181,37 @@ journey_schedules = Table(
     Column("next_at", UtcDateTime, nullable=False),
 )
 
+# Broadcasts: a template to a segment's members at a time; each member a recipient row
+# that keeps its outcome (one email per person per broadcast).
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", SeqInt, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("template", String(128), nullable=False),
+    Column("segment", String(128), nullable=False),
+    Column("send_at", UtcDateTime, nullable=False),
+    Column("local_time", Boolean, nullable=False),
+    Column("per_hour", Integer),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("targeted", Integer, nullable=False, server_default="0"),
+    Index("ix_broadcasts_status", "status", "send_at"),
+)
+
+broadcast_recipients = Table(
+    "broadcast_recipients",
+    metadata,
+    Column("broadcast_id", BigInteger, nullable=False),
+    Column("profile_id", String(520), nullable=False, index=True),
+    Column("pkey", BigInteger, nullable=False, server_default="0"),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | done
+    Column("outcome", String(200)),
+    PrimaryKeyConstraint("broadcast_id", "profile_id"),
+    Index("ix_recipients_due", "status", "due_at"),
+)
+
 # Webhook calls of journey steps, and every attempt at each.
 webhook_calls = Table(
     "webhook_calls",
