@@ -247,8 +247,7 @@ class _Run:
             return self.end(inst, "completed", "done")
         if target == EXIT:
             return self.end(inst, "exited", f"exit at {inst.step}")
-        moved = replace(inst, step=target, step_at=self.now, wake_at=None, wait_event=None)
-        return self.run(version, moved)
+        return self.run(version, inst.moved(target, self.now))
 
     def run(self, version: Version, inst: Instance) -> Instance:
         """Do the instance's steps until it waits or ends."""
@@ -265,14 +264,14 @@ class _Run:
                 return target
             if target in (END, EXIT):
                 return self.go(version, inst, target)
-            inst = replace(inst, step=target, step_at=self.now, wake_at=None, wait_event=None)
+            inst = inst.moved(target, self.now)
         return self.end(inst, "exited", "too many steps at once")
 
     def holds(self, condition: Condition, pid: str) -> bool:
         return holds(condition, self.context.person(pid), self.now, self.context.segments)
 
     def rest(self, inst: Instance, until: datetime, wait_event: str | None = None) -> Instance:
-        return self.save(replace(inst, status="waiting", wake_at=until, wait_event=wait_event))
+        return self.save(inst.resting(until, wait_event))
 
     def execute(self, graph: Graph, step: Step, inst: Instance) -> Instance | str:
         """Do one step: the instance if it rests or ends here, else where it goes next."""
