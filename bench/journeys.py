@@ -136,10 +136,16 @@ def wake_ups(root: Path, n: int) -> tuple[float, float, float, float]:
         system.close()
 
 
-def raw_wake_ups(folder: Path, n: int) -> float:
-    conn = sqlite3.connect(folder / "raw-wake.db", isolation_level=None)
+def bare(path: Path) -> sqlite3.Connection:
+    """A bare SQLite connection, set up as Pertinent sets up its own (WAL, NORMAL sync)."""
+    conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def raw_wake_ups(folder: Path, n: int) -> float:
+    conn = bare(folder / "raw-wake.db")
     conn.execute(
         "CREATE TABLE inst (id INTEGER PRIMARY KEY, key TEXT UNIQUE, step TEXT, status TEXT,"
         " wake_at TEXT, step_at TEXT)"
@@ -191,9 +197,7 @@ def broadcast(root: Path, n: int) -> float:
 
 
 def raw_enqueue(folder: Path, n: int) -> float:
-    conn = sqlite3.connect(folder / "raw-bc.db", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn = bare(folder / "raw-bc.db")
     conn.execute(
         "CREATE TABLE r (broadcast_id INTEGER, profile_id TEXT, pkey INTEGER, due_at TEXT,"
         " status TEXT, outcome TEXT, PRIMARY KEY (broadcast_id, profile_id))"

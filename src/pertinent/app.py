@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -17,8 +18,8 @@ from pertinent.config import Workspace, load_workspace
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
-from pertinent.errors import ConfigError
-from pertinent.ingest.pipeline import Ingestor
+from pertinent.errors import ConfigError, TemplateError
+from pertinent.ingest.pipeline import Ingestor, Rules
 from pertinent.journeys.caps import Category, SendPolicy
 from pertinent.journeys.plan import Plan, plan_files, workspace_files, write_files
 from pertinent.journeys.references import check_references
@@ -26,20 +27,25 @@ from pertinent.journeys.settings import JourneySettings
 from pertinent.journeys.timing import QuietHours, zone_named
 from pertinent.journeys.versions import JourneySet, register
 from pertinent.journeys.webhooks import WebhookSender
+from pertinent.privacy.consent import ConsentPolicy
 from pertinent.processor.batch import Pipeline, Processor, retrying
 from pertinent.processor.compose import Composer
 from pertinent.processor.send import Sender, Transport
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.artefacts import ModelSync
 from pertinent.recommend.cache import make_cache
+from pertinent.recommend.evaluate import Progress
 from pertinent.recommend.serve import RecommendationService, TrainResult, leaning_categories
 from pertinent.recommend.template import TemplateRecommendations
 from pertinent.segments.definitions import SegmentSet
+from pertinent.segments.guard import SizeWarning, segments_in_use, undersized
+from pertinent.segments.sync import SegmentChange, sync_definitions
 from pertinent.storage.ports import Storage
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 from pertinent.tracking.tokens import TokenSigner
 
+log = logging.getLogger("pertinent")
 # The artefact under which applied definitions travel to every process.
 DEFINITIONS = "workspace"
 
@@ -61,17 +67,49 @@ class System:
     models: ModelSync
     webhooks: WebhookSender
     templates: TemplateLibrary = field(repr=False)
+    segments_synced: bool = False
     # The newest applied definitions this process runs on (artefact version; 0: its folder's).
     definitions_version: int = 0
 
-    def train_recommendations(self) -> TrainResult:
+    def sync_segments(
+        self, progress: Callable[[int, int], None] | None = None
+    ) -> list[SegmentChange]:
+        """Bring the stored segment definitions in line with the workspace (backfilling new
+        and changed segments, closing removed ones), and log segments in use that are too
+        small to learn from."""
+        changes = sync_definitions(self.storage, self.segments, self.clock.now(), progress=progress)
+        self.segments_synced = True
+        for change in changes:
+            if change.change != "unchanged":
+                log.info(
+                    "segment %s %s (version %d): %d entered, %d left, %d in it",
+                    change.key,
+                    change.change,
+                    change.version,
+                    change.entered,
+                    change.exited,
+                    change.size,
+                )
+        for warning in self.size_warnings():
+            log.warning("%s", warning)
+        return changes
+
+    def size_warnings(self) -> list[SizeWarning]:
+        """Segments that journeys use with fewer people than `segments.min_size`."""
+        in_use = segments_in_use((f"journey {j.key}", j) for j in self.workspace.journeys)
+        minimum = self.workspace.settings.segments.min_size
+        return undersized(self.storage.reads.segment_sizes(), in_use, minimum)
+
+    def train_recommendations(self, progress: Progress | None = None) -> TrainResult:
         """Train on the whole log now and publish the model to every process."""
-        return self.models.train()
+        return self.models.train(progress)
 
     def run_until_idle(self) -> int:
         """Process, run timers, retrain when due and send, in this thread, until nothing is
         left to do now (tests, the demo, `pertinent process --until-idle`); return events
         processed. `pertinent serve` runs the same work in separate processes instead."""
+        if not self.segments_synced:
+            self.sync_segments()
         total = 0
         while True:
             done = self.processor.run_until_idle()
@@ -87,7 +125,7 @@ class System:
         """Load the workspace folder's segments, journeys and templates again and run on
         them from the next batch (a changed journey is registered as a new version)."""
         workspace = load_workspace(self.workspace.root)
-        segments = SegmentSet(workspace.segments)
+        segments = SegmentSet(workspace.segments, workspace.settings.profiles)
         check_references(
             workspace.journeys, [s.key for s in segments], self.templates, workspace.templates_dir
         )
@@ -95,6 +133,7 @@ class System:
         pipeline = replace(self.processor.pipeline, segments=segments, journeys=journeys)
         self.processor.reload(pipeline)
         self.workspace, self.segments = workspace, segments
+        self.sync_segments()  # new and changed segments backfill, removed ones close
 
     def apply_definitions(self, files: Mapping[str, str]) -> Plan:
         """Put these definition files live: checked whole, written into the workspace,
@@ -145,7 +184,7 @@ def register_journeys(storage: Storage, workspace: Workspace, clock: Clock) -> J
 
 def send_policy(settings: JourneySettings, templates: TemplateLibrary) -> SendPolicy:
     def category_of(template: str) -> Category:
-        return templates.settings(template).category
+        return templates.get(template).settings.category
 
     quiet = settings.quiet_hours
     zone = zone_named(settings.timezone)
@@ -156,6 +195,21 @@ def send_policy(settings: JourneySettings, templates: TemplateLibrary) -> SendPo
         zone,
         category_of,
     )
+
+
+def _check_topics(consent: ConsentPolicy, templates: TemplateLibrary) -> None:
+    """Each template's topic is one the workspace has: a typo would otherwise send to nobody
+    (no one is opted in to a topic that does not exist) without a word. A template that does
+    not load is left to fail its emails, each with the reason."""
+    for name in templates.names():
+        try:
+            topic = templates.get(name).settings.topic
+        except TemplateError:
+            continue
+        if topic is not None and (problem := consent.unknown(topic)) is not None:
+            raise ConfigError(
+                f"topic: {problem}", where=str(templates.root / name / "template.yaml")
+            )
 
 
 def open_storage(
@@ -182,10 +236,11 @@ def build_system(
     signer = TokenSigner(settings.secret)
     templates = TemplateLibrary(workspace.templates_dir)
     renderer = Renderer(templates, signer, settings.server.base_url)
-    segments = SegmentSet(workspace.segments)
+    segments = SegmentSet(workspace.segments, settings.profiles)
     check_references(
         workspace.journeys, [s.key for s in segments], templates, workspace.templates_dir
     )
+    _check_topics(ConsentPolicy(settings.consent), templates)
     recommendations = RecommendationService(
         settings.recommendations, make_cache(settings.recommendations.cache)
     )
@@ -204,11 +259,12 @@ def build_system(
             )
         }
 
+    consent = ConsentPolicy(settings.consent)
     journeys = retrying(lambda: register_journeys(storage, workspace, clock))
     pipeline = Pipeline(
         segments=segments,
         journeys=journeys,
-        composer=Composer(renderer, settings.secret, hooks=[recommendations_hook]),
+        composer=Composer(renderer, settings.secret, hooks=[recommendations_hook], consent=consent),
         policy=send_policy(settings.journeys, templates),
     )
     processor = Processor(
@@ -226,6 +282,7 @@ def build_system(
         settings.smtp.sender,
         owner=f"{socket.gethostname()}/sender-{slot}",
         retry_base=timedelta(seconds=settings.smtp.retry_seconds),
+        consent=consent,
     )
     retrain = settings.recommendations.retrain_minutes
     models = ModelSync(
@@ -235,7 +292,7 @@ def build_system(
         workspace=workspace,
         clock=clock,
         storage=storage,
-        ingestor=Ingestor(storage, clock),
+        ingestor=Ingestor(storage, clock, Rules.of(workspace)),
         segments=segments,
         processor=processor,
         renderer=renderer,

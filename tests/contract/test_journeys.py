@@ -3,6 +3,7 @@ per step, schedules, the outbox history caps read, people's events, webhook call
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -56,7 +57,7 @@ def test_an_edit_wakes_the_instances_it_moves_and_nothing_else(storage: Storage)
         assert tx.journeys.wake("welcome", ["pause"], 2, START) == 1
     with storage.transaction() as tx:
         [due] = tx.journeys.claim_due(START, 10, Partition())
-        assert due == moved.__class__(**{**moved.__dict__, "wake_at": START})
+        assert due == replace(moved, wake_at=START)
         assert tx.journeys.wake("welcome", None, 3, START) == 3
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from pertinent.api.auth import admin_key_dependency
+from pertinent.api.auth import KeyRing, admin_key_dependency
 from pertinent.app import System
 from pertinent.errors import NotFoundError
 from pertinent.journeys.broadcasts import Broadcast, BroadcastRequest, create
@@ -52,7 +52,9 @@ def build_router(system: System) -> APIRouter:
     router = APIRouter(
         prefix="/v1/broadcasts",
         tags=["broadcasts"],
-        dependencies=[Depends(admin_key_dependency(system.workspace.settings.keys.admin))],
+        dependencies=[
+            Depends(admin_key_dependency(KeyRing.from_settings(system.workspace.settings.keys)))
+        ],
     )
     reads = system.storage.reads
 

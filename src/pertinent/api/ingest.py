@@ -8,31 +8,20 @@ import base64
 import binascii
 import zlib
 from contextlib import aclosing
-from datetime import datetime
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from pertinent.api.auth import check_write_key, require_write_key
+from pertinent.api.auth import KeyRing, require_write_key
 from pertinent.api.errors import problem
 from pertinent.app import System
-from pertinent.events.normalize import as_utc
 from pertinent.ingest.pipeline import MAX_BATCH_BYTES, MAX_EVENT_BYTES, IngestResult
 
 # The smallest transparent 1x1 GIF.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 SINGLE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        return None
 
 
 # A gzip stream of a body within the limit is at most a few hundred bytes longer than the body
@@ -106,11 +95,15 @@ async def _body(request: Request, limit: int) -> tuple[Any, JSONResponse | None]
 
 
 def _answer(result: IngestResult) -> dict[str, Any]:
+    """Segment's `success`, and what happened to each event: accepted (flagged or not),
+    dropped as a duplicate, or rejected."""
     return {
         "success": True,
         "accepted": result.accepted,
         "duplicates": result.duplicates,
         "rejected": [r.__dict__ for r in result.rejections],
+        "flagged": result.flag_counts(),
+        "flags": [f.__dict__ for f in result.flagged],
     }
 
 
@@ -129,7 +122,7 @@ def install(app: FastAPI, system: System) -> None:
     every request, routes on the app do not.
     """
     router = app.router
-    keys = system.workspace.settings.keys
+    keys = KeyRing.from_settings(system.workspace.settings.keys)
 
     @router.post(
         "/v1/batch",
@@ -137,7 +130,7 @@ def install(app: FastAPI, system: System) -> None:
         summary="Send many calls in one request (Segment batch API)",
     )
     async def batch(request: Request) -> Response:
-        require_write_key(request, keys.write)
+        side = require_write_key(request, keys)
         body, error = await _body(request, MAX_BATCH_BYTES)
         if error:
             return error
@@ -145,21 +138,25 @@ def install(app: FastAPI, system: System) -> None:
             return problem(400, "body must be an object with a 'batch' list", where="batch")
         result = await system.ingestor.ingest_async(
             body["batch"],
-            batch_sent_at=_parse_time(body.get("sentAt")),
+            batch_sent_at=body.get("sentAt"),
             context_defaults=_request_context(request),
+            browser_key=side == "browser",
         )
         return JSONResponse(_answer(result))
 
     def single(kind: str) -> Any:
         async def endpoint(request: Request) -> Response:
-            require_write_key(request, keys.write)
+            side = require_write_key(request, keys)
             body, error = await _body(request, MAX_EVENT_BYTES)
             if error:
                 return error
             if isinstance(body, dict) and body.get("type", kind) != kind:
                 return problem(400, f"type must be '{kind}' on /v1/{kind}", where="type")
             result = await system.ingestor.ingest_async(
-                [body], default_type=kind, context_defaults=_request_context(request)
+                [body],
+                default_type=kind,
+                context_defaults=_request_context(request),
+                browser_key=side == "browser",
             )
             if result.rejections:
                 r = result.rejections[0]
@@ -191,13 +188,14 @@ def install(app: FastAPI, system: System) -> None:
             )
         except (binascii.Error, ValueError, orjson.JSONDecodeError):
             return problem(400, "data must be base64-encoded JSON", where="data")
-        if not isinstance(body, dict) or not check_write_key(body.get("writeKey"), keys.write):
+        side = keys.write_side(body.get("writeKey")) if isinstance(body, dict) else None
+        if side is None:
             return problem(401, "missing or unknown writeKey in the pixel data")
         defaults = _request_context(request)
         if agent := request.headers.get("user-agent"):
             defaults["userAgent"] = agent
         result = await system.ingestor.ingest_async(
-            [body], default_type=kind, context_defaults=defaults
+            [body], default_type=kind, context_defaults=defaults, browser_key=side == "browser"
         )
         if result.rejections:
             r = result.rejections[0]

@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from pertinent.api.auth import admin_key_dependency
+from pertinent.api.auth import KeyRing, admin_key_dependency
 from pertinent.app import System
 from pertinent.errors import NotFoundError
 from pertinent.journeys.plan import Plan, plan_files
@@ -104,7 +104,7 @@ def _plan(plan: Plan) -> PlanOut:
 
 
 def build_router(system: System) -> APIRouter:
-    guard = [Depends(admin_key_dependency(system.workspace.settings.keys.admin))]
+    guard = [Depends(admin_key_dependency(KeyRing.from_settings(system.workspace.settings.keys)))]
     router = APIRouter(prefix="/v1/journeys", tags=["journeys"], dependencies=guard)
     workspace = APIRouter(prefix="/v1/workspace", tags=["workspace"], dependencies=guard)
 

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import sys
 
-from pertinent.cli import imports, journeys, recommend, run  # noqa: F401  (registers their commands)
+from pertinent.cli import (  # noqa: F401  (registers their commands)
+    experiments,
+    imports,
+    journeys,
+    keys,
+    recommend,
+    run,
+    segments,
+)
 from pertinent.cli.root import app, err
 from pertinent.errors import PertinentError
 

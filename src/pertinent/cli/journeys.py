@@ -106,7 +106,7 @@ def show(broadcast_id: int, workspace: WorkspaceOpt = Path(".")) -> None:
 
 def _server(workspace: Path, server: str | None, key: str | None) -> tuple[str, str]:
     settings = load_workspace(workspace).settings
-    found = key or os.environ.get("PERTINENT_ADMIN_KEY") or next(iter(settings.keys.admin), None)
+    found = key or os.environ.get("PERTINENT_ADMIN_KEY")  # the file keeps only hashes
     if not found:
         raise InputError("no admin key", hint="pass --key or set PERTINENT_ADMIN_KEY")
     return (server or settings.server.base_url).rstrip("/"), found

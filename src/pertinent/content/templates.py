@@ -4,7 +4,8 @@
 - `preheader.liquid`  the inbox preview line (optional)
 - `body.mjml` or `body.html`  the body, Liquid inside (one of them required)
 - `text.liquid`  the plain-text part (optional; derived from the HTML otherwise)
-- `template.yaml`  settings (optional): `category: marketing | transactional`
+- `template.yaml`  settings (optional): `category` (marketing or transactional) and the
+  consent `topic` a marketing email belongs to
 
 Liquid is parsed once per template and file version; missing variables render empty, and the
 `default` filter gives fallbacks, so missing data never breaks an email.
@@ -19,17 +20,28 @@ part are plain text and parsed without autoescape; whoever puts them into HTML e
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from liquid import BoundTemplate, CachingFileSystemLoader, Environment
 from liquid.exceptions import LiquidError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pertinent.content.filters import register_filters
 from pertinent.errors import TemplateError
+
+
+class TemplateSettings(BaseModel):
+    """`template.yaml`. A marketing email goes only to people opted in to its topic (and not
+    unsubscribed from everything); a transactional one (a receipt, a confirmation) is not a
+    matter of consent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: Literal["marketing", "transactional"] = "marketing"
+    topic: str | None = Field(default=None, min_length=1)
 
 
 @dataclass(frozen=True)
@@ -40,31 +52,7 @@ class EmailTemplate:
     is_mjml: bool
     preheader: BoundTemplate | None = None
     text: BoundTemplate | None = None
-
-
-class TemplateSettings(BaseModel):
-    """`template.yaml`. A marketing email (the default) obeys caps, quiet hours and
-    unsubscribes; a transactional one (a receipt, a password reset) is exempt from all
-    three and only stopped by a hard bounce."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    category: Literal["marketing", "transactional"] = "marketing"
-
-
-def read_settings(folder: Path) -> TemplateSettings:
-    """The template's settings; raises TemplateError naming the file and key if wrong."""
-    path = folder / "template.yaml"
-    if not path.is_file():
-        return TemplateSettings()
-    try:
-        return TemplateSettings.model_validate(yaml.safe_load(path.read_text("utf-8")) or {})
-    except (OSError, yaml.YAMLError) as exc:
-        raise TemplateError(f"cannot read: {exc}", where=str(path)) from exc
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise TemplateError(f"{loc}: {first['msg']}", where=str(path)) from None
+    settings: TemplateSettings = field(default_factory=TemplateSettings)
 
 
 def make_environment(root: Path, *, autoescape: bool) -> Environment:
@@ -85,6 +73,19 @@ def _parse(env: Environment, path: Path) -> BoundTemplate:
         raise TemplateError(f"cannot read: {exc.strerror}", where=str(path)) from exc
 
 
+def _settings(path: Path | None) -> TemplateSettings:
+    if path is None:
+        return TemplateSettings()
+    try:
+        return TemplateSettings.model_validate(yaml.safe_load(path.read_text("utf-8")) or {})
+    except (OSError, yaml.YAMLError) as exc:
+        raise TemplateError(f"cannot read: {exc}", where=str(path)) from exc
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise TemplateError(f"{key}: {first['msg']}", where=str(path)) from exc
+
+
 class TemplateLibrary:
     """The templates of a workspace, parsed on first use and re-parsed when a file changes."""
 
@@ -93,18 +94,7 @@ class TemplateLibrary:
         self._text_env = make_environment(root, autoescape=False)
         self._html_env = make_environment(root, autoescape=True)
         self._cache: dict[str, tuple[tuple[float, ...], EmailTemplate]] = {}
-        self._settings: dict[str, tuple[float | None, TemplateSettings]] = {}
         self._lock = threading.Lock()
-
-    def settings(self, name: str) -> TemplateSettings:
-        """The template's `template.yaml`, read again when it changes."""
-        path = self.root / name / "template.yaml"
-        stamp = path.stat().st_mtime if path.is_file() else None
-        cached = self._settings.get(name)
-        if cached is None or cached[0] != stamp:
-            cached = (stamp, read_settings(self.root / name))
-            self._settings[name] = cached
-        return cached[1]
 
     def names(self) -> list[str]:
         if not self.root.is_dir():
@@ -148,5 +138,6 @@ class TemplateLibrary:
             subject=_parse(self._text_env, files["subject.liquid"]),
             body=_parse(self._html_env, body),
             is_mjml=body.suffix == ".mjml",
+            settings=_settings(files.get("template.yaml")),
             **optional,
         )

@@ -243,8 +243,7 @@ def _templates(live: Workspace, proposed: Workspace) -> list[TemplatePlan]:
         plan = TemplatePlan(name, _change(now.get(name), after.get(name)))
         if name in after:
             try:
-                library.get(name)
-                library.settings(name)
+                library.get(name)  # its Liquid and its template.yaml
             except PertinentError as exc:
                 plan.problems.append(str(exc))
         plans.append(plan)

@@ -38,7 +38,7 @@ from pertinent.processor.fold import Folded, FoldState, fold
 from pertinent.processor.journeys import HISTORIC_CONTEXT, is_historic
 from pertinent.processor.journeys_io import JourneyLoader
 from pertinent.processor.known import Known
-from pertinent.processor.segments import SegmentView, Work, evaluate, leaves_of, work_for
+from pertinent.processor.segments import SegmentView, Work, clocks_of, evaluate, work_for
 from pertinent.profiles.identity import candidate_profiles, identity_keys
 from pertinent.profiles.state import is_anonymous
 from pertinent.segments.definitions import SegmentSet
@@ -124,12 +124,13 @@ class Processor:
             with self._storage.transaction() as tx:
                 if tx.cursors.take(partition.cursor) != start:
                     raise ConcurrentUpdate(f"another processor moved {partition.cursor}")
-                apply(tx, folded.effects)
+                emitted = apply(tx, folded.effects)
                 if work:
                     origin = f"seq{batch[0].seq}-{batch[-1].seq}"
-                    self._evaluate(tx, work, now, origin, _historic_people(folded))
-                self._journeys(tx, folded, now)
+                    emitted += self._evaluate(tx, work, now, origin, _historic_people(folded))
+                emitted += self._journeys(tx, folded, now)
                 tx.cursors.set(partition.cursor, batch[-1].seq)
+                tx.log.append(emitted)  # last: see processor/apply.py
         except BaseException:
             self._known.clear()  # the states it lent out may be half-folded
             raise
@@ -167,29 +168,30 @@ class Processor:
         now: datetime,
         origin: str,
         historic: frozenset[str] = frozenset(),
-    ) -> None:
+    ) -> list[Event]:
         """`historic`: people whose every event in the batch was imported history; their
         segment entries and exits are marked so, and start no journey."""
         segments = self._pipeline.segments
-        leaves = leaves_of(segments, work.keys)
+        clocks = clocks_of(segments, work.keys)
         view = SegmentView(
             matching=tx.segments.matching(segments.conditions, work.keys, now, work.among),
             current=tx.segments.current(work.among),
-            window_times=tx.segments.window_times([leaf for _, leaf in leaves], now, work.among)
-            if leaves
+            anchors=tx.segments.anchors([clock for _, clock in clocks], now, work.among)
+            if clocks
             else [],
         )
         effects = evaluate(segments, work, view, now, origin)
         if historic:
             effects = [_marked(e, historic) if isinstance(e, EmitEvents) else e for e in effects]
-        apply(tx, effects)
+        return apply(tx, effects)
 
-    def _journeys(self, tx: Transaction, folded: Folded, now: datetime) -> None:
+    def _journeys(self, tx: Transaction, folded: Folded, now: datetime) -> list[Event]:
         inputs = [(pid, e) for pid, e in folded.inputs if e.action in self._interest]
         if not inputs and not folded.merged:
-            return
+            return []
         advanced = self._loader.on_events(tx, inputs, folded.merged, folded.profiles, now)
-        apply(tx, self._loader.finish(tx, advanced, folded.profiles, self._pipeline.composer, now))
+        composer = self._pipeline.composer
+        return apply(tx, self._loader.finish(tx, advanced, folded.profiles, composer, now))
 
     def horizon(self, tx: Transaction) -> datetime:
         """Now, or when the first unprocessed event arrived if that was earlier: a timer
@@ -231,25 +233,25 @@ class Processor:
             due = tx.segments.claim_due(now, limit, partition)
             people: set[str] = set().union(*due.values())
             self._known.forget(people)
+            emitted: list[Event] = []
             if people:
                 tx.profiles.touch(people)
                 # Every segment, not just the one whose edge passed: others may refer to it.
                 work = Work([s.key for s in self._pipeline.segments], frozenset(people))
-                self._evaluate(
-                    tx, work, now, origin=f"timers@{now.isoformat()}#{tx.log.last_seq()}"
-                )
+                origin = f"timers@{now.isoformat()}#{tx.log.last_seq()}"
+                emitted += self._evaluate(tx, work, now, origin)
             composer = self._pipeline.composer
             fired = self._loader.fire_schedules(tx, partition, now) if scheduled else None
             if fired is not None:
-                apply(tx, self._loader.finish(tx, fired, {}, composer, now))
+                emitted += apply(tx, self._loader.finish(tx, fired, {}, composer, now))
             if partition.index == 0:  # one processor targets broadcasts for everyone
-                apply(tx, self._loader.target_broadcasts(tx, now))
+                emitted += apply(tx, self._loader.target_broadcasts(tx, now))
             recipients = tx.broadcasts.claim_due(now, limit, partition)
             if recipients:
                 owners = {r.profile_id for r in recipients}
                 profiles = tx.profiles.load(owners)
                 effects = self._loader.send_broadcasts(tx, recipients, profiles, composer, now)
-                apply(tx, effects)
+                emitted += apply(tx, effects)
             waking = tx.journeys.claim_due(now, limit, partition)
             if waking:
                 owners = {i.profile_id for i in waking}
@@ -257,7 +259,8 @@ class Processor:
                 tx.profiles.touch(owners)
                 profiles = tx.profiles.load(owners)
                 advanced = self._loader.on_wake(tx, waking, profiles, now)
-                apply(tx, self._loader.finish(tx, advanced, profiles, composer, now))
+                emitted += apply(tx, self._loader.finish(tx, advanced, profiles, composer, now))
+            tx.log.append(emitted)  # last: see processor/apply.py
             fired_count = len(fired.instances) if fired else 0
             return len(people) + len(waking) + len(recipients) + fired_count
 

@@ -2,10 +2,10 @@
 
 The email is rendered for the person as the fold left them (no reload), with the trigger
 event and the extra context hooks give (recommendations ...). What cannot be sent is said:
-no address and a suppressed address are skips; a broken template or an address that is not
-one is an outbox row marked failed with its reason, so it is visible and holds nobody up.
-Each request's `journey_step` event records the outcome, in its place in the timeline, and
-the outcome is counted at its step.
+no address, a suppressed address and a marketing email of a topic the person is not opted in
+to are skips; a broken template or an address that is not one is an outbox row marked failed
+with its reason, so it is visible and holds nobody up. Each request's `journey_step` event
+records the outcome, in its place in the timeline, and the outcome is counted at its step.
 
 Suppression depends on the category: a marketing email goes to no suppressed address; a
 transactional one (an order confirmation) still goes to an address that unsubscribed from
@@ -29,6 +29,8 @@ from pertinent.errors import TemplateError
 from pertinent.events.model import Event
 from pertinent.events.system import system_event
 from pertinent.journeys.broadcasts import Recipient
+from pertinent.privacy.consent import ConsentChange, ConsentPolicy
+from pertinent.privacy.settings import ConsentSettings
 from pertinent.processor.broadcasts import BroadcastSend
 from pertinent.processor.effects import (
     CountSteps,
@@ -58,6 +60,11 @@ Request = SendRequest | BroadcastSend
 
 def _person(request: Request) -> str:
     return request.instance.profile_id if isinstance(request, SendRequest) else request.profile_id
+
+
+def recipients(requests: Sequence[Event | Request]) -> set[str]:
+    """The people the requests send to (to look up their consent)."""
+    return {_person(entry) for entry in requests if not isinstance(entry, Event)}
 
 
 def addresses(
@@ -95,6 +102,7 @@ class Composer:
     renderer: Renderer
     secret: str
     hooks: list[ContextHook] = field(default_factory=list)
+    consent: ConsentPolicy = field(default_factory=lambda: ConsentPolicy(ConsentSettings()))
 
     def message_id(self, idempotency_key: str) -> str:
         """The email's id, derived from its idempotency key under the workspace secret: the
@@ -109,10 +117,12 @@ class Composer:
         profiles: Mapping[str, ProfileState],
         suppressed: Mapping[str, str],
         now: datetime,
+        consent: Mapping[str, Sequence[ConsentChange]] | None = None,
     ) -> list[Effect]:
-        """`suppressed`: the reason each suppressed address of the timeline's people is.
-        A journey's send is recorded as a `journey_step` event and counted at its step; a
-        broadcast's outcome goes on its recipient row."""
+        """`suppressed`: the reason each suppressed address of the timeline's people is;
+        `consent`: their consent histories, by person. A journey's send is recorded as a
+        `journey_step` event and counted at its step; a broadcast's outcome goes on its
+        recipient row."""
         items: list[OutboxItem] = []
         events: list[Event] = []
         counts: Counts = Counter()
@@ -121,7 +131,9 @@ class Composer:
             if isinstance(entry, Event):
                 events.append(entry)
                 continue
-            item, outcome = self._one(entry, profiles.get(_person(entry)), suppressed, now)
+            pid = _person(entry)
+            history = (consent or {}).get(pid, ())
+            item, outcome = self._one(entry, profiles.get(pid), suppressed, history, now)
             if item is not None:
                 items.append(item)
             sent = item is not None and item.error is None
@@ -158,6 +170,7 @@ class Composer:
         request: Request,
         state: ProfileState | None,
         suppressed: Mapping[str, str],
+        consent: Sequence[ConsentChange],
         now: datetime,
     ) -> tuple[OutboxItem | None, str]:
         if state is None:
@@ -187,6 +200,16 @@ class Composer:
         assert isinstance(address, str)
         if blocked(request.category, suppressed.get(address)):
             return None, "suppressed"
+        try:
+            settings = self.renderer.library.get(request.template).settings
+        except TemplateError as exc:
+            return item(error=f"template error: {exc}"), f"template error: {exc}"
+        if settings.category == "marketing" and (
+            refusal := self.consent.refusal(settings.topic, consent)
+        ):
+            return None, refusal
+        if settings.category == "marketing" and settings.topic is not None:
+            meta["topic"] = settings.topic  # the sender checks it again; one click leaves it
         context: dict[str, Any] = {"profile": profile_context(state, now), **seen}
         for hook in self.hooks:
             context.update(hook(state, context))

@@ -376,11 +376,11 @@ class _Run:
         """Through the log, as an identify the fold applies; the engine's own view of the
         person changes at once, so a branch right after it sees the new values."""
         identify = system_event(
-            "update_traits",
+            "journey_step",
             inst.profile_id,
             {},
             self.now,
-            cause=f"{inst.key}\x1f{inst.step}\x1f{inst.arrived}",
+            cause=f"{inst.key}\x1f{inst.step}\x1f{inst.arrived}\x1ftraits",
         )
         self.timeline.append(
             replace(identify, type="identify", name=None, traits=dict(step.traits))

@@ -18,8 +18,9 @@ from pertinent.journeys.caps import SendPolicy
 from pertinent.journeys.model import Instance
 from pertinent.journeys.timing import next_fire
 from pertinent.journeys.versions import JourneySet
+from pertinent.privacy.consent import by_person
 from pertinent.processor.broadcasts import on_due
-from pertinent.processor.compose import Composer, addresses
+from pertinent.processor.compose import Composer, Request, addresses, recipients
 from pertinent.processor.effects import (
     CountSteps,
     DelayRecipients,
@@ -229,9 +230,7 @@ class JourneyLoader:
         context = self.context(tx, people, profiles, started, now)
         decided = on_due(broadcasts, recipients, self.policy, context, now)
         effects: list[Effect] = [RecordOutcomes(decided.outcomes), DelayRecipients(decided.later)]
-        wanted = addresses(decided.sends, profiles)
-        reasons = tx.suppressions.reasons(wanted) if wanted else {}
-        return effects + composer.compose(decided.sends, profiles, reasons, now)
+        return effects + self._compose(tx, decided.sends, profiles, composer, now)
 
     def finish(
         self,
@@ -246,6 +245,19 @@ class JourneyLoader:
             EnqueueWebhooks(advanced.webhooks),
             CountSteps(advanced.counts),
         ]
-        wanted = addresses(advanced.timeline, profiles)
+        return effects + self._compose(tx, advanced.timeline, profiles, composer, now)
+
+    @staticmethod
+    def _compose(
+        tx: Transaction,
+        requests: Sequence[Event | Request],
+        profiles: Mapping[str, ProfileState],
+        composer: Composer,
+        now: datetime,
+    ) -> list[Effect]:
+        """The compose phase, with the suppressions and consent of the people it sends to."""
+        wanted = addresses(requests, profiles)
         reasons = tx.suppressions.reasons(wanted) if wanted else {}
-        return effects + composer.compose(advanced.timeline, profiles, reasons, now)
+        sending = recipients(requests)
+        consent = by_person(tx.consent.history(sending)) if sending else {}
+        return composer.compose(requests, profiles, reasons, now, consent)

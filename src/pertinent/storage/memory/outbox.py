@@ -148,3 +148,10 @@ class MemorySuppressions:
     def reasons(self, addresses: Collection[str]) -> dict[str, str]:
         found = self._state.suppressions
         return {a: found[_normalized(a)].reason for a in addresses if _normalized(a) in found}
+
+    def lift(self, address: str, reason: str) -> bool:
+        found = self._state.suppressions.get(_normalized(address))
+        if found is None or found.reason != reason:
+            return False
+        del self._state.suppressions[_normalized(address)]
+        return True

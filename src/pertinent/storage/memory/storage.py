@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pertinent.events.model import Event
 from pertinent.storage.memory.artefacts import MemoryArtefacts, MemoryCoordination
 from pertinent.storage.memory.broadcasts import MemoryBroadcasts
+from pertinent.storage.memory.consent import MemoryConsentStore
 from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.log import MemoryCursors, MemoryEventLog
 from pertinent.storage.memory.outbox import MemoryOutbox, MemorySuppressions
@@ -18,8 +19,9 @@ from pertinent.storage.memory.profiles import MemoryProfileStore
 from pertinent.storage.memory.reads import MemoryReadModel
 from pertinent.storage.memory.segments import MemorySegmentStore
 from pertinent.storage.memory.state import State
+from pertinent.storage.memory.violations import MemoryViolations
 from pertinent.storage.memory.webhooks import MemoryWebhooks
-from pertinent.storage.ports import AppendResult
+from pertinent.storage.ports import AppendResult, Violation
 
 
 class MemoryTransaction:
@@ -34,8 +36,10 @@ class MemoryTransaction:
         self.webhooks = MemoryWebhooks(state)
         self.broadcasts = MemoryBroadcasts(state)
         self.products = MemoryProductStore(state)
+        self.consent = MemoryConsentStore(state)
         self.artefacts = MemoryArtefacts(state)
         self.coordination = MemoryCoordination(state)
+        self.violations = MemoryViolations(state)
 
 
 class MemoryStorage:
@@ -73,14 +77,21 @@ class MemoryStorage:
                 self._writing = False
             self._state = working
 
-    def append(self, batches: Sequence[Sequence[Event]]) -> list[AppendResult]:
+    def append(
+        self, batches: Sequence[Sequence[Event]], violations: Sequence[Violation] = ()
+    ) -> list[AppendResult]:
         with self.transaction() as tx:
+            tx.violations.add(violations)
             return [tx.log.append(events) for events in batches]
 
     @contextmanager
     def snapshot(self) -> Iterator[MemoryTransaction]:
         """A copy of the committed state: writes through it are lost."""
         yield MemoryTransaction(copy.deepcopy(self._state))
+
+    def forget_deleted(self) -> bool:
+        """A replaced state keeps nothing: there are no files."""
+        return True
 
     def close(self) -> None:
         """Nothing to release: the state lives as long as this object."""
