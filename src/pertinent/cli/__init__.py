@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import sys
 
-from pertinent.cli import imports, recommend, run  # noqa: F401  (registers their commands)
+from pertinent.cli import (  # noqa: F401  (registers their commands)
+    experiments,
+    imports,
+    keys,
+    recommend,
+    run,
+    segments,
+)
 from pertinent.cli.root import app, err
 from pertinent.errors import PertinentError
 

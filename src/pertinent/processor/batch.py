@@ -27,10 +27,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pertinent.clock import Clock
-from pertinent.events.model import LoggedEvent
+from pertinent.events.model import Event, LoggedEvent
 from pertinent.journeys.model import Instance, JourneyDefinition
+from pertinent.privacy.consent import by_person
 from pertinent.processor.apply import apply
-from pertinent.processor.compose import Composer, addresses
+from pertinent.processor.compose import Composer, addresses, recipients
 from pertinent.processor.effects import Effect, SaveInstances
 from pertinent.processor.fold import Folded, FoldState, fold
 from pertinent.processor.journeys import (
@@ -41,7 +42,7 @@ from pertinent.processor.journeys import (
     on_wake,
 )
 from pertinent.processor.known import Known
-from pertinent.processor.segments import SegmentView, Work, evaluate, leaves_of, work_for
+from pertinent.processor.segments import SegmentView, Work, clocks_of, evaluate, work_for
 from pertinent.profiles.identity import candidate_profiles, identity_keys
 from pertinent.profiles.state import ProfileState, is_anonymous
 from pertinent.segments.definitions import SegmentSet
@@ -117,11 +118,13 @@ class Processor:
             with self._storage.transaction() as tx:
                 if tx.cursors.take(partition.cursor) != start:
                     raise ConcurrentUpdate(f"another processor moved {partition.cursor}")
-                apply(tx, folded.effects)
+                emitted = apply(tx, folded.effects)
                 if work:
-                    self._evaluate(tx, work, now, origin=f"seq{batch[0].seq}-{batch[-1].seq}")
-                self._journeys(tx, folded, now)
+                    origin = f"seq{batch[0].seq}-{batch[-1].seq}"
+                    emitted += self._evaluate(tx, work, now, origin)
+                emitted += self._journeys(tx, folded, now)
                 tx.cursors.set(partition.cursor, batch[-1].seq)
+                tx.log.append(emitted)  # last: see processor/apply.py
         except BaseException:
             self._known.clear()  # the states it lent out may be half-folded
             raise
@@ -152,22 +155,22 @@ class Processor:
         merging = {p: frozenset(k) for p, k in memberships.items()}
         return fold(FoldState(known, profiles, merging, described), batch, now)
 
-    def _evaluate(self, tx: Transaction, work: Work, now: datetime, origin: str) -> None:
+    def _evaluate(self, tx: Transaction, work: Work, now: datetime, origin: str) -> list[Event]:
         segments = self._pipeline.segments
-        leaves = leaves_of(segments, work.keys)
+        clocks = clocks_of(segments, work.keys)
         view = SegmentView(
             matching=tx.segments.matching(segments.conditions, work.keys, now, work.among),
             current=tx.segments.current(work.among),
-            window_times=tx.segments.window_times([leaf for _, leaf in leaves], now, work.among)
-            if leaves
+            anchors=tx.segments.anchors([clock for _, clock in clocks], now, work.among)
+            if clocks
             else [],
         )
-        apply(tx, evaluate(segments, work, view, now, origin))
+        return apply(tx, evaluate(segments, work, view, now, origin))
 
-    def _journeys(self, tx: Transaction, folded: Folded, now: datetime) -> None:
+    def _journeys(self, tx: Transaction, folded: Folded, now: datetime) -> list[Event]:
         inputs = [(pid, e) for pid, e in folded.inputs if e.action in self._interest]
         if not inputs:
-            return
+            return []
         people = {pid for pid, _ in inputs}
         active: dict[str, list[Instance]] = defaultdict(list)
         for inst in tx.journeys.active(people):
@@ -175,7 +178,7 @@ class Processor:
         never = [j.key for j in self._pipeline.journeys.values() if j.reentry == "never"]
         entered = tx.journeys.entered(never, people) if never else set()
         advanced = on_events(self._pipeline.journeys, JourneyState(active, entered), inputs, now)
-        self._finish(tx, advanced, folded.profiles, now)
+        return self._finish(tx, advanced, folded.profiles, now)
 
     def _finish(
         self,
@@ -183,12 +186,16 @@ class Processor:
         advanced: Advanced,
         profiles: Mapping[str, ProfileState],
         now: datetime,
-    ) -> None:
+    ) -> list[Event]:
         effects: list[Effect] = [SaveInstances(advanced.instances)]
         wanted = addresses(advanced.timeline, profiles)
         suppressed = tx.suppressions.suppressed(wanted) if wanted else set()
-        effects += self._pipeline.composer.compose(advanced.timeline, profiles, suppressed, now)
-        apply(tx, effects)
+        sending = recipients(advanced.timeline)
+        consent = by_person(tx.consent.history(sending)) if sending else {}
+        effects += self._pipeline.composer.compose(
+            advanced.timeline, profiles, suppressed, now, consent
+        )
+        return apply(tx, effects)
 
     def horizon(self, tx: Transaction) -> datetime:
         """Now, or when the first unprocessed event arrived if that was earlier: a timer
@@ -221,20 +228,22 @@ class Processor:
             due = tx.segments.claim_due(now, limit, partition)
             people: set[str] = set().union(*due.values())
             self._known.forget(people)
+            emitted: list[Event] = []
             if people:
                 tx.profiles.touch(people)
                 # Every segment, not just the one whose edge passed: others may refer to it.
                 work = Work([s.key for s in self._pipeline.segments], frozenset(people))
-                self._evaluate(
-                    tx, work, now, origin=f"timers@{now.isoformat()}#{tx.log.last_seq()}"
-                )
+                origin = f"timers@{now.isoformat()}#{tx.log.last_seq()}"
+                emitted += self._evaluate(tx, work, now, origin)
             waking = tx.journeys.claim_due(now, limit, partition)
             if waking:
                 owners = {i.profile_id for i in waking}
                 self._known.forget(owners)
                 tx.profiles.touch(owners)
                 profiles = tx.profiles.load(owners)
-                self._finish(tx, on_wake(self._pipeline.journeys, waking, now), profiles, now)
+                woken = on_wake(self._pipeline.journeys, waking, now)
+                emitted += self._finish(tx, woken, profiles, now)
+            tx.log.append(emitted)  # last: see processor/apply.py
             return len(people) + len(waking)
 
     def run_until_idle(self, partitions: Collection[Partition] = (EVERYTHING,)) -> int:

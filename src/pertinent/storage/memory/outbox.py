@@ -131,3 +131,10 @@ class MemorySuppressions:
 
     def suppressed(self, addresses: Collection[str]) -> set[str]:
         return {a for a in addresses if _normalized(a) in self._state.suppressions}
+
+    def lift(self, address: str, reason: str) -> bool:
+        found = self._state.suppressions.get(_normalized(address))
+        if found is None or found.reason != reason:
+            return False
+        del self._state.suppressions[_normalized(address)]
+        return True

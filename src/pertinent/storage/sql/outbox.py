@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from pertinent.delivery.outbox import OutboxItem, PendingEmail
 from pertinent.storage.sql import tables
@@ -206,3 +206,9 @@ class SqlSuppressions:
         where, param = in_ids(self._conn, "address", by_normal)
         found = fetch(self._conn, f"SELECT address FROM suppressions WHERE {where}", (param,))
         return {given for (normal,) in found for given in by_normal[normal]}
+
+    def lift(self, address: str, reason: str) -> bool:
+        lifted = self._conn.execute(
+            delete(_S).where(_S.c.address == normalized(address), _S.c.reason == reason)
+        ).rowcount
+        return bool(lifted)
