@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+from apitools import ADMIN
 from conftest import START
 
 from pertinent.app import System
 from pertinent.clock import SimClock
 from pertinent.events.model import Event
-
-ADMIN = {"Authorization": "Bearer demo-admin-key"}
 
 
 def test_segments_history_members_versions_and_preview(base_url: str, system: System) -> None:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from html import unescape
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,11 @@ from pertinent.content.render import Renderer
 from pertinent.content.templates import CompiledBody, TemplateLibrary
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-EXAMPLES = [
-    "cart_abandoned",
-    "confirm_subscription",
-    "post_purchase",
-    "welcome",
-    "welcome_tips",
-    "win_back",
-]
+EXAMPLES = sorted(
+    p.name
+    for p in (files("pertinent") / "workspace_template" / "templates").iterdir()
+    if (p / "subject.liquid").is_file()
+)
 
 
 def _same(html: str) -> str:

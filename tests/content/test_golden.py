@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -61,17 +62,14 @@ CONTEXT = {
 }
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "cart_abandoned",
-        "confirm_subscription",
-        "post_purchase",
-        "welcome",
-        "welcome_tips",
-        "win_back",
-    ],
+EXAMPLES = sorted(
+    p.name
+    for p in (files("pertinent") / "workspace_template" / "templates").iterdir()
+    if (p / "subject.liquid").is_file()
 )
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
 def test_each_example_template_renders_as_its_golden_file(
     examples: Path, renderer_for: Callable[..., Renderer], name: str
 ) -> None:

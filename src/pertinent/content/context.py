@@ -4,7 +4,7 @@
                 in now); `computed` (with the clock-dependent ones as of `now`); `first_seen`
                 and `last_seen`
     event       the event that started the journey: `name`, `timestamp`, `properties`
-    journey     `key` and `step`
+    journey     `key`, `step` and `version` (a broadcast has `broadcast.id` instead)
     experiment  the variant this email belongs to (empty outside an experiment)
     recommendations, …   what the hooks add (lazy: computed only if the template asks)
 
@@ -49,15 +49,17 @@ class ContextBuilder:
         now: datetime,
         *,
         segments: Collection[str] = (),
-        event: Mapping[str, Any] | None = None,
-        journey: Mapping[str, Any] | None = None,
+        about: Mapping[str, Any] | None = None,
         experiment: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """The context for one email; `about` is what the send is about (`event` and
+        `journey`, or `broadcast`)."""
         context: dict[str, Any] = {
             "profile": profile_context(state, now, segments),
-            "event": dict(event or {}),
-            "journey": dict(journey or {}),
+            "event": {},
+            "journey": {},
             "experiment": dict(experiment or {}),
+            **(about or {}),
         }
         for hook in self.hooks:
             context.update(hook(state, context))

@@ -77,8 +77,7 @@ class Previewer:
             view.state,
             self.clock.now(),
             segments=view.segments,
-            event=trigger_payload(found) if found else None,
-            journey={"key": None, "step": None},
+            about={"event": trigger_payload(found) if found else {}},
         )
         event = found.name if found else None
         return Preview(template, profile_id, event, self._render(template, context))

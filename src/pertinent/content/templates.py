@@ -212,6 +212,13 @@ class TemplateLibrary:
         folder = self.root / name
         return {p.name: p for p in folder.iterdir() if p.is_file()} if folder.is_dir() else {}
 
+    def settings_of(self, name: str) -> TemplateSettings:
+        """A template's `template.yaml` alone, without parsing its Liquid (raises
+        TemplateError when the file is wrong): what start-up checks, so that a template with
+        a Liquid mistake fails its emails, each with the reason, rather than the start."""
+        path = self.root / name / "template.yaml"
+        return _settings(path if path.is_file() else None, self.shown(path))
+
     def get(self, name: str) -> EmailTemplate:
         cached = self._cache.get(name)
         if cached is not None and _times(cached[0]) == cached[1]:

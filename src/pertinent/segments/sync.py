@@ -135,7 +135,7 @@ def _backfill(
                     anchors=tx.segments.anchors([c for _, c in clocks], now, work.among),
                 )
                 effects = evaluate(segments, work, view, now, origin=f"backfill@{now}")
-                apply(tx, _marked(effects))
+                tx.log.append(apply(tx, _marked(effects)))
                 return [
                     (
                         key,
@@ -183,14 +183,12 @@ def _close(storage: Storage, key: str, now: datetime) -> int:
                 )
                 for pid in sorted(members)
             ]
-            apply(
-                tx,
-                [
-                    ExitSegment(key, frozenset(members), now),
-                    SetSegmentTimers(key, {}, frozenset(members)),
-                    EmitEvents(events),
-                ],
-            )
+            effects: list[Effect] = [
+                ExitSegment(key, frozenset(members), now),
+                SetSegmentTimers(key, {}, frozenset(members)),
+                EmitEvents(events),
+            ]
+            tx.log.append(apply(tx, effects))
             return len(members)
 
     return retrying(run)
