@@ -27,7 +27,7 @@ from pertinent.journeys.caps import Category, SendPolicy
 from pertinent.journeys.plan import Plan, plan_files, workspace_files, write_files
 from pertinent.journeys.references import check_references
 from pertinent.journeys.settings import JourneySettings
-from pertinent.journeys.timing import QuietHours, zone_named
+from pertinent.journeys.timing import UTC_ZONE, QuietHours, zone_named
 from pertinent.journeys.versions import JourneySet, register
 from pertinent.journeys.webhooks import WebhookSender
 from pertinent.privacy.consent import ConsentPolicy
@@ -239,7 +239,8 @@ def build_system(
     settings = workspace.settings
     storage = storage or open_storage(workspace, database_url=database_url, schema=schema)
     tokens = TrackingTokens(settings.secret)
-    templates = TemplateLibrary(workspace.templates_dir, settings.content)
+    zone = zone_named(settings.journeys.timezone) or UTC_ZONE
+    templates = TemplateLibrary(workspace.templates_dir, settings.content, zone)
     renderer = Renderer(
         templates,
         SystemUrls(settings.server.base_url, tokens),

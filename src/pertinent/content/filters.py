@@ -8,8 +8,8 @@
                                                          utm_medium=email, utm_campaign=spring
 
 The person's `locale` and `timezone` traits choose the language and zone; the workspace's
-`content` settings are the fallback. A value that is not what a filter expects is written
-as it is, never an error: data must not break an email.
+`content.locale` and `journeys.timezone` are the fallbacks. A value that is not what a filter
+expects is written as it is, never an error: data must not break an email.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
@@ -31,6 +31,7 @@ from liquid.filter import with_context
 from liquid.undefined import is_undefined
 
 from pertinent.content.settings import ContentSettings
+from pertinent.journeys.timing import person_zone, zone_named
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _NAMED = {"short", "medium", "long", "full"}
@@ -50,14 +51,6 @@ def _locale(name: str) -> Locale | None:
 def _money(amount: Decimal, currency: str, locale: Locale) -> str:
     """Formatting is pure, and a shop's prices repeat from email to email."""
     return str(format_currency(amount, currency, locale=locale))
-
-
-@lru_cache(maxsize=256)
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        return None
 
 
 def _trait(context: Any, name: str) -> str | None:
@@ -94,8 +87,9 @@ def _instant(value: Any, context: Any) -> datetime | date | None:
     return None
 
 
-def make_filters(settings: ContentSettings) -> dict[str, Any]:
-    """The filters, with the workspace's defaults."""
+def make_filters(settings: ContentSettings, default_zone: ZoneInfo) -> dict[str, Any]:
+    """The filters, with the workspace's defaults (`default_zone`: for people without a
+    valid `timezone` trait)."""
 
     @with_context
     def money(value: Any, currency: Any = None, locale: Any = None, *, context: Any) -> str:
@@ -116,11 +110,9 @@ def make_filters(settings: ContentSettings) -> dict[str, Any]:
         if instant is None:
             return "" if value is None or is_undefined(value) else str(value)
         if isinstance(instant, datetime):
-            tz = (
-                _zone(str(zone or _trait(context, "timezone") or ""))
-                or _zone(settings.time_zone)
-                or UTC
-            )
+            profile = context.resolve("profile", default=None)
+            tz = zone_named(str(zone)) if zone else None
+            tz = tz or person_zone(profile if isinstance(profile, Mapping) else {}, default_zone)
             aware = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
             instant = aware.astimezone(tz)
         if str(fmt) in _NAMED:
@@ -160,6 +152,6 @@ def make_filters(settings: ContentSettings) -> dict[str, Any]:
     return {"money": money, "date": date_filter, "utm": utm}
 
 
-def register_filters(env: Environment, settings: ContentSettings) -> None:
-    for name, function in make_filters(settings).items():
+def register_filters(env: Environment, settings: ContentSettings, zone: ZoneInfo) -> None:
+    for name, function in make_filters(settings, zone).items():
         env.filters[name] = function

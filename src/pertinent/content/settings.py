@@ -1,9 +1,9 @@
-"""The `content:` section of pertinent.yaml: where links may go, money, dates."""
+"""The `content:` section of pertinent.yaml: where links may go, money and language. (Dates
+are shown in the person's zone, else `journeys.timezone`, the workspace's one default.)"""
 
 from __future__ import annotations
 
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -24,7 +24,6 @@ class ContentSettings(BaseModel):
     )
     currency: str = Field(default="GBP", pattern=r"^[A-Z]{3}$")
     locale: str = "en_GB"
-    time_zone: str = "UTC"
 
     @field_validator("allowed_link_hosts")
     @classmethod
@@ -41,13 +40,4 @@ class ContentSettings(BaseModel):
             Locale.parse(value)
         except (ValueError, UnknownLocaleError) as exc:
             raise ValueError(f"unknown locale {value!r} (write it like en_GB)") from exc
-        return value
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (write it like Europe/London)") from exc
         return value

@@ -33,6 +33,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from liquid import BoundTemplate, Environment
@@ -47,6 +48,7 @@ from pertinent.content.mjml import Compiled, PerEmailBody, compile_body
 from pertinent.content.settings import ContentSettings
 from pertinent.content.shape import OPENERS, blocks, liquid_tags
 from pertinent.errors import TemplateError
+from pertinent.journeys.timing import UTC_ZONE
 
 PARTIALS = "_partials"
 _PARTIAL_SUFFIXES = ("", ".mjml", ".html", ".liquid")
@@ -123,10 +125,12 @@ class _PartialLoader(BaseLoader):
         return TemplateSource(path.read_text(encoding="utf-8"), str(path), None)
 
 
-def make_environment(root: Path, settings: ContentSettings, *, autoescape: bool) -> Environment:
+def make_environment(
+    root: Path, settings: ContentSettings, zone: ZoneInfo, *, autoescape: bool
+) -> Environment:
     """A Liquid environment for one workspace; `autoescape` for parts that are HTML."""
     env = Environment(loader=_PartialLoader(root), autoescape=autoescape)
-    register_filters(env, settings)
+    register_filters(env, settings, zone)
     return env
 
 
@@ -184,11 +188,14 @@ class TemplateLibrary:
     folder and the partials' (which change when a file is added or removed): a few
     microseconds, and an edit shows in the next email."""
 
-    def __init__(self, root: Path, settings: ContentSettings | None = None):
+    def __init__(
+        self, root: Path, settings: ContentSettings | None = None, zone: ZoneInfo = UTC_ZONE
+    ):
+        """`zone`: where dates are shown for people without a `timezone` trait."""
         self.root = root
         settings = settings or ContentSettings()
-        self._text_env = make_environment(root, settings, autoescape=False)
-        self._html_env = make_environment(root, settings, autoescape=True)
+        self._text_env = make_environment(root, settings, zone, autoescape=False)
+        self._html_env = make_environment(root, settings, zone, autoescape=True)
         # name -> (the paths it was made of, their modification times, the template)
         self._cache: dict[str, tuple[tuple[str, ...], tuple[int, ...], EmailTemplate]] = {}
         self._lock = threading.Lock()
