@@ -169,7 +169,8 @@ def prepare(
             event = replace(event, flags=event.flags + verdict.breaches)
         if event.is_bot:
             out.flagged.append(Flagged(index, *BOT_FLAG))
-        out.flagged.extend(Flagged(index, f.kind, f.field, f.reason) for f in event.flags)
+        if event.flags:
+            out.flagged.extend(Flagged(index, f.kind, f.field, f.reason) for f in event.flags)
         out.events.append(event)
     return out
 
