@@ -309,7 +309,7 @@ def _instance(key: str, wake: timedelta | None, **fields: object) -> Instance:
     values: dict[str, object] = {
         "journey_key": "cart",
         "profile_id": "u1",
-        "step": 0,
+        "step": "step1",
         "status": "waiting",
         "started_at": START,
         "trigger": {"name": "E"},
@@ -328,11 +328,13 @@ def test_journey_instances_are_saved_by_key_and_wake_when_due(storage: Storage) 
         assert tx.journeys.next_due(everything) == START + timedelta(hours=1)
         assert [i.key for i in tx.journeys.active({"u1"})] == ["k1"]
         assert tx.journeys.active({"u1"})[0] == first
-        assert tx.journeys.entered(["welcome"], {"u1", "u2"}) == {("welcome", "u1")}
+        assert tx.journeys.last_entered(["welcome"], {"u1", "u2"}) == {("welcome", "u1"): START}
     with storage.transaction() as tx:
         assert tx.journeys.claim_due(START, 10, everything) == []
         assert tx.journeys.claim_due(START + timedelta(hours=1), 10, everything) == [first]
-        tx.journeys.save([replace(first, step=1, status="completed", wake_at=None, ended_at=START)])
+        tx.journeys.save(
+            [replace(first, step="step2", status="completed", wake_at=None, ended_at=START)]
+        )
     with storage.snapshot() as tx:
         assert tx.journeys.active({"u1"}) == []
         assert tx.journeys.next_due(everything) is None
@@ -423,6 +425,9 @@ def test_suppressions_ignore_case_and_answer_as_asked(storage: Storage) -> None:
     with storage.snapshot() as tx:
         assert tx.suppressions.suppressed(["a@EXAMPLE.com", "b@example.com"]) == {"a@EXAMPLE.com"}
         assert tx.suppressions.suppressed([]) == set()
+        assert tx.suppressions.reasons(["A@example.com", "b@example.com"]) == {
+            "A@example.com": "unsubscribed"
+        }
 
 
 def test_artefacts_keep_versions_and_erasures_until_forgotten(storage: Storage) -> None:

@@ -11,6 +11,7 @@ import sys
 from pertinent.cli import (  # noqa: F401  (registers their commands)
     experiments,
     imports,
+    journeys,
     keys,
     recommend,
     run,

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from pertinent.delivery.outbox import OutboxItem, PendingEmail
+from pertinent.journeys.caps import SentRecord
 from pertinent.storage.memory.state import OutboxRow, State, Suppression, stored_item, utc
 
 
@@ -114,6 +115,18 @@ class MemoryOutbox:
         row = row_of(self._state, message_id)
         return (item_of(row), row.status) if row is not None else None
 
+    def history(self, profile_ids: Collection[str], since: datetime) -> list[SentRecord]:
+        wanted = set(profile_ids)
+        return [
+            SentRecord.of(
+                row.item.profile_id, utc(row.item.created_at), row.item.journey_key, row.item.meta
+            )
+            for row in self._state.outbox.values()
+            if row.item.profile_id in wanted
+            and row.item.created_at > since
+            and row.status != "failed"
+        ]
+
 
 def _normalized(address: str) -> str:
     return address.strip().lower()
@@ -131,6 +144,10 @@ class MemorySuppressions:
 
     def suppressed(self, addresses: Collection[str]) -> set[str]:
         return {a for a in addresses if _normalized(a) in self._state.suppressions}
+
+    def reasons(self, addresses: Collection[str]) -> dict[str, str]:
+        found = self._state.suppressions
+        return {a: found[_normalized(a)].reason for a in addresses if _normalized(a) in found}
 
     def lift(self, address: str, reason: str) -> bool:
         found = self._state.suppressions.get(_normalized(address))

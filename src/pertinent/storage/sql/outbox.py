@@ -9,13 +9,16 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from pertinent.delivery.outbox import OutboxItem, PendingEmail
+from pertinent.journeys.caps import SentRecord
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.dialect import (
     execute_values,
     fetch,
+    from_json,
     from_time,
     in_ids,
     insert_ignoring,
+    is_postgresql,
     json_dumps,
     json_mark,
     mark,
@@ -174,6 +177,23 @@ class SqlOutbox:
         row = self._conn.execute(select(_O).where(_O.c.message_id == message_id)).first()
         return (item_of(row), row.status) if row is not None else None
 
+    def history(self, profile_ids: Collection[str], since: datetime) -> list[SentRecord]:
+        if not profile_ids:
+            return []
+        conn = self._conn
+        where, param = in_ids(conn, "profile_id", profile_ids)
+        text = "::text" if is_postgresql(conn) else ""
+        rows = fetch(
+            conn,
+            f"SELECT profile_id, created_at, journey_key, meta{text} FROM outbox WHERE {where}"
+            f" AND created_at > {mark(conn)} AND status <> 'failed' ORDER BY created_at, id",
+            (param, native_time(conn, since)),
+        )
+        return [
+            SentRecord.of(pid, from_time(at), journey, from_json(meta))
+            for pid, at, journey, meta in rows
+        ]
+
 
 def normalized(address: str) -> str:
     return address.strip().lower()
@@ -206,6 +226,18 @@ class SqlSuppressions:
         where, param = in_ids(self._conn, "address", by_normal)
         found = fetch(self._conn, f"SELECT address FROM suppressions WHERE {where}", (param,))
         return {given for (normal,) in found for given in by_normal[normal]}
+
+    def reasons(self, addresses: Collection[str]) -> dict[str, str]:
+        if not addresses:
+            return {}
+        by_normal: dict[str, list[str]] = {}
+        for address in addresses:
+            by_normal.setdefault(normalized(address), []).append(address)
+        where, param = in_ids(self._conn, "address", by_normal)
+        found = fetch(
+            self._conn, f"SELECT address, reason FROM suppressions WHERE {where}", (param,)
+        )
+        return {given: str(reason) for normal, reason in found for given in by_normal[normal]}
 
     def lift(self, address: str, reason: str) -> bool:
         lifted = self._conn.execute(
