@@ -14,13 +14,15 @@ from pertinent.clock import Clock, WallClock
 from pertinent.config import Workspace, load_workspace
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
+from pertinent.delivery.dkim import load_signer
+from pertinent.delivery.message import Originator
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
 from pertinent.errors import ConfigError
 from pertinent.ingest.pipeline import Ingestor
 from pertinent.journeys.model import SendStep
 from pertinent.processor.batch import Pipeline, Processor
 from pertinent.processor.compose import Composer
-from pertinent.processor.send import Sender, Transport
+from pertinent.processor.send import Outgoing, Sender, Transport
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.artefacts import ModelSync
 from pertinent.recommend.cache import make_cache
@@ -31,6 +33,8 @@ from pertinent.storage.ports import Storage
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 from pertinent.tracking.tokens import TokenSigner
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
 @dataclass
@@ -105,15 +109,17 @@ def build_system(
     database_url: str | None = None,
     schema: str | None = None,
     slot: int = 0,
+    base_url: str = DEFAULT_BASE_URL,
 ) -> System:
     """Wire a workspace. `slot` names this process among its role's processes on this host
-    (the supervisor numbers them), so a restarted sender takes back its own rows."""
+    (the supervisor numbers them), so a restarted sender takes back its own rows. `base_url`
+    is where links point when the workspace does not say (`serve` passes its address)."""
     clock = clock or WallClock()
     settings = workspace.settings
     storage = storage or open_storage(workspace, database_url=database_url, schema=schema)
     signer = TokenSigner(settings.secret)
     templates = TemplateLibrary(workspace.templates_dir)
-    renderer = Renderer(templates, signer, settings.server.base_url)
+    renderer = Renderer(templates, signer, settings.server.base_url or base_url)
     segments = SegmentSet(workspace.segments)
     _check_references(workspace, segments, templates)
     recommendations = RecommendationService(
@@ -147,11 +153,20 @@ def build_system(
         partitions=settings.processor.partitions,
     )
     smtp = SmtpSettings.from_url(settings.smtp.url, timeout=settings.smtp.timeout_seconds)
+    delivery = settings.delivery
+    mail_from = Originator.from_settings(
+        settings.smtp.sender, delivery.bounces.address if delivery.bounces else None
+    )
+    outgoing = Outgoing(
+        mail_from,
+        load_signer(workspace.root, delivery.dkim, mail_from.domain),
+        delivery.rate_limits,
+    )
     sender = Sender(
         storage,
         clock,
-        transport or SmtpTransport(smtp),
-        settings.smtp.sender,
+        transport or SmtpTransport(smtp, connections=delivery.connections),
+        outgoing,
         owner=f"{socket.gethostname()}/sender-{slot}",
         retry_base=timedelta(seconds=settings.smtp.retry_seconds),
     )

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pertinent.delivery.settings import DeliverySettings
 from pertinent.errors import ConfigError
 from pertinent.journeys.model import JourneyDefinition
 from pertinent.recommend.settings import RecommendationSettings
@@ -34,7 +35,8 @@ class StorageSettings(_Strict):
 
 
 class ServerSettings(_Strict):
-    base_url: str = "http://127.0.0.1:8000"
+    # None: the address `pertinent serve` listens on (--host, --port).
+    base_url: str | None = None
 
 
 class KeySettings(_Strict):
@@ -74,6 +76,7 @@ class Settings(_Strict):
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
 
 @dataclass(frozen=True)

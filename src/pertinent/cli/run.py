@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from pertinent.app import System, open_system
+from pertinent.cli.delivery import dkim_record
 from pertinent.cli.root import WorkspaceOpt, app, console, err
 from pertinent.errors import InputError
 from pertinent.scaffold import write_example_workspace
@@ -21,6 +22,7 @@ from pertinent.scaffold import write_example_workspace
 def init(directory: Path) -> None:
     """Write a working example workspace into DIRECTORY."""
     write_example_workspace(directory)
+    dkim_record(directory)
     console.print(
         f"[green]Workspace written to {directory}[/green]. Next: "
         f"pertinent serve --workspace {directory}"
@@ -28,6 +30,7 @@ def init(directory: Path) -> None:
 
 
 ROLES = ("api", "processor", "sender")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _warn_about_example_keys(system: System, host: str) -> None:
@@ -43,9 +46,15 @@ def _warn_about_example_keys(system: System, host: str) -> None:
         )
 
 
+def _served_url(host: str, port: int) -> str:
+    """Where links point when pertinent.yaml sets no `server.base_url`: the address served."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
 def _run_role(role: str, workspace: Path, host: str, port: int, slot: int) -> None:
     """One role in this process, until Ctrl-C or SIGTERM."""
-    system = open_system(workspace, slot=slot)
+    system = open_system(workspace, slot=slot, base_url=_served_url(host, port))
     try:
         if role == "api":
             import uvicorn
@@ -62,7 +71,7 @@ def _run_role(role: str, workspace: Path, host: str, port: int, slot: int) -> No
         if role == "processor":
             run_processor(system, stop, slot=slot)
         else:
-            run_sender(system, stop)
+            run_sender(system, stop, slot=slot)
     finally:
         system.close()
 
@@ -89,6 +98,12 @@ def serve(
         raise InputError(f"no role {only!r}", where="--only", hint="use api, processor or sender")
     system = open_system(workspace)  # fails here, once, on a bad workspace
     _warn_about_example_keys(system, host)
+    if system.workspace.settings.server.base_url is None and host not in LOOPBACK:
+        err.print(
+            f"[yellow]warning:[/yellow] links in emails point to {_served_url(host, port)}; "
+            "set server.base_url (or PERTINENT_BASE_URL) to the address people reach.",
+            soft_wrap=True,
+        )
     system.close()
     if only is not None:
         _run_role(only, workspace, host, port, slot)

@@ -11,6 +11,7 @@ from typing import assert_never
 
 from pertinent.events.model import Event
 from pertinent.processor.effects import (
+    Defer,
     Effect,
     EmitEvents,
     EnqueueEmails,
@@ -65,6 +66,8 @@ def apply(tx: Transaction, effects: Iterable[Effect]) -> None:
                 tx.outbox.mark_failed(effect.outbox_id, effect.error)
             case Suppress():
                 tx.suppressions.add(effect.address, effect.profile_id, effect.reason, effect.at)
+            case Defer():
+                tx.outbox.defer(effect.outbox_id, effect.until)
             case _:
                 assert_never(effect)
     if emitted:

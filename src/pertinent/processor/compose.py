@@ -17,7 +17,8 @@ from typing import Any
 
 from pertinent.content.context import profile_context
 from pertinent.content.render import Renderer
-from pertinent.delivery.address import address_problem
+from pertinent.delivery.address import AddressError, normalize_address
+from pertinent.delivery.message import HeaderError, checked
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.errors import TemplateError
 from pertinent.events.model import Event
@@ -37,8 +38,10 @@ def addresses(requests: Timeline, profiles: Mapping[str, ProfileState]) -> set[s
         if isinstance(entry, SendRequest):
             state = profiles.get(entry.instance.profile_id)
             value = state.traits.get("email") if state else None
-            if isinstance(value, str):
-                found.add(value)
+            try:
+                found.add(normalize_address(value))
+            except AddressError:
+                continue  # composed as a failed email with its reason; nothing to look up
     return found
 
 
@@ -110,9 +113,11 @@ class Composer:
         def failed(reason: str) -> tuple[OutboxItem, str]:
             return self._item(request, message_id, str(address), now, error=reason), reason
 
-        if (problem := address_problem(address)) is not None:
-            return failed(f"bad address: {problem}")
-        assert isinstance(address, str)
+        try:
+            # The one form the address is sent, stored and matched against suppressions in.
+            address = normalize_address(address)
+        except AddressError as exc:
+            return failed(f"bad address: {exc}")
         if address in suppressed:
             return None, "suppressed"
         context: dict[str, Any] = {
@@ -128,6 +133,10 @@ class Composer:
             )
         except TemplateError as exc:
             return failed(f"template error: {exc}")
+        try:
+            checked("Subject", rendered.subject)
+        except HeaderError as exc:
+            return failed(f"bad header: {exc}")
         meta: dict[str, Any] = {"step": request.step}
         recommended = context.get("recommendations")
         if recommended is not None and hasattr(recommended, "served_ids"):

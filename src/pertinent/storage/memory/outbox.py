@@ -114,6 +114,19 @@ class MemoryOutbox:
         row = row_of(self._state, message_id)
         return (item_of(row), row.status) if row is not None else None
 
+    def defer(self, outbox_id: int, until: datetime) -> None:
+        row = self._state.outbox.get(outbox_id)
+        if row is not None:
+            row.status = "pending"
+            row.next_attempt_at = utc(until)
+            row.lease_owner = None
+
+    def latest_to(self, address: str) -> OutboxItem | None:
+        """The newest by creation time, then by id, as the SQL adapter orders them."""
+        rows = [r for r in self._state.outbox.values() if r.item.to_address == address]
+        newest = max(rows, key=lambda r: (r.item.created_at, r.id), default=None)
+        return item_of(newest) if newest is not None else None
+
 
 def _normalized(address: str) -> str:
     return address.strip().lower()
@@ -124,10 +137,18 @@ class MemorySuppressions:
         self._state = state
 
     def add(self, address: str, profile_id: str | None, reason: str, at: datetime) -> None:
-        """The first reason an address was suppressed for is the one kept."""
         self._state.suppressions.setdefault(
-            _normalized(address), Suppression(profile_id, reason, utc(at))
+            (_normalized(address), reason), Suppression(profile_id, reason, utc(at))
         )
 
+    def _having(self, addresses: Collection[str], reasons: Collection[str] | None) -> set[str]:
+        found = {
+            a for a, reason in self._state.suppressions if reasons is None or reason in reasons
+        }
+        return {a for a in addresses if _normalized(a) in found}
+
     def suppressed(self, addresses: Collection[str]) -> set[str]:
-        return {a for a in addresses if _normalized(a) in self._state.suppressions}
+        return self._having(addresses, None)
+
+    def undeliverable(self, addresses: Collection[str]) -> set[str]:
+        return self._having(addresses, ("bounced",))

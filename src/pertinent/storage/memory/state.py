@@ -172,7 +172,7 @@ class State:
     timers: dict[tuple[str, str], datetime] = field(default_factory=dict)
     instances: dict[str, InstanceRow] = field(default_factory=dict)
     outbox: dict[int, OutboxRow] = field(default_factory=dict)
-    suppressions: dict[str, Suppression] = field(default_factory=dict)
+    suppressions: dict[tuple[str, str], Suppression] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     artefacts: dict[tuple[str, int], StoredArtefact] = field(default_factory=dict)
     erasures: dict[int, Erasure] = field(default_factory=dict)

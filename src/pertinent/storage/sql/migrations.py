@@ -70,8 +70,31 @@ def _processes_and_partitions(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _delivery_feedback(conn: Connection) -> None:
+    """Version 7: an address can be suppressed for several reasons at once (an unsubscribed
+    address that later hard-bounces must be known as undeliverable), and bounces that name
+    only an address find the email through an index on the outbox's recipient."""
+    conn.execute(text("ALTER TABLE suppressions RENAME TO suppressions_v6"))
+    # The old table's key and index keep their names after the rename; free them.
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE suppressions_v6 DROP CONSTRAINT suppressions_pkey"))
+    conn.execute(text("DROP INDEX IF EXISTS ix_suppressions_profile_id"))
+    tables.suppressions.create(conn)
+    conn.execute(
+        text(
+            "INSERT INTO suppressions (address, profile_id, reason, created_at)"
+            " SELECT address, profile_id, reason, created_at FROM suppressions_v6"
+        )
+    )
+    conn.execute(text("DROP TABLE suppressions_v6"))
+    conn.execute(text("CREATE INDEX ix_outbox_to_address ON outbox (to_address, created_at)"))
+
+
 # (version, step) after the baseline, in order.
-STEPS: list[tuple[int, Callable[[Connection], None]]] = [(2, _processes_and_partitions)]
+STEPS: list[tuple[int, Callable[[Connection], None]]] = [
+    (2, _processes_and_partitions),
+    (7, _delivery_feedback),
+]
 
 
 def migrate(conn: Connection) -> int:

@@ -174,6 +174,22 @@ class SqlOutbox:
         row = self._conn.execute(select(_O).where(_O.c.message_id == message_id)).first()
         return (item_of(row), row.status) if row is not None else None
 
+    def defer(self, outbox_id: int, until: datetime) -> None:
+        self._conn.execute(
+            update(_O)
+            .where(_O.c.id == outbox_id)
+            .values(status="pending", next_attempt_at=until, lease_owner=None)
+        )
+
+    def latest_to(self, address: str) -> OutboxItem | None:
+        row = self._conn.execute(
+            select(_O)
+            .where(_O.c.to_address == address)
+            .order_by(_O.c.created_at.desc(), _O.c.id.desc())
+            .limit(1)
+        ).first()
+        return item_of(row) if row is not None else None
+
 
 def normalized(address: str) -> str:
     return address.strip().lower()
@@ -197,12 +213,23 @@ class SqlSuppressions:
             ],
         )
 
-    def suppressed(self, addresses: Collection[str]) -> set[str]:
+    def _having(self, addresses: Collection[str], reason: str | None) -> set[str]:
         if not addresses:
             return set()
         by_normal: dict[str, list[str]] = {}
         for address in addresses:
             by_normal.setdefault(normalized(address), []).append(address)
         where, param = in_ids(self._conn, "address", by_normal)
-        found = fetch(self._conn, f"SELECT address FROM suppressions WHERE {where}", (param,))
+        sql = f"SELECT DISTINCT address FROM suppressions WHERE {where}"
+        params: tuple[object, ...] = (param,)
+        if reason is not None:
+            sql += f" AND reason = {mark(self._conn)}"
+            params = (param, reason)
+        found = fetch(self._conn, sql, params)
         return {given for (normal,) in found for given in by_normal[normal]}
+
+    def suppressed(self, addresses: Collection[str]) -> set[str]:
+        return self._having(addresses, None)
+
+    def undeliverable(self, addresses: Collection[str]) -> set[str]:
+        return self._having(addresses, "bounced")
