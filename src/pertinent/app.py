@@ -17,6 +17,7 @@ from pertinent.content.templates import TemplateLibrary
 from pertinent.delivery.dkim import load_signer
 from pertinent.delivery.message import Originator
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
+from pertinent.delivery.webhooks.configured import Webhooks
 from pertinent.errors import ConfigError
 from pertinent.ingest.pipeline import Ingestor
 from pertinent.journeys.model import SendStep
@@ -53,6 +54,7 @@ class System:
     recommendations: RecommendationService
     models: ModelSync
     templates: TemplateLibrary = field(repr=False)
+    webhooks: Webhooks = field(default_factory=Webhooks, repr=False)
 
     def train_recommendations(self) -> TrainResult:
         """Train on the whole log now and publish the model to every process."""
@@ -187,6 +189,7 @@ def build_system(
         recommendations=recommendations,
         models=models,
         templates=templates,
+        webhooks=Webhooks.from_settings(delivery.webhooks),
     )
 
 

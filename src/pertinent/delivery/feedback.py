@@ -53,7 +53,7 @@ Feedback = Bounce | Complaint
 
 @dataclass(frozen=True)
 class FeedbackReport:
-    recorded: int = 0  # events logged for a known email
+    recorded: int = 0  # events logged for a known email (a report seen before is not again)
     unmatched: int = 0  # reports that named no email of ours (a suppression may still apply)
 
 
@@ -137,6 +137,5 @@ def record_feedback(storage: Storage, reports: Sequence[Feedback], now: datetime
             if reason is not None:
                 tx.suppressions.add(item.to_address, item.profile_id, reason, now)
             events.append(_event(item, feedback, now))
-        if events:
-            tx.log.append(events)
-    return FeedbackReport(recorded=len(events), unmatched=unmatched)
+        recorded = tx.log.append(events).accepted if events else 0
+    return FeedbackReport(recorded=recorded, unmatched=unmatched)
