@@ -95,7 +95,9 @@ class DkimSigner:
 
     def sign(self, message: bytes, now: datetime) -> bytes:
         """`message` with a DKIM-Signature header in front; `now` is its `t=` tag."""
-        headers, body = rfc822_parse(message)
+        # Only the header block goes through dkimpy's parser; the body is as written (CRLF).
+        head, _, body = message.partition(b"\r\n\r\n")
+        headers, _ = rfc822_parse(head + b"\r\n\r\n")
         policy = CanonicalizationPolicy.from_c_value(_CANONICALIZATION)
         body_hash = base64.b64encode(hashlib.sha256(policy.canonicalize_body(body)).digest())
         fields = [
