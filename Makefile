@@ -25,6 +25,7 @@ bench: $(STAMP) services
 	$(BIN)/python bench/ingest.py --quick
 	$(BIN)/python bench/latency.py --quick
 	$(BIN)/python bench/recommend.py --quick
+	$(BIN)/python bench/experiments.py --quick
 	$(BIN)/python bench/smtp.py --quick
 
 lint: $(STAMP)

@@ -19,7 +19,7 @@ from pertinent.delivery.message import Originator
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
 from pertinent.delivery.webhooks.configured import Webhooks
 from pertinent.errors import ConfigError
-from pertinent.ingest.pipeline import Ingestor
+from pertinent.ingest.pipeline import Ingestor, Rules
 from pertinent.journeys.model import SendStep
 from pertinent.processor.batch import Pipeline, Processor
 from pertinent.processor.compose import Composer
@@ -180,7 +180,7 @@ def build_system(
         workspace=workspace,
         clock=clock,
         storage=storage,
-        ingestor=Ingestor(storage, clock),
+        ingestor=Ingestor(storage, clock, Rules.of(workspace)),
         segments=segments,
         processor=processor,
         renderer=renderer,

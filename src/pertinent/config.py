@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pertinent.delivery.settings import DeliverySettings
 from pertinent.errors import ConfigError
+from pertinent.experiments.settings import ExperimentSettings
 from pertinent.journeys.model import JourneyDefinition
 from pertinent.recommend.settings import RecommendationSettings
 from pertinent.segments.language import SegmentDefinition
@@ -68,6 +69,15 @@ class ProcessorSettings(_Strict):
     )
 
 
+class IngestSettings(_Strict):
+    future_tolerance_hours: float = Field(
+        default=24,
+        ge=0,
+        le=8760,
+        description="an event time further ahead of its arrival is set to the arrival, flagged",
+    )
+
+
 class Settings(_Strict):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
@@ -76,6 +86,8 @@ class Settings(_Strict):
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
+    experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
 

@@ -35,13 +35,10 @@ def _versions(db: Database) -> list[int]:
         return sorted(conn.execute(select(tables.schema_migrations.c.version)).scalars())
 
 
-LATEST = max([migrations.BASELINE, *(v for v, _ in migrations.STEPS)])
+# Versions are handed out ahead, so a branch may have 1, 2 and 4 before 3 is merged.
+KNOWN = [migrations.BASELINE, *(v for v, _ in migrations.STEPS)]
+LATEST = max(KNOWN)
 
-
-def _released() -> list[int]:
-    """Every version the current steps bring a database to (numbers are pre-assigned to
-    changes in flight, so the list may have gaps)."""
-    return sorted([migrations.BASELINE, *(v for v, _ in migrations.STEPS)])
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -60,7 +57,7 @@ def test_an_old_database_gets_each_missing_step_once(
     db.close()
     db = _open(request, tmp_path)
     assert runs == [LATEST + 1]
-    assert _versions(db) == _released()
+    assert _versions(db) == [*KNOWN, LATEST + 1]
     with db.write() as conn:
         conn.execute(text("UPDATE cursors SET note = 'x'"))  # the column is there
     db.close()
@@ -132,7 +129,7 @@ def test_a_version_1_database_comes_forward_with_its_data(
     _version_1_database(url, schema, backend)
     storage = SqlStorage(Database(url, schema=schema))
     try:
-        assert _versions(storage.db) == _released()
+        assert _versions(storage.db) == KNOWN
         with storage.transaction() as tx:
             [logged] = tx.log.read_after(0, 10, Partition(0, 1))
             assert logged.event.message_id == "m1"

@@ -19,7 +19,7 @@ from pertinent.app import open_system
 from pertinent.cli import app
 
 BIG = "x" * 200_000  # over the csv module's 128 KB cell limit
-ROW = re.compile(r"│\s*(\d+)\s*│\s*\(line\)\s*│\s*(.*?)\s*│")
+ROW = re.compile(r"│\s*(\d+)\s*│\s*([^│]*?)\s*│\s*(.*?)\s*│")
 
 
 @pytest.fixture
@@ -30,11 +30,26 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
+def _run(workspace: Path, what: str, file: Path, *options: str) -> tuple[int, str]:
+    """The command's exit code and output; fails on a traceback."""
+    result = CliRunner().invoke(
+        app,
+        ["import", what, str(file), "--workspace", str(workspace), *options],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"{result.exception!r:.300}"
+    )
+    return result.exit_code, result.output
+
+
 def _import(workspace: Path, what: str, file: Path) -> tuple[str, list[tuple[int, str]]]:
-    """The command's output and its (line, reason) rejections; fails on a traceback."""
-    result = CliRunner().invoke(app, ["import", what, str(file), "--workspace", str(workspace)])
-    assert result.exception is None, f"{result.exception!r:.300}"
-    return result.output, [(int(n), reason) for n, reason in ROW.findall(result.output)]
+    """The output and (line, reason) rejections of an import that rejected some records:
+    it exits 1 (the others imported)."""
+    code, output = _run(workspace, what, file)
+    assert code == 1, output
+    assert "rejected (the others are imported)" in output
+    return output, [(int(n), reason) for n, field, reason in ROW.findall(output)]
 
 
 def _stored(workspace: Path) -> list[tuple[str | None, str | None, dict[str, object]]]:
@@ -96,7 +111,7 @@ def test_csv_events_with_a_latin1_cell_and_oversized_cells_keep_the_good_rows(
     assert rejected == [
         (3, "not UTF-8: byte 0xE9 at column 15"),
         (4, "a cell is over the CSV limit of 128 KB"),
-        (5, "a cell is over the CSV limit of 128 KB"),
+        (5, "a cell is over the CSV limit of 128 KB (lines 5–8)"),
     ]
     assert _stored(workspace) == [("u1", "A", {"note": "plain"}), ("u1", "E", {"note": "NaN"})]
 
@@ -123,6 +138,114 @@ def test_people_csv_bad_rows_are_rejected_by_line_and_good_people_imported(
     ]
 
 
+def test_an_unclosed_quote_is_reported_where_it_opens_and_swallows_no_row(
+    workspace: Path, tmp_path: Path
+) -> None:
+    file = tmp_path / "events.csv"
+    file.write_text(
+        "type,event,userId,properties.note\n"
+        'track,A,u1,"a note\non two lines"\n'  # 2-3: a quoted cell may span lines
+        'track,B,u1,"never closed\n'  # 4
+        "track,C,u1,plain\n"
+        "track,D,u1,plain\n"
+        'track,E,u1,"quoted" then text\n'  # 7: its first quote would have closed line 4's
+        "track,F,u1,plain\n"
+        'track,G,u1,"open at the end\n'  # 9
+        "track,H,u1,plain\n"
+    )
+
+    output, rejected = _import(workspace, "events", file)
+
+    unclosed = "a quoted cell starts on this line and is never closed"
+    assert rejected == [
+        (4, unclosed),
+        (7, "not CSV: ',' expected after '\"'"),
+        (9, unclosed),
+    ]
+    assert "5 accepted" in output
+    assert [(name, props) for _, name, props in _stored(workspace)] == [
+        ("A", {"note": "a note\non two lines"}),
+        ("C", {"note": "plain"}),
+        ("D", {"note": "plain"}),
+        ("F", {"note": "plain"}),
+        ("H", {"note": "plain"}),
+    ]
+
+
+def test_csv_cells_stay_text_unless_a_type_is_declared(workspace: Path, tmp_path: Path) -> None:
+    file = tmp_path / "people.csv"
+    file.write_text(
+        "userId,zip,age,vip,signed_up_at,birthday,score\n"
+        "u1,007,31,yes,2024-05-01T09:30:00+02:00,1990-02-03,4.5\n"
+        "u2,0100,thirty,no,2024-05-01,1990-02-30,1e3\n"
+        "u3,12,40,true,2024-05-01 10:00,,\n"
+    )
+    types = "age=int,vip=bool,signed_up_at=datetime,birthday=date,score=float"
+
+    code, output = _run(workspace, "people", file, "--types", types)
+
+    assert code == 1
+    assert [(n, field) for n, field, _ in ROW.findall(output)] == [(str(3), "age")]
+    assert "age: 'thirty' is not a whole number such as 42 (--types says int)" in output
+    assert [traits for _, _, traits in _stored(workspace)] == [
+        {
+            "zip": "007",
+            "age": 31,
+            "vip": True,
+            "signed_up_at": "2024-05-01T07:30:00+00:00",
+            "birthday": "1990-02-03",
+            "score": 4.5,
+        },
+        {"zip": "12", "age": 40, "vip": True, "signed_up_at": "2024-05-01T10:00:00+00:00"},
+    ]
+    untyped = tmp_path / "untyped.csv"
+    untyped.write_text("userId,zip,age,vip\nu9,007,31,true\n")
+    assert _run(workspace, "people", untyped)[0] == 0
+    assert _stored(workspace)[-1] == (
+        "u9",
+        None,
+        {"zip": "007", "age": "31", "vip": "true"},
+    )
+
+
+def test_an_import_with_rejections_exits_1_unless_they_are_allowed(
+    workspace: Path, tmp_path: Path
+) -> None:
+    file = tmp_path / "events.csv"
+    file.write_text("type,event,userId\ntrack,A,u1\ntrack,,u1\n")
+
+    failed, output = _run(workspace, "events", file)
+    allowed, _ = _run(workspace, "events", file, "--allow-rejections")
+
+    assert (failed, allowed) == (1, 0)
+    assert "1 record was rejected (the others are imported)" in output
+    assert [name for _, name, _ in _stored(workspace)] == ["A"]  # once: the retry is a duplicate
+
+
+def test_types_must_name_columns_of_the_file(workspace: Path, tmp_path: Path) -> None:
+    file = tmp_path / "people.csv"
+    file.write_text("userId,age\nu1,31\n")
+    done = _subprocess(workspace, "people", file, "--types", "agee=int")
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "error: --types: 'agee' is not a column of the file (its columns: age)"
+    )
+    assert _stored(workspace) == []
+
+
+def _subprocess(
+    workspace: Path, what: str, file: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    command = Path(sys.executable).parent / "pertinent"
+    return subprocess.run(
+        [str(command), "import", what, str(file), "--workspace", str(workspace), *options],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "500"},
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize(
     ("what", "name", "content", "expected"),
     [
@@ -147,14 +270,7 @@ def test_a_file_that_cannot_be_read_is_one_error_line_and_nothing_is_imported(
 ) -> None:
     file = tmp_path / name
     file.write_bytes(content)
-    command = Path(sys.executable).parent / "pertinent"
-    done = subprocess.run(
-        [str(command), "import", what, str(file), "--workspace", str(workspace)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "500"},
-        timeout=60,
-    )
+    done = _subprocess(workspace, what, file)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [done.stderr.strip()]
     assert done.stderr.startswith(f"error: {file}{expected}")

@@ -23,7 +23,8 @@ def _revenue(sent: Any) -> Any:
         "userId": "u1",
         "properties": {"revenue": sent, "products": [{"product_id": "p1", "price": sent}]},
     }
-    events, rejections = prepare([raw], received_at=START)
+    prepared = prepare([raw], received_at=START)
+    events, rejections = prepared.events, prepared.rejections
     assert rejections == []
     # Through JSON, as the log stores it: a NaN float would come back as null.
     properties = orjson.loads(orjson.dumps(events[0].properties))
@@ -76,7 +77,12 @@ def test_any_64_bit_integer_written_as_text_comes_back_as_that_integer(number: i
     assert _revenue(str(number)) == number
 
 
-@given(st.text().filter(lambda s: not set(s.strip()) <= set("0123456789+-.eE")))
+# Without NUL, which no text may hold (see test_pipeline).
+@given(
+    st.text(st.characters(exclude_characters="\x00")).filter(
+        lambda s: not set(s.strip()) <= set("0123456789+-.eE")
+    )
+)
 def test_a_string_with_anything_but_digits_sign_dot_exponent_is_unchanged(sent: str) -> None:
     assert _revenue(sent) == sent
 

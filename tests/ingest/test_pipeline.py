@@ -18,7 +18,8 @@ def test_clock_skew_is_corrected_from_sent_at() -> None:
         "timestamp": "2026-03-02T10:00:00Z",
         "sentAt": "2026-03-02T10:05:00Z",
     }
-    events, rejections = prepare([raw], received_at=START)
+    prepared = prepare([raw], received_at=START)
+    events, rejections = prepared.events, prepared.rejections
     assert rejections == []
     assert events[0].timestamp == START - timedelta(minutes=5)
     assert events[0].received_at == START
@@ -26,14 +27,16 @@ def test_clock_skew_is_corrected_from_sent_at() -> None:
 
 def test_batch_level_sent_at_applies_to_every_event() -> None:
     raw = {"type": "track", "event": "E", "userId": "u1", "timestamp": "2026-03-02T08:00:00"}
-    events, _ = prepare(
+    prepared = prepare(
         [raw], received_at=START, batch_sent_at=datetime(2026, 3, 2, 8, 1, tzinfo=UTC)
     )
+    events = prepared.events
     assert events[0].timestamp == START - timedelta(minutes=1)
 
 
 def test_without_a_timestamp_the_event_happened_on_arrival() -> None:
-    events, _ = prepare([{"type": "page", "anonymousId": "a"}], received_at=START)
+    prepared = prepare([{"type": "page", "anonymousId": "a"}], received_at=START)
+    events = prepared.events
     assert events[0].timestamp == START
     assert events[0].action == "Page Viewed"
 
@@ -50,7 +53,8 @@ def test_ecommerce_numbers_and_emails_are_normalized() -> None:
         },
     }
     ident = {"type": "identify", "userId": "u1", "traits": {"email": "  BOB@example.com"}}
-    events, rejections = prepare([raw, ident], received_at=START)
+    prepared = prepare([raw, ident], received_at=START)
+    events, rejections = prepared.events, prepared.rejections
     assert rejections == []
     order, who = events
     assert order.user_id == "42"
@@ -72,7 +76,8 @@ def test_each_rejection_names_index_field_and_reason_and_good_events_are_kept() 
         {"type": "alias", "userId": "u3"},
         {"type": "identify", "userId": "u4", "traits": {"plan": "pro"}},
     ]
-    events, rejections = prepare(batch, received_at=START)
+    prepared = prepare(batch, received_at=START)
+    events, rejections = prepared.events, prepared.rejections
     assert [e.name or e.type for e in events] == ["Good", "identify"]
     assert [(r.index, r.field) for r in rejections] == [
         (1, "event"),
@@ -103,5 +108,6 @@ def test_known_bots_are_flagged_not_dropped() -> None:
             "(KHTML, like Gecko) Version/17.4 Safari/605.1.15"
         },
     }
-    events, _ = prepare([bot, person], received_at=START)
+    prepared = prepare([bot, person], received_at=START)
+    events = prepared.events
     assert [e.is_bot for e in events] == [True, False]

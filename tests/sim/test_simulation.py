@@ -64,3 +64,37 @@ def test_emails_matching_tastes_get_more_clicks() -> None:
             answers = sim.respond(person, email, START, email_rng(5, person.user_id))
             clicks[label] += any(r.kind == "click" for r in answers)
     assert clicks["matching"] > 1.5 * clicks["opposite"]
+
+
+class _Watched:
+    """An email that records which of its fields the simulator reads."""
+
+    def __init__(self, email: SimEmail) -> None:
+        self._email = email
+        self.read: set[str] = set()
+
+    def __getattr__(self, name: str) -> object:
+        self.read.add(name)
+        return getattr(self._email, name)
+
+
+def test_the_simulator_sees_only_what_a_reader_sees() -> None:
+    """No arm, variant, journey or message id can reach the response model: it reads the
+    subject, the links, the products and the pixel, and two emails alike in those get the
+    same answer whatever else differs."""
+    sim = Simulation(seed=6, n_people=300, n_products=60, start=START)
+    read: set[str] = set()
+    answered = 0
+    for person in sim.people:
+        products = [p.item_id for p in sim.catalogue[:3]]
+        a = SimEmail("arm-a", person.email, "Hello", "<p>variant A</p>", ["http://t/c/1"], products)
+        b = SimEmail("arm-b", "x@y", "Hello", "<p>experiment B</p>", ["http://t/c/1"], products)
+        watched = _Watched(a)
+        first = sim.respond(person, watched, START, email_rng(6, person.user_id))  # type: ignore[arg-type]
+        second = sim.respond(person, b, START, email_rng(6, person.user_id))
+        assert first == second
+        read |= watched.read
+        answered += bool(first)
+    assert answered > 0, "some people answered, so the fields were really read"
+    assert read <= {"subject", "links", "product_ids", "open_pixel_url"}
+    assert {"subject", "product_ids"} <= read

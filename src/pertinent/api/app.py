@@ -11,7 +11,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from pertinent import __version__
-from pertinent.api import admin, ingest, recommendations, tracking, webhooks
+from pertinent.api import (
+    admin,
+    experiments,
+    ingest,
+    recommendations,
+    tracking,
+    tracking_plan,
+    webhooks,
+)
 from pertinent.api.errors import install_error_handlers
 from pertinent.app import System
 from pertinent.web import routes as web
@@ -60,6 +68,8 @@ def create_app(system: System, *, dashboard: bool = False) -> FastAPI:
     app.include_router(admin.build_router(system))
     app.include_router(tracking.build_router(system))
     app.include_router(recommendations.build_router(system))
+    app.include_router(experiments.build_router(system))
+    app.include_router(tracking_plan.build_router(system))
     app.include_router(webhooks.build_router(system))
     if dashboard:
         app.include_router(web.build_router(system))

@@ -8,7 +8,6 @@ import base64
 import binascii
 import zlib
 from contextlib import aclosing
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -18,21 +17,11 @@ from fastapi.responses import JSONResponse
 from pertinent.api.auth import check_write_key, require_write_key
 from pertinent.api.errors import problem
 from pertinent.app import System
-from pertinent.events.normalize import as_utc
 from pertinent.ingest.pipeline import MAX_BATCH_BYTES, MAX_EVENT_BYTES, IngestResult
 
 # The smallest transparent 1x1 GIF.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 SINGLE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        return None
 
 
 # A gzip stream of a body within the limit is at most a few hundred bytes longer than the body
@@ -106,11 +95,15 @@ async def _body(request: Request, limit: int) -> tuple[Any, JSONResponse | None]
 
 
 def _answer(result: IngestResult) -> dict[str, Any]:
+    """Segment's `success`, and what happened to each event: accepted (flagged or not),
+    dropped as a duplicate, or rejected."""
     return {
         "success": True,
         "accepted": result.accepted,
         "duplicates": result.duplicates,
         "rejected": [r.__dict__ for r in result.rejections],
+        "flagged": result.flag_counts(),
+        "flags": [f.__dict__ for f in result.flagged],
     }
 
 
@@ -145,7 +138,7 @@ def install(app: FastAPI, system: System) -> None:
             return problem(400, "body must be an object with a 'batch' list", where="batch")
         result = await system.ingestor.ingest_async(
             body["batch"],
-            batch_sent_at=_parse_time(body.get("sentAt")),
+            batch_sent_at=body.get("sentAt"),
             context_defaults=_request_context(request),
         )
         return JSONResponse(_answer(result))

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from pertinent.cli import delivery, imports, recommend, run  # noqa: F401  (registers commands)
+from pertinent.cli import (  # noqa: F401  (registers their commands)
+    delivery,
+    experiments,
+    imports,
+    recommend,
+    run,
+)
 from pertinent.cli.root import app, err
 from pertinent.errors import PertinentError
 

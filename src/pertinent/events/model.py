@@ -17,6 +17,20 @@ EventType = Literal["track", "identify", "page", "screen", "group", "alias"]
 PAGE_ACTION = "Page Viewed"
 SCREEN_ACTION = "Screen Viewed"
 
+# Why an accepted event was marked: its time was in the future and was set to its arrival, it
+# broke its tracking plan (in "flag" mode), or no tracking plan names it.
+FlagKind = Literal["future_timestamp", "tracking_plan", "unplanned_event"]
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """A mark on an accepted event: what is wrong, where (a JSON pointer into the event as
+    sent, RFC 6901) and why."""
+
+    kind: FlagKind
+    field: str
+    reason: str
+
 
 @dataclass(slots=True)
 class Event:
@@ -39,6 +53,7 @@ class Event:
     traits: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
     is_bot: bool = False
+    flags: tuple[Flag, ...] = ()
 
     @property
     def action(self) -> str | None:

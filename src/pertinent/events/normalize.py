@@ -1,13 +1,13 @@
 """Turning a validated Segment call into the one internal `Event` shape.
 
-- Times become UTC; a time without a zone is read as UTC.
-- Clock skew is corrected the way Segment does it: when the client says when it sent the call
-  (`sentAt`), `timestamp = receivedAt - (sentAt - originalTimestamp)`, so a phone whose clock
-  is an hour off still lands its events at the right instant.
+- Times become UTC, corrected for the client's clock, within range (see `events.times`).
 - E-commerce spec v2 numbers sent as plain decimal strings ("12.50", " -3 ", "1e3") become
   numbers; any other string ("12,50", "NaN", "1_000") is kept as sent, because guessing would
   either lose it (NaN is stored as null) or make it a different number (12,50 -> 1250).
 - Emails are trimmed and lowercased wherever the spec puts them.
+- A page or screen call's name, and the page's url, path, title, referrer and search from
+  `context.page`, are copied into its properties (Segment's page properties) unless the
+  properties already say, so a segment filters server-side and browser page calls alike.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pertinent.events.model import Event
+from pertinent.events.times import event_time
 from pertinent.events.validate import (
     AliasCall,
     GroupCall,
@@ -43,24 +44,6 @@ NUMERIC_FIELDS = frozenset(
         "position",
     }
 )
-
-
-def as_utc(instant: datetime) -> datetime:
-    """The same instant in UTC; a naive time is taken to be UTC already."""
-    if instant.tzinfo is None:
-        return instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC)
-
-
-def event_time(
-    original: datetime | None, sent_at: datetime | None, received_at: datetime
-) -> datetime:
-    """When the event happened, corrected for the sender's clock skew."""
-    if original is None:
-        return received_at
-    if sent_at is None:
-        return as_utc(original)
-    return received_at - (as_utc(sent_at) - as_utc(original))
 
 
 # A plain decimal: sign, digits with at most one dot, exponent. ASCII digits only: Python's
@@ -132,12 +115,40 @@ def _context(context: dict[str, Any]) -> dict[str, Any]:
 Call = TrackCall | IdentifyCall | PageCall | ScreenCall | GroupCall | AliasCall
 
 
+# Segment's page properties that a browser library also puts in `context.page`.
+PAGE_FIELDS = ("url", "path", "title", "referrer", "search")
+
+
+def _page_properties(
+    name: str | None, context: dict[str, Any], props: dict[str, Any], fields: tuple[str, ...]
+) -> dict[str, Any]:
+    page = context.get("page")
+    known: dict[str, Any] = {}
+    if name is not None:
+        known["name"] = name
+    if isinstance(page, dict):
+        known.update((k, page[k]) for k in fields if isinstance(page.get(k), str))
+    return {**known, **props} if known else props
+
+
 def normalize(
-    call: Call, *, received_at: datetime, batch_sent_at: datetime | None, is_bot: bool
+    call: Call,
+    *,
+    received_at: datetime,
+    batch_sent_at: datetime | None,
+    is_bot: bool,
+    max_ahead: timedelta,
 ) -> Event:
-    """The internal event for one validated call."""
-    original = call.timestamp or call.originalTimestamp
-    timestamp = event_time(original, call.sentAt or batch_sent_at, received_at)
+    """The internal event for one validated call; raises `EventRejected` for a time out of
+    range, and flags (`Event.flags`) a time moved back from the future."""
+    from_field = "timestamp" if call.timestamp is not None else "originalTimestamp"
+    timestamp, flag = event_time(
+        call.timestamp or call.originalTimestamp,
+        call.sentAt or batch_sent_at,
+        received_at,
+        max_ahead=max_ahead,
+        original_field=from_field,
+    )
     common: dict[str, Any] = {
         "message_id": call.messageId or str(uuid.uuid4()),
         "type": call.type,
@@ -147,6 +158,7 @@ def normalize(
         "anonymous_id": call.anonymousId,
         "context": _context(call.context),
         "is_bot": is_bot,
+        "flags": () if flag is None else (flag,),
     }
     match call:
         case TrackCall():
@@ -157,9 +169,11 @@ def normalize(
             props = call.properties
             if call.category is not None:
                 props = {"category": call.category, **props}
+            props = _page_properties(call.name, call.context, props, PAGE_FIELDS)
             return Event(**common, name=call.name, properties=props)
         case ScreenCall():
-            return Event(**common, name=call.name, properties=call.properties)
+            props = _page_properties(call.name, call.context, call.properties, ())
+            return Event(**common, name=call.name, properties=props)
         case GroupCall():
             return Event(**common, group_id=call.groupId, traits=call.traits)
         case AliasCall():

@@ -3,6 +3,11 @@
 Follows the Segment Tracking API spec (common fields; track, identify, page, screen, group,
 alias). What the spec leaves loose stays loose: unknown top-level fields are accepted and
 dropped, ids may be numbers and become strings, `properties`/`traits`/`context` are free-form.
+
+What the store needs is checked before anything else (`check_raw`): Segment's 32 KB per event,
+objects and arrays nested at most 32 levels (JSON parsers allow 1024, but nothing downstream
+should have to recurse that deep), and no NUL character in any text (PostgreSQL cannot store
+one in JSON or text).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -23,7 +29,11 @@ from pertinent.errors import InputError
 
 # Segment SDKs send numeric ids as numbers; an id is a string here (coerce_numbers_to_str).
 Id = Annotated[str, Field(min_length=1, max_length=512)]
+Name = Annotated[str, Field(min_length=1, max_length=512)]
 Bag = dict[str, Any]
+
+MAX_EVENT_BYTES = 32 * 1024
+MAX_DEPTH = 32
 
 
 class _Call(BaseModel):
@@ -46,7 +56,7 @@ class _Call(BaseModel):
 
 class TrackCall(_Call):
     type: Literal["track"]
-    event: str = Field(min_length=1, max_length=512)
+    event: Name
     properties: Bag = Field(default_factory=dict)
 
 
@@ -57,14 +67,14 @@ class IdentifyCall(_Call):
 
 class PageCall(_Call):
     type: Literal["page"]
-    name: str | None = None
+    name: Name | None = None
     category: str | None = None
     properties: Bag = Field(default_factory=dict)
 
 
 class ScreenCall(_Call):
     type: Literal["screen"]
-    name: str | None = None
+    name: Name | None = None
     properties: Bag = Field(default_factory=dict)
 
 
@@ -94,6 +104,64 @@ class EventRejected(InputError):
         super().__init__(reason, where=field)
         self.field = field
         self.reason = reason
+
+
+def _too_deep(event: dict[str, Any]) -> str | None:
+    """The top-level field under which objects and arrays nest deeper than `MAX_DEPTH` (the
+    event itself is level 1), or None. Stops descending at the limit, so a 1000-level
+    document costs 32 levels of work and no recursion."""
+    for key, value in event.items():
+        level = [value]
+        for _ in range(MAX_DEPTH - 1):
+            deeper: list[Any] = []
+            for item in level:
+                if isinstance(item, dict):
+                    deeper.extend(v for v in item.values() if isinstance(v, dict | list))
+                elif isinstance(item, list):
+                    deeper.extend(v for v in item if isinstance(v, dict | list))
+            if not deeper:
+                break
+            level = deeper
+        else:
+            return key
+    return None
+
+
+def _nul_path(value: Any, path: str) -> str | None:
+    """The dotted path of the first key or text holding a NUL character."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    children = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, child in children:
+        inner = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return inner
+        if (found := _nul_path(child, inner)) is not None:
+            return found
+    return None
+
+
+def check_raw(event: dict[str, Any]) -> None:
+    """Raise `EventRejected` unless the event as sent can be stored: nesting, size, NUL."""
+    if (deep := _too_deep(event)) is not None:
+        raise EventRejected(deep, f"objects and arrays nest deeper than {MAX_DEPTH} levels")
+    try:
+        encoded = orjson.dumps(event)
+    except orjson.JSONEncodeError as exc:  # only from Python callers: a lone surrogate
+        raise EventRejected("(event)", f"cannot be stored as JSON: {exc}") from None
+    if len(encoded) > MAX_EVENT_BYTES:
+        raise EventRejected(
+            "(event)", f"event is {len(encoded)} bytes; the limit is 32 KB per event"
+        )
+    if b"\\u0000" in encoded:
+        where = _nul_path(event, "") or "(event)"
+        raise EventRejected(where, "text may not contain the NUL character (\\u0000)")
 
 
 def parse_call(

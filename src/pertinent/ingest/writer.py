@@ -4,8 +4,8 @@ Requests that arrive while a transaction is being written share the next one (gr
 one writer lock, one commit, instead of one per request. And only this thread writes, so the
 request threads are not each fighting for the GIL with the database's one writer held, which
 stretched every SQLite transaction under load. A caller's events are durable when its
-`append` returns. A transaction that fails is retried one call at a time, so one call that
-cannot be written holds back no other.
+`append` returns, and so are the tracking-plan violations it counted. A transaction that
+fails is retried one call at a time, so one call that cannot be written holds back no other.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from pertinent.events.model import Event
-from pertinent.storage.ports import AppendResult, Storage
+from pertinent.storage.ports import AppendResult, Storage, Violation
 
 log = logging.getLogger("pertinent.ingest")
 # At most this many events per shared transaction: bounds how long it holds the writer.
@@ -28,6 +28,7 @@ GROUP_EVENTS = 5_000
 @dataclass
 class _Call:
     events: Sequence[Event]
+    violations: Sequence[Violation] = ()
     done: Future[AppendResult] = field(default_factory=Future)
 
 
@@ -38,9 +39,12 @@ class LogWriter:
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
 
-    def submit(self, events: Sequence[Event]) -> Future[AppendResult]:
-        """Queue the events for the next transaction; the future resolves once committed."""
-        call = _Call(events)
+    def submit(
+        self, events: Sequence[Event], violations: Sequence[Violation] = ()
+    ) -> Future[AppendResult]:
+        """Queue the events and violations for the next transaction; the future resolves
+        once committed."""
+        call = _Call(events, violations)
         with self._start:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
@@ -48,9 +52,9 @@ class LogWriter:
         self._calls.put(call)
         return call.done
 
-    def append(self, events: Sequence[Event]) -> AppendResult:
+    def append(self, events: Sequence[Event], violations: Sequence[Violation] = ()) -> AppendResult:
         """Append and wait until the events are durable."""
-        return self.submit(events).result()
+        return self.submit(events, violations).result()
 
     def close(self) -> None:
         with self._start:
@@ -80,7 +84,9 @@ class LogWriter:
 
     def _write(self, group: list[_Call]) -> None:
         try:
-            results = self._storage.append([call.events for call in group])
+            results = self._storage.append(
+                [call.events for call in group], [v for call in group for v in call.violations]
+            )
         except Exception as exc:
             if len(group) == 1:
                 log.exception("could not append %d events", len(group[0].events))

@@ -357,6 +357,50 @@ class Coordination(Protocol):
     def release_lease(self, partition: int, owner: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class Violation:
+    """One event that broke the tracking plan at one field (a JSON pointer), and whether it
+    was rejected for it or accepted with a flag."""
+
+    event: str
+    field: str
+    rejected: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ViolationCount:
+    event: str
+    field: str
+    rejected: bool
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+def tally(
+    violations: Sequence[Violation],
+) -> dict[tuple[str, str, bool], tuple[int, datetime, datetime]]:
+    """(event, field, rejected) -> (count, first seen, last seen): what an adapter adds."""
+    counts: dict[tuple[str, str, bool], tuple[int, datetime, datetime]] = {}
+    for v in violations:
+        key = (v.event, v.field, v.rejected)
+        count, first, last = counts.get(key, (0, v.at, v.at))
+        counts[key] = (count + 1, min(first, v.at), max(last, v.at))
+    return counts
+
+
+class Violations(Protocol):
+    """Tracking-plan violations counted per event name, field and outcome. Rejected events
+    never reach the log, so the count is kept here rather than read back from it."""
+
+    def add(self, violations: Sequence[Violation]) -> None: ...
+
+    def counts(self) -> list[ViolationCount]:
+        """Every count, the largest first (then by event and field)."""
+        ...
+
+
 class Transaction(Protocol):
     """Every store, bound to one atomic unit of work."""
 
@@ -380,6 +424,8 @@ class Transaction(Protocol):
     def artefacts(self) -> Artefacts: ...
     @property
     def coordination(self) -> Coordination: ...
+    @property
+    def violations(self) -> Violations: ...
 
 
 @dataclass(frozen=True)
@@ -443,11 +489,18 @@ class ReadModel(Protocol):
 
     def email(self, message_id: str) -> SentEmail | None: ...
 
+    def violations(self) -> list[ViolationCount]:
+        """Tracking-plan violation counts, as `Violations.counts`."""
+        ...
+
 
 class Storage(Protocol):
-    def append(self, batches: Sequence[Sequence[Event]]) -> list[AppendResult]:
-        """Append each batch to the log (as `EventLog.append`), all in one transaction of
-        their own: ingestion's path, where an adapter can prepare rows before it writes."""
+    def append(
+        self, batches: Sequence[Sequence[Event]], violations: Sequence[Violation] = ()
+    ) -> list[AppendResult]:
+        """Append each batch to the log (as `EventLog.append`) and count the violations, all
+        in one transaction of their own: ingestion's path, where an adapter can prepare rows
+        before it writes."""
         ...
 
     def transaction(self) -> AbstractContextManager[Transaction]: ...

@@ -10,6 +10,7 @@ from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.outbox import item_of, row_of
 from pertinent.storage.memory.profiles import MemoryProfileStore
 from pertinent.storage.memory.state import OutboxRow, State, stored_event
+from pertinent.storage.memory.violations import MemoryViolations
 from pertinent.storage.ports import (
     Member,
     Partition,
@@ -17,6 +18,7 @@ from pertinent.storage.ports import (
     SentEmail,
     Status,
     TimelineEntry,
+    ViolationCount,
     event_partition_key,
 )
 
@@ -121,6 +123,9 @@ class MemoryReadModel:
     def email(self, message_id: str) -> SentEmail | None:
         row = row_of(self._committed(), message_id)
         return _sent(row) if row is not None else None
+
+    def violations(self) -> list[ViolationCount]:
+        return MemoryViolations(self._committed()).counts()
 
 
 def _sizes(state: State) -> dict[str, int]:

@@ -178,6 +178,10 @@ class State:
     erasures: dict[int, Erasure] = field(default_factory=dict)
     workers: dict[str, Worker] = field(default_factory=dict)
     leases: dict[int, Lease] = field(default_factory=dict)
+    # (event, field, rejected) -> (count, first seen, last seen)
+    violations: dict[tuple[str, str, bool], tuple[int, datetime, datetime]] = field(
+        default_factory=dict
+    )
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, sequence: str) -> int:

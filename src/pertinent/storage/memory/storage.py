@@ -17,7 +17,8 @@ from pertinent.storage.memory.profiles import MemoryProfileStore
 from pertinent.storage.memory.reads import MemoryReadModel
 from pertinent.storage.memory.segments import MemorySegmentStore
 from pertinent.storage.memory.state import State
-from pertinent.storage.ports import AppendResult
+from pertinent.storage.memory.violations import MemoryViolations
+from pertinent.storage.ports import AppendResult, Violation
 
 
 class MemoryTransaction:
@@ -32,6 +33,7 @@ class MemoryTransaction:
         self.products = MemoryProductStore(state)
         self.artefacts = MemoryArtefacts(state)
         self.coordination = MemoryCoordination(state)
+        self.violations = MemoryViolations(state)
 
 
 class MemoryStorage:
@@ -69,8 +71,11 @@ class MemoryStorage:
                 self._writing = False
             self._state = working
 
-    def append(self, batches: Sequence[Sequence[Event]]) -> list[AppendResult]:
+    def append(
+        self, batches: Sequence[Sequence[Event]], violations: Sequence[Violation] = ()
+    ) -> list[AppendResult]:
         with self.transaction() as tx:
+            tx.violations.add(violations)
             return [tx.log.append(events) for events in batches]
 
     @contextmanager

@@ -230,6 +230,11 @@ def upsert(
     conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=updates), list(rows))
 
 
+def insert_for(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The backend's INSERT, which knows ON CONFLICT, for upserts that combine old and new."""
+    return postgresql.insert(table) if is_postgresql(conn) else sqlite.insert(table)
+
+
 def partition_of(conn: Connection, column: str, count: int, index: int) -> str:
     """SQL that `column` (a partition key) falls in partition `index` of `count`."""
     if count == 1:

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, select
 
-from pertinent.events.model import Event, LoggedEvent
+from pertinent.events.model import Event, Flag, LoggedEvent
 from pertinent.storage.ports import EVERYTHING, AppendResult, Partition, event_partition_key
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.dialect import (
@@ -40,10 +40,24 @@ _COLUMNS = (
     "traits",
     "context",
     "is_bot",
+    "flags",
     "pkey",
 )
 # What a reader gets back, in this order, after the seq.
 _READ = ", ".join(c for c in _COLUMNS if c != "pkey")
+
+
+def encode_flags(flags: tuple[Flag, ...]) -> str:
+    """An event's flags as the JSON list the `flags` column keeps."""
+    if not flags:
+        return "[]"
+    return json_dumps([{"kind": f.kind, "field": f.field, "reason": f.reason} for f in flags])
+
+
+def decode_flags(text: str) -> tuple[Flag, ...]:
+    if text == "[]":
+        return ()
+    return tuple(Flag(f["kind"], f["field"], f["reason"]) for f in orjson.loads(text))
 
 
 def encode_events(backend: str, events: Sequence[Event]) -> list[tuple[Any, ...]]:
@@ -72,6 +86,7 @@ def encode_events(backend: str, events: Sequence[Event]) -> list[tuple[Any, ...]
                 json_dumps(e.traits),
                 json_dumps(e.context),
                 e.is_bot,
+                encode_flags(e.flags),
                 event_partition_key(e),
             )
         )
@@ -111,6 +126,7 @@ def row_event(row: Sequence[Any], times: dict[Any, datetime] | None = None) -> E
         orjson.loads(row[10]),
         orjson.loads(row[11]),
         bool(row[12]),
+        decode_flags(row[13]),
     )
 
 
@@ -121,7 +137,8 @@ def read_columns(conn: Connection, alias: str = "") -> str:
     if is_postgresql(conn):
         # Text, parsed once by orjson, instead of psycopg's own JSON parsing.
         columns = [
-            c + "::text" if c.endswith(("properties", "traits", "context")) else c for c in columns
+            c + "::text" if c.endswith(("properties", "traits", "context", "flags")) else c
+            for c in columns
         ]
     return ", ".join(columns)
 

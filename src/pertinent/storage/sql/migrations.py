@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, insert, inspect, select, text
 
 from pertinent.clock import WallClock
 from pertinent.storage.sql import tables
@@ -70,29 +70,44 @@ def _processes_and_partitions(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _ingestion_flags(conn: Connection) -> None:
+    """Version 4: events carry the flags ingestion gave them; tracking-plan violations are
+    counted. (On SQLite, step 2 may have just rebuilt the events table, flags included.)"""
+    if "flags" not in {c["name"] for c in inspect(conn).get_columns("events")}:
+        kind = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+        conn.execute(text(f"ALTER TABLE events ADD COLUMN flags {kind} NOT NULL DEFAULT '[]'"))
+    tables.tracking_plan_violations.create(conn, checkfirst=True)
+
+
 def _delivery_feedback(conn: Connection) -> None:
     """Version 7: an address can be suppressed for several reasons at once (an unsubscribed
     address that later hard-bounces must be known as undeliverable), and bounces that name
-    only an address find the email through an index on the outbox's recipient."""
-    conn.execute(text("ALTER TABLE suppressions RENAME TO suppressions_v6"))
-    # The old table's key and index keep their names after the rename; free them.
+    only an address find the email through an index on the outbox's recipient.
+
+    The table keeps whatever columns it has now (another step may have added some): only its
+    key changes, in place on PostgreSQL, by SQLite's copy-and-rename on SQLite."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("ALTER TABLE suppressions_v6 DROP CONSTRAINT suppressions_pkey"))
-    conn.execute(text("DROP INDEX IF EXISTS ix_suppressions_profile_id"))
-    tables.suppressions.create(conn)
-    conn.execute(
-        text(
-            "INSERT INTO suppressions (address, profile_id, reason, created_at)"
-            " SELECT address, profile_id, reason, created_at FROM suppressions_v6"
-        )
-    )
-    conn.execute(text("DROP TABLE suppressions_v6"))
+        conn.execute(text("ALTER TABLE suppressions DROP CONSTRAINT suppressions_pkey"))
+        conn.execute(text("ALTER TABLE suppressions ADD PRIMARY KEY (address, reason)"))
+    else:
+        master = "SELECT sql FROM sqlite_master WHERE tbl_name = 'suppressions' AND type = "
+        create = conn.execute(text(master + "'table'")).scalar_one()
+        indexes = conn.execute(text(master + "'index' AND sql IS NOT NULL")).scalars().all()
+        keyed = create.replace("PRIMARY KEY (address)", "PRIMARY KEY (address, reason)")
+        assert keyed != create, f"unexpected suppressions table: {create}"
+        conn.execute(text(keyed.replace("suppressions", "suppressions_v7", 1)))
+        conn.execute(text("INSERT INTO suppressions_v7 SELECT * FROM suppressions"))
+        conn.execute(text("DROP TABLE suppressions"))
+        conn.execute(text("ALTER TABLE suppressions_v7 RENAME TO suppressions"))
+        for index in indexes:
+            conn.execute(text(index))
     conn.execute(text("CREATE INDEX ix_outbox_to_address ON outbox (to_address, created_at)"))
 
 
 # (version, step) after the baseline, in order.
 STEPS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, _processes_and_partitions),
+    (4, _ingestion_flags),
     (7, _delivery_feedback),
 ]
 

@@ -8,7 +8,14 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, func, select
 
-from pertinent.storage.ports import Member, ProfileView, SentEmail, Status, TimelineEntry
+from pertinent.storage.ports import (
+    Member,
+    ProfileView,
+    SentEmail,
+    Status,
+    TimelineEntry,
+    ViolationCount,
+)
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.dialect import fetch, mark, partition_of
@@ -16,6 +23,7 @@ from pertinent.storage.sql.journeys import SqlJourneyStore
 from pertinent.storage.sql.log import read_columns, row_event
 from pertinent.storage.sql.outbox import item_of
 from pertinent.storage.sql.profiles import SqlProfileStore
+from pertinent.storage.sql.violations import SqlViolations
 
 _M = tables.segment_membership
 _O = tables.outbox
@@ -152,6 +160,9 @@ class SqlReadModel:
             return SentEmail(item_of(row), row.status, row.sent_at, row.last_error) if row else None
 
         return self._read(query)
+
+    def violations(self) -> list[ViolationCount]:
+        return self._read(lambda conn: SqlViolations(conn).counts())
 
 
 def _sizes(conn: Connection) -> dict[str, int]:

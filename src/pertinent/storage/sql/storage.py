@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 
 from pertinent.events.model import Event
-from pertinent.storage.ports import AppendResult
+from pertinent.storage.ports import AppendResult, Violation
 from pertinent.storage.sql.artefacts import SqlArtefacts, SqlCoordination
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.journeys import SqlJourneyStore
@@ -18,6 +18,7 @@ from pertinent.storage.sql.products import SqlProductStore
 from pertinent.storage.sql.profiles import SqlProfileStore
 from pertinent.storage.sql.reads import SqlReadModel
 from pertinent.storage.sql.segments import SqlSegmentStore
+from pertinent.storage.sql.violations import SqlViolations
 
 
 class SqlTransaction:
@@ -32,6 +33,7 @@ class SqlTransaction:
         self.products = SqlProductStore(conn)
         self.artefacts = SqlArtefacts(conn)
         self.coordination = SqlCoordination(conn)
+        self.violations = SqlViolations(conn)
 
 
 class SqlStorage:
@@ -45,10 +47,13 @@ class SqlStorage:
     def reads(self) -> SqlReadModel:
         return self._reads
 
-    def append(self, batches: Sequence[Sequence[Event]]) -> list[AppendResult]:
+    def append(
+        self, batches: Sequence[Sequence[Event]], violations: Sequence[Violation] = ()
+    ) -> list[AppendResult]:
         """Encoded first, then written: the one writer is held only for the inserts."""
         encoded = [(encode_events(self.db.backend, events), len(events)) for events in batches]
         with self.db.write() as conn:
+            SqlViolations(conn).add(violations)
             return [insert_events(conn, rows, given) for rows, given in encoded]
 
     @contextmanager

@@ -42,6 +42,8 @@ events = Table(
     Column("is_bot", Boolean, nullable=False),
     # The partition key (`storage.ports.event_partition_key`); partition = pkey % count.
     Column("pkey", BigInteger, nullable=False, server_default="0"),
+    # Why ingestion marked the event (`events.model.Flag`), as a JSON list; "[]" for most.
+    Column("flags", Json, nullable=False, server_default="[]"),
     # A seq is a position readers keep: SQLite must never hand out one again after the
     # newest events are erased (without AUTOINCREMENT it reuses max(rowid) + 1).
     sqlite_autoincrement=True,
@@ -229,6 +231,19 @@ partition_leases = Table(
     Column("partition", Integer, primary_key=True, autoincrement=False),
     Column("owner", String(200), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# Tracking-plan violations per event name, field (a JSON pointer) and outcome.
+tracking_plan_violations = Table(
+    "tracking_plan_violations",
+    metadata,
+    Column("event", String(512), nullable=False),
+    Column("field", String(512), nullable=False),
+    Column("rejected", Boolean, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("event", "field", "rejected"),
 )
 
 schema_migrations = Table(

@@ -1,0 +1,1 @@
+"""Analytics: what emails did, read off the log (`metrics`)."""
