@@ -111,3 +111,16 @@ def test_known_bots_are_flagged_not_dropped() -> None:
     prepared = prepare([bot, person], received_at=START)
     events = prepared.events
     assert [e.is_bot for e in events] == [True, False]
+
+
+def test_a_client_cannot_write_pertinents_own_events_and_the_rest_of_the_batch_goes_in() -> None:
+    # The write key is public: a forged open or send would count in experiments and engagement.
+    forged = [
+        {"type": "track", "event": name, "userId": "u1", "properties": {"message_id": "m"}}
+        for name in ("email_opened", "email_clicked", "email_sent", "segment_entered")
+    ]
+    good = {"type": "track", "event": "Product Viewed", "userId": "u1"}
+    prepared = prepare([*forged, good], received_at=START)
+    assert [e.name for e in prepared.events] == ["Product Viewed"]
+    assert [(r.index, r.field) for r in prepared.rejections] == [(i, "event") for i in range(4)]
+    assert "only Pertinent writes" in prepared.rejections[0].reason

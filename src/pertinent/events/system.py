@@ -15,6 +15,25 @@ from pertinent.events.model import Event
 
 _ANON_PREFIX = "anon:"
 
+# The names of the events Pertinent writes. Only Pertinent writes them: experiment metrics,
+# engagement and journeys trust them, so ingestion rejects a client's event of one of these
+# names (the write key ships in browser JavaScript). A new system event is added here.
+SYSTEM_EVENTS = frozenset(
+    {
+        "email_sent",
+        "email_opened",
+        "email_clicked",
+        "email_bounced",
+        "email_complained",
+        "unsubscribed",
+        "consent_changed",
+        "consent_requested",
+        "segment_entered",
+        "segment_exited",
+        "journey_step",
+    }
+)
+
 
 def system_event(
     name: str,
@@ -30,6 +49,8 @@ def system_event(
     id is derived from it, so a replayed decision emits the same event and the log's dedupe
     drops the copy; an edge (a click, a delivery) without one gets a random id.
     """
+    if name not in SYSTEM_EVENTS:
+        raise ValueError(f"{name!r} is not in SYSTEM_EVENTS; add it there")
     anonymous = profile_id.startswith(_ANON_PREFIX)
     message_id = (
         hashlib.blake2b(f"{name}\x1f{profile_id}\x1f{cause}".encode(), digest_size=16).hexdigest()

@@ -22,10 +22,12 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 from pertinent.errors import InputError
+from pertinent.events.system import SYSTEM_EVENTS
 
 # Segment SDKs send numeric ids as numbers; an id is a string here (coerce_numbers_to_str).
 Id = Annotated[str, Field(min_length=1, max_length=512)]
@@ -58,6 +60,16 @@ class TrackCall(_Call):
     type: Literal["track"]
     event: Name
     properties: Bag = Field(default_factory=dict)
+
+    @field_validator("event")
+    @classmethod
+    def _not_a_system_event(cls, event: str) -> str:
+        if event in SYSTEM_EVENTS:
+            raise ValueError(
+                f"{event!r} is an event only Pertinent writes (opens, clicks, sends ... come"
+                " from its tracking links and sender); send yours under another name"
+            )
+        return event
 
 
 class IdentifyCall(_Call):

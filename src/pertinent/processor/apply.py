@@ -1,7 +1,10 @@
 """Carrying out effects through the storage ports, in the caller's transaction.
 
-Effects apply in the order given, except that the events they emit are appended last: on
-PostgreSQL an append holds the log's order lock until commit, so it should come at the end.
+Effects apply in the order given, except the events they emit: those are returned, and the
+caller appends all of a transaction's events as its last statement. On PostgreSQL an append
+holds the log's order lock until commit; a transaction that went on to write rows after it
+could wait for a row lock held by another processor that waits for the order lock: a
+deadlock. With the append last, whoever holds the order lock waits for nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from pertinent.processor.effects import (
 from pertinent.storage.ports import Transaction
 
 
-def apply(tx: Transaction, effects: Iterable[Effect]) -> None:
+def apply(tx: Transaction, effects: Iterable[Effect]) -> list[Event]:
+    """Carry out the effects; return the events they emit, for the caller to append last."""
     emitted: list[Event] = []
     for effect in effects:
         match effect:
@@ -70,5 +74,4 @@ def apply(tx: Transaction, effects: Iterable[Effect]) -> None:
                 tx.outbox.defer(effect.outbox_id, effect.until)
             case _:
                 assert_never(effect)
-    if emitted:
-        tx.log.append(emitted)
+    return emitted

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pertinent.clock import Clock
-from pertinent.events.model import LoggedEvent
+from pertinent.events.model import Event, LoggedEvent
 from pertinent.journeys.model import Instance, JourneyDefinition
 from pertinent.processor.apply import apply
 from pertinent.processor.compose import Composer, addresses
@@ -117,11 +117,13 @@ class Processor:
             with self._storage.transaction() as tx:
                 if tx.cursors.take(partition.cursor) != start:
                     raise ConcurrentUpdate(f"another processor moved {partition.cursor}")
-                apply(tx, folded.effects)
+                emitted = apply(tx, folded.effects)
                 if work:
-                    self._evaluate(tx, work, now, origin=f"seq{batch[0].seq}-{batch[-1].seq}")
-                self._journeys(tx, folded, now)
+                    origin = f"seq{batch[0].seq}-{batch[-1].seq}"
+                    emitted += self._evaluate(tx, work, now, origin)
+                emitted += self._journeys(tx, folded, now)
                 tx.cursors.set(partition.cursor, batch[-1].seq)
+                tx.log.append(emitted)  # last: see processor/apply.py
         except BaseException:
             self._known.clear()  # the states it lent out may be half-folded
             raise
@@ -152,7 +154,7 @@ class Processor:
         merging = {p: frozenset(k) for p, k in memberships.items()}
         return fold(FoldState(known, profiles, merging, described), batch, now)
 
-    def _evaluate(self, tx: Transaction, work: Work, now: datetime, origin: str) -> None:
+    def _evaluate(self, tx: Transaction, work: Work, now: datetime, origin: str) -> list[Event]:
         segments = self._pipeline.segments
         leaves = leaves_of(segments, work.keys)
         view = SegmentView(
@@ -162,12 +164,12 @@ class Processor:
             if leaves
             else [],
         )
-        apply(tx, evaluate(segments, work, view, now, origin))
+        return apply(tx, evaluate(segments, work, view, now, origin))
 
-    def _journeys(self, tx: Transaction, folded: Folded, now: datetime) -> None:
+    def _journeys(self, tx: Transaction, folded: Folded, now: datetime) -> list[Event]:
         inputs = [(pid, e) for pid, e in folded.inputs if e.action in self._interest]
         if not inputs:
-            return
+            return []
         people = {pid for pid, _ in inputs}
         active: dict[str, list[Instance]] = defaultdict(list)
         for inst in tx.journeys.active(people):
@@ -175,7 +177,7 @@ class Processor:
         never = [j.key for j in self._pipeline.journeys.values() if j.reentry == "never"]
         entered = tx.journeys.entered(never, people) if never else set()
         advanced = on_events(self._pipeline.journeys, JourneyState(active, entered), inputs, now)
-        self._finish(tx, advanced, folded.profiles, now)
+        return self._finish(tx, advanced, folded.profiles, now)
 
     def _finish(
         self,
@@ -183,12 +185,12 @@ class Processor:
         advanced: Advanced,
         profiles: Mapping[str, ProfileState],
         now: datetime,
-    ) -> None:
+    ) -> list[Event]:
         effects: list[Effect] = [SaveInstances(advanced.instances)]
         wanted = addresses(advanced.timeline, profiles)
         suppressed = tx.suppressions.suppressed(wanted) if wanted else set()
         effects += self._pipeline.composer.compose(advanced.timeline, profiles, suppressed, now)
-        apply(tx, effects)
+        return apply(tx, effects)
 
     def horizon(self, tx: Transaction) -> datetime:
         """Now, or when the first unprocessed event arrived if that was earlier: a timer
@@ -221,20 +223,22 @@ class Processor:
             due = tx.segments.claim_due(now, limit, partition)
             people: set[str] = set().union(*due.values())
             self._known.forget(people)
+            emitted: list[Event] = []
             if people:
                 tx.profiles.touch(people)
                 # Every segment, not just the one whose edge passed: others may refer to it.
                 work = Work([s.key for s in self._pipeline.segments], frozenset(people))
-                self._evaluate(
-                    tx, work, now, origin=f"timers@{now.isoformat()}#{tx.log.last_seq()}"
-                )
+                origin = f"timers@{now.isoformat()}#{tx.log.last_seq()}"
+                emitted += self._evaluate(tx, work, now, origin)
             waking = tx.journeys.claim_due(now, limit, partition)
             if waking:
                 owners = {i.profile_id for i in waking}
                 self._known.forget(owners)
                 tx.profiles.touch(owners)
                 profiles = tx.profiles.load(owners)
-                self._finish(tx, on_wake(self._pipeline.journeys, waking, now), profiles, now)
+                woken = on_wake(self._pipeline.journeys, waking, now)
+                emitted += self._finish(tx, woken, profiles, now)
+            tx.log.append(emitted)  # last: see processor/apply.py
             return len(people) + len(waking)
 
     def run_until_idle(self, partitions: Collection[Partition] = (EVERYTHING,)) -> int:

@@ -191,7 +191,7 @@ class Sender:
 
     def _record(self, effects: Sequence[Effect]) -> None:
         with self._storage.transaction() as tx:
-            apply(tx, effects)
+            tx.log.append(apply(tx, effects))
 
     async def send_due(self, limit: int = 200) -> SendReport:
         """Deliver what is due now; outcomes commit as they come."""
