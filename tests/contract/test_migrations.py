@@ -40,7 +40,6 @@ KNOWN = [migrations.BASELINE, *(v for v, _ in migrations.STEPS)]
 LATEST = max(KNOWN)
 
 
-
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_an_old_database_gets_each_missing_step_once(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -15,7 +15,14 @@ from pertinent.events.model import Event
 ORDER_COMPLETED = "Order Completed"
 # Events Pertinent writes about a person; they are history, not the person's own activity.
 SYSTEM_ACTIONS = frozenset(
-    {"segment_entered", "segment_exited", "email_sent", "journey_step", "email_bounced"}
+    {
+        "segment_entered",
+        "segment_exited",
+        "email_sent",
+        "journey_step",
+        "email_bounced",
+        "email_complained",
+    }
 )
 # Segment e-commerce spec v2 events whose properties name a product category.
 _CATEGORY_EVENTS = frozenset(
