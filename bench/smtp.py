@@ -71,6 +71,8 @@ def rendered(system: System) -> tuple[str, str, str]:
 
 
 def bare_loop(port: int, data: bytes, count: int) -> float:
+    """Seconds to send `count` messages one after the other on one connection."""
+
     async def run() -> float:
         client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
         await client.connect()
@@ -79,12 +81,13 @@ def bare_loop(port: int, data: bytes, count: int) -> float:
             await client.sendmail("shop@example.com", [f"p{i}@example.com"], data)
         elapsed = time.perf_counter() - began
         await client.quit()
-        return count / elapsed
+        return elapsed
 
     return asyncio.run(run())
 
 
 def fill_outbox(system: System, count: int, run: str) -> None:
+    """`count` due rows, rendered as compose leaves them (not timed)."""
     subject, html, text = rendered(system)
     items = [
         OutboxItem(
@@ -107,6 +110,8 @@ def fill_outbox(system: System, count: int, run: str) -> None:
 
 
 def through_sender(system: System, count: int) -> float:
+    """Seconds for the sender to drain the outbox, which holds `count` due rows."""
+
     async def drain() -> int:
         sent = 0
         while report := await system.sender.send_due():
@@ -118,7 +123,16 @@ def through_sender(system: System, count: int) -> float:
     sent = asyncio.run(drain())
     elapsed = time.perf_counter() - began
     assert sent == count, f"{sent} of {count} sent"
-    return count / elapsed
+    return elapsed
+
+
+def workspace(folder: Path, name: str, port: int, *, dkim: bool) -> System:
+    root = folder / name
+    pertinent("init", str(root))  # makes the DKIM key
+    if not dkim:
+        (root / "dkim" / "pertinent.pem").unlink()
+    os.environ["PERTINENT_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+    return open_system(root)
 
 
 def main() -> None:
@@ -127,42 +141,41 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     args = parser.parse_args()
     count = 2_000 if args.quick else args.messages
+    # The three take turns, a fifth of the messages at a time, so that a machine busy with
+    # something else for a while slows them all alike.
+    turns, per_turn = 5, count // 5
     port = free_port()
     sink = start_sink(port)
+    seconds = {"bare": 0.0, "plain": 0.0, "signed": 0.0}
     with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder) / "ws"
-        pertinent("init", str(root))  # makes the DKIM key too
-        key = root / "dkim" / "pertinent.pem"
-        unsigned = root / "dkim" / "aside.pem"
-        key.rename(unsigned)
-        os.environ["PERTINENT_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+        plain = workspace(Path(folder), "plain", port, dkim=False)
+        signed = workspace(Path(folder), "signed", port, dkim=True)
         try:
-            system = open_system(root)
-            fill_outbox(system, count, "plain")
-            _subject, html, text = rendered(system)
+            _subject, html, text = rendered(plain)
             size = len(html.encode()) + len(text.encode())
-            data = (b"Subject: x\r\n\r\n" + b"x" * 76 + b"\r\n") * (size // 78 + 1)
-            bare = bare_loop(port, data, count)
-            plain = through_sender(system, count)
-            system.close()
-            unsigned.rename(key)
-            system = open_system(root)
-            fill_outbox(system, count, "signed")
-            signed = through_sender(system, count)
-            connections = system.workspace.settings.delivery.connections
-            system.close()
+            data = b"Subject: x\r\n\r\n" + (b"x" * 76 + b"\r\n") * (size // 78 + 1)
+            for turn in range(turns):
+                seconds["bare"] += bare_loop(port, data, per_turn)
+                for name, system in (("plain", plain), ("signed", signed)):
+                    fill_outbox(system, per_turn, f"{name}{turn}-")
+                    seconds[name] += through_sender(system, per_turn)
+            connections = plain.workspace.settings.delivery.connections
         finally:
+            plain.close()
+            signed.close()
             assert sink.stdin is not None
             sink.stdin.close()
             sink.wait(10)
+    sent = turns * per_turn
+    bare, unsigned, dkim = (sent / seconds[k] for k in ("bare", "plain", "signed"))
     print_table(
-        f"SMTP delivery: {count:,} messages of {size // 1024} KB into an aiosmtpd sink",
+        f"SMTP delivery: {sent:,} messages of {size // 1024} KB each into an aiosmtpd sink",
         [
             ("bare aiosmtplib loop, one connection (reference)", f"{bare:,.0f} msg/s"),
-            (f"sender, {connections} connections, no DKIM", f"{plain:,.0f} msg/s"),
-            ("ratio to bare", f"{plain / bare:.2f}× (floor ≥ 0.70×)"),
-            ("floor", "≥ 1,000 msg/s" + (" ✓" if plain >= 1000 else " ✗")),
-            ("sender with DKIM (RSA 2048)", f"{signed:,.0f} msg/s ({signed / bare:.2f}× bare)"),
+            (f"sender, {connections} connections, unsigned", f"{unsigned:,.0f} msg/s"),
+            ("ratio to bare (floor ≥ 0.70×)", f"{unsigned / bare:.2f}×"),
+            ("floor ≥ 1,000 msg/s", "met" if unsigned >= 1000 else "not met"),
+            ("sender, DKIM-signed (RSA 2048)", f"{dkim:,.0f} msg/s ({dkim / bare:.2f}× bare)"),
         ],
     )
 

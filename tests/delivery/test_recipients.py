@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pertinent.app import System
-from pertinent.delivery.address import AddressError, normalize_address
+from pertinent.delivery.address import AddressError, normalize_address, stored_recipient
 from pertinent.delivery.sink import SmtpSink
 
 ATTACKER = "attacker@example.net"
@@ -155,3 +155,15 @@ def test_a_normalized_address_is_one_plain_address_and_normalizing_it_again_chan
     assert not any(c in address for c in ' ,;<>\r\n\t"()'), address
     assert address == address.lower() and address.isascii()
     assert normalize_address(address) == address
+    assert stored_recipient(address) == address, "the sender takes a normal form as it is"
+
+
+@given(st.text(alphabet=st.characters(codec="ascii"), max_size=60))
+def test_what_the_sender_sends_to_from_any_stored_row_is_one_plain_address(value: str) -> None:
+    try:
+        address = stored_recipient(value)
+    except AddressError:
+        return
+    assert address.count("@") == 1
+    assert not any(c in address for c in ' ,;<>\r\n\t"()\x00'), address
+    assert address == address.lower() and address.isascii()

@@ -29,6 +29,7 @@ from pertinent.delivery.message import Envelope
 from pertinent.errors import InputError, PertinentError
 
 Refusal = Literal["temporary", "recipient", "message"]
+QUIT_SECONDS = 2.0  # a polite goodbye on shutdown; a server that does not answer is dropped
 
 
 class DeliveryError(PertinentError):
@@ -178,7 +179,7 @@ class SmtpTransport:
         for client in idle:
             if client.is_connected:
                 try:
-                    await client.quit()
+                    await client.quit(timeout=QUIT_SECONDS)
                 except (aiosmtplib.SMTPException, OSError):
                     client.close()
 

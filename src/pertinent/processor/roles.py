@@ -136,25 +136,29 @@ async def _send(system: System, stop: threading.Event, slot: int) -> None:
 
 class _Bounces:
     """The bounce address's SMTP server, on the sender's event loop: it answers while the
-    sender waits on a slow relay. A port that cannot be had is tried again later, and sending
-    goes on meanwhile."""
+    sender waits on a slow relay. A port that cannot be had is tried again every 30 s, and
+    sending goes on meanwhile."""
+
+    RETRY_SECONDS = 30.0
 
     def __init__(self, system: System):
         self._system = system
         self._settings = system.workspace.settings.delivery.bounces
         self._server: asyncio.Server | None = None
+        self._next_try = 0.0
 
     async def _record(self, reports: Sequence[Feedback]) -> FeedbackReport:
         system = self._system
         return await asyncio.to_thread(record_feedback, system.storage, reports, system.clock.now())
 
     async def keep_listening(self) -> None:
-        if self._settings is None or self._server is not None:
+        if self._settings is None or self._server is not None or monotonic() < self._next_try:
             return
         try:
             self._server = await serve_bounces(self._settings, self._record)
         except OSError as exc:
             log.error("cannot listen for bounces on %s: %s", self._settings.listen, exc)
+            self._next_try = monotonic() + self.RETRY_SECONDS
             return
         log.info("taking bounces for %s on %s", self._settings.address, self._settings.listen)
 

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from pertinent.clock import Clock
-from pertinent.delivery.address import AddressError, normalize_address
+from pertinent.delivery.address import AddressError, stored_recipient
 from pertinent.delivery.dkim import DkimSigner
 from pertinent.delivery.feedback import email_facts
 from pertinent.delivery.message import Envelope, HeaderError, Originator, message_bytes
@@ -212,7 +212,7 @@ class Sender:
         cannot go."""
         item, originator = pending.item, self._outgoing.originator
         # Checked again here: a row may come from somewhere other than compose (old data).
-        address = normalize_address(item.to_address)
+        address = stored_recipient(item.to_address)
         data = message_bytes(
             originator,
             to_address=address,

@@ -137,37 +137,33 @@ class SqlOutbox:
             ).rowcount
         )
 
+    def _update(self, outbox_id: int, assignments: str, *params: object) -> None:
+        """One row's outcome, as driver SQL (`{m}` marks a parameter): the sender writes one
+        per email, and SQLAlchemy's expression language took 0.4 ms to build each."""
+        m = mark(self._conn)
+        self._conn.exec_driver_sql(
+            f"UPDATE outbox SET {assignments.format(m=m)}, lease_owner = NULL WHERE id = {m}",
+            (*params, outbox_id),
+        )
+
     def mark_sent(self, outbox_id: int, at: datetime) -> None:
-        self._conn.execute(
-            update(_O)
-            .where(_O.c.id == outbox_id)
-            .values(
-                status="sent",
-                sent_at=at,
-                attempts=_O.c.attempts + 1,
-                last_error=None,
-                lease_owner=None,
-            )
+        self._update(
+            outbox_id,
+            "status = 'sent', sent_at = {m}, attempts = attempts + 1, last_error = NULL",
+            native_time(self._conn, at),
         )
 
     def mark_retry(self, outbox_id: int, next_at: datetime, error: str) -> None:
-        self._conn.execute(
-            update(_O)
-            .where(_O.c.id == outbox_id)
-            .values(
-                status="pending",
-                attempts=_O.c.attempts + 1,
-                next_attempt_at=next_at,
-                last_error=error,
-                lease_owner=None,
-            )
+        self._update(
+            outbox_id,
+            "status = 'pending', attempts = attempts + 1, next_attempt_at = {m}, last_error = {m}",
+            native_time(self._conn, next_at),
+            error,
         )
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
-        self._conn.execute(
-            update(_O)
-            .where(_O.c.id == outbox_id)
-            .values(status="failed", attempts=_O.c.attempts + 1, last_error=error, lease_owner=None)
+        self._update(
+            outbox_id, "status = 'failed', attempts = attempts + 1, last_error = {m}", error
         )
 
     def get(self, message_id: str) -> tuple[OutboxItem, str] | None:
@@ -175,10 +171,8 @@ class SqlOutbox:
         return (item_of(row), row.status) if row is not None else None
 
     def defer(self, outbox_id: int, until: datetime) -> None:
-        self._conn.execute(
-            update(_O)
-            .where(_O.c.id == outbox_id)
-            .values(status="pending", next_attempt_at=until, lease_owner=None)
+        self._update(
+            outbox_id, "status = 'pending', next_attempt_at = {m}", native_time(self._conn, until)
         )
 
     def latest_to(self, address: str) -> OutboxItem | None:
