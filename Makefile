@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint services clean
+.PHONY: demo test bench lint services clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -17,8 +17,12 @@ services:
 demo: $(STAMP)
 	$(BIN)/pertinent demo --workspace demo-workspace
 
-test: $(STAMP) services
+test: $(STAMP) services chromium
 	$(BIN)/pytest
+
+# The browser tests drive Debian's chromium through Playwright (never `playwright install`).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
 
 bench: $(STAMP) services
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null  # HTTP load for bench/recommend.py

@@ -15,6 +15,12 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+# The keys of every served benchmark workspace: from the environment, which replaces the
+# random ones `pertinent init` writes. The write key is server-side, as a shop's backend's.
+WRITE_KEY = "bench-server-key"
+ADMIN_KEY = "bench-admin-key"
+KEYS_ENV = {"PERTINENT_SERVER_KEY": WRITE_KEY, "PERTINENT_ADMIN_KEY": ADMIN_KEY}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -49,7 +55,12 @@ def serving(workspace: Path, *options: str, smtp_url: str = "smtp://127.0.0.1:1"
     command = ["serve", "--workspace", str(workspace), "--port", str(port), *options]
     server = subprocess.Popen(
         [sys.executable, "-m", "pertinent", *command],
-        env={**os.environ, "PERTINENT_SMTP_URL": smtp_url, "PERTINENT_BASE_URL": base},
+        env={
+            **os.environ,
+            **KEYS_ENV,
+            "PERTINENT_SMTP_URL": smtp_url,
+            "PERTINENT_BASE_URL": base,
+        },
         stdout=subprocess.DEVNULL,
     )
     try:

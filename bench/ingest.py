@@ -31,7 +31,7 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import pertinent, print_table, serving
+from common import ADMIN_KEY, WRITE_KEY, pertinent, print_table, serving
 
 from pertinent.config import load_workspace
 from pertinent.storage.sql.database import Database
@@ -111,8 +111,8 @@ def raw_reference(bodies: list[bytes], folder: Path) -> float:
     return len(bodies) * BATCH / elapsed
 
 
-ADMIN = {"Authorization": "Bearer demo-admin-key"}
-WRITE = "Basic " + base64.b64encode(b"demo-write-key:").decode()
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+WRITE = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
 
 
 @dataclass

@@ -22,7 +22,7 @@ import httpx
 from aiosmtpd.controller import Controller
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import free_port, pertinent, print_table, serving
+from common import WRITE_KEY, free_port, pertinent, print_table, serving
 
 PROBE_JOURNEY = """key: latency_probe
 trigger: {type: event, event: Latency Probe}
@@ -59,7 +59,7 @@ def make_workspace(folder: Path) -> Path:
 
 async def background(url: str, rate: int, stop: asyncio.Event) -> int:
     sent = 0
-    async with httpx.AsyncClient(auth=("demo-write-key", ""), timeout=30) as client:
+    async with httpx.AsyncClient(auth=(WRITE_KEY, ""), timeout=30) as client:
         while not stop.is_set():
             tick = time.perf_counter()
             batch = [
@@ -79,7 +79,7 @@ async def background(url: str, rate: int, stop: asyncio.Event) -> int:
 
 async def probes(url: str, count: int, arrivals: Arrivals) -> list[float]:
     latencies: list[float] = []
-    async with httpx.AsyncClient(auth=("demo-write-key", ""), timeout=30) as client:
+    async with httpx.AsyncClient(auth=(WRITE_KEY, ""), timeout=30) as client:
         for _ in range(count):
             user = f"probe-{uuid.uuid4().hex[:10]}"
             address = f"{user}@example.com"

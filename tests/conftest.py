@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from apitools import ADMIN_KEY, BROWSER_KEY, WRITE_KEY
 from sqlalchemy import create_engine, text
 
 from pertinent.app import System, build_system
@@ -25,6 +26,18 @@ from pertinent.storage.sql.storage import SqlStorage
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def api_keys() -> Iterator[None]:
+    """Known keys for every workspace a test makes (and every process it starts): keys from
+    the environment replace the random ones `pertinent init` writes. Session-wide, so that
+    module-scoped workspaces have them too."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PERTINENT_SERVER_KEY", WRITE_KEY)
+        env.setenv("PERTINENT_WRITE_KEY", BROWSER_KEY)
+        env.setenv("PERTINENT_ADMIN_KEY", ADMIN_KEY)
+        yield
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -18,24 +19,29 @@ from pertinent.delivery.dkim import load_signer
 from pertinent.delivery.message import Originator
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
 from pertinent.delivery.webhooks.configured import Webhooks
-from pertinent.errors import ConfigError
+from pertinent.errors import ConfigError, TemplateError
 from pertinent.ingest.pipeline import Ingestor, Rules
 from pertinent.journeys.model import SendStep
+from pertinent.privacy.consent import ConsentPolicy
 from pertinent.processor.batch import Pipeline, Processor
 from pertinent.processor.compose import Composer
 from pertinent.processor.send import Outgoing, Sender, Transport
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.artefacts import ModelSync
 from pertinent.recommend.cache import make_cache
+from pertinent.recommend.evaluate import Progress
 from pertinent.recommend.serve import RecommendationService, TrainResult, leaning_categories
 from pertinent.recommend.template import TemplateRecommendations
 from pertinent.segments.definitions import SegmentSet
+from pertinent.segments.guard import SizeWarning, segments_in_use, undersized
+from pertinent.segments.sync import SegmentChange, sync_definitions
 from pertinent.storage.ports import Storage
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 from pertinent.tracking.tokens import TokenSigner
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+log = logging.getLogger("pertinent")
 
 
 @dataclass
@@ -55,15 +61,47 @@ class System:
     models: ModelSync
     templates: TemplateLibrary = field(repr=False)
     webhooks: Webhooks = field(default_factory=Webhooks, repr=False)
+    segments_synced: bool = False
 
-    def train_recommendations(self) -> TrainResult:
+    def sync_segments(
+        self, progress: Callable[[int, int], None] | None = None
+    ) -> list[SegmentChange]:
+        """Bring the stored segment definitions in line with the workspace (backfilling new
+        and changed segments, closing removed ones), and log segments in use that are too
+        small to learn from."""
+        changes = sync_definitions(self.storage, self.segments, self.clock.now(), progress=progress)
+        self.segments_synced = True
+        for change in changes:
+            if change.change != "unchanged":
+                log.info(
+                    "segment %s %s (version %d): %d entered, %d left, %d in it",
+                    change.key,
+                    change.change,
+                    change.version,
+                    change.entered,
+                    change.exited,
+                    change.size,
+                )
+        for warning in self.size_warnings():
+            log.warning("%s", warning)
+        return changes
+
+    def size_warnings(self) -> list[SizeWarning]:
+        """Segments that journeys use with fewer people than `segments.min_size`."""
+        in_use = segments_in_use((f"journey {j.key}", j) for j in self.workspace.journeys)
+        minimum = self.workspace.settings.segments.min_size
+        return undersized(self.storage.reads.segment_sizes(), in_use, minimum)
+
+    def train_recommendations(self, progress: Progress | None = None) -> TrainResult:
         """Train on the whole log now and publish the model to every process."""
-        return self.models.train()
+        return self.models.train(progress)
 
     def run_until_idle(self) -> int:
         """Process, run timers, retrain when due and send, in this thread, until nothing is
         left to do now (tests, the demo, `pertinent process --until-idle`); return events
         processed. `pertinent serve` runs the same work in separate processes instead."""
+        if not self.segments_synced:
+            self.sync_segments()
         total = 0
         while True:
             done = self.processor.run_until_idle()
@@ -96,6 +134,21 @@ def _check_references(ws: Workspace, segments: SegmentSet, templates: TemplateLi
                 )
 
 
+def _check_topics(consent: ConsentPolicy, templates: TemplateLibrary) -> None:
+    """Each template's topic is one the workspace has: a typo would otherwise send to nobody
+    (no one is opted in to a topic that does not exist) without a word. A template that does
+    not load is left to fail its emails, each with the reason."""
+    for name in templates.names():
+        try:
+            topic = templates.get(name).settings.topic
+        except TemplateError:
+            continue
+        if topic is not None and (problem := consent.unknown(topic)) is not None:
+            raise ConfigError(
+                f"topic: {problem}", where=str(templates.root / name / "template.yaml")
+            )
+
+
 def open_storage(
     workspace: Workspace, *, database_url: str | None = None, schema: str | None = None
 ) -> Storage:
@@ -122,8 +175,9 @@ def build_system(
     signer = TokenSigner(settings.secret)
     templates = TemplateLibrary(workspace.templates_dir)
     renderer = Renderer(templates, signer, settings.server.base_url or base_url)
-    segments = SegmentSet(workspace.segments)
+    segments = SegmentSet(workspace.segments, settings.profiles)
     _check_references(workspace, segments, templates)
+    _check_topics(ConsentPolicy(settings.consent), templates)
     recommendations = RecommendationService(
         settings.recommendations, make_cache(settings.recommendations.cache)
     )
@@ -142,10 +196,11 @@ def build_system(
             )
         }
 
+    consent = ConsentPolicy(settings.consent)
     pipeline = Pipeline(
         segments=segments,
         journeys={j.key: j for j in workspace.journeys},
-        composer=Composer(renderer, settings.secret, hooks=[recommendations_hook]),
+        composer=Composer(renderer, settings.secret, hooks=[recommendations_hook], consent=consent),
     )
     processor = Processor(
         storage,
@@ -171,6 +226,7 @@ def build_system(
         outgoing,
         owner=f"{socket.gethostname()}/sender-{slot}",
         retry_base=timedelta(seconds=settings.smtp.retry_seconds),
+        consent=consent,
     )
     retrain = settings.recommendations.retrain_minutes
     models = ModelSync(

@@ -7,21 +7,26 @@ environment, so secrets stay out of the folder; a few PERTINENT_* variables over
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from pertinent.delivery.settings import DeliverySettings
 from pertinent.errors import ConfigError
 from pertinent.experiments.settings import ExperimentSettings
 from pertinent.journeys.model import JourneyDefinition
+from pertinent.privacy.settings import ConsentSettings
+from pertinent.profiles.settings import ProfileSettings
 from pertinent.recommend.settings import RecommendationSettings
+from pertinent.segments.guard import SegmentSettings
 from pertinent.segments.language import SegmentDefinition
+from pertinent.tracking.settings import EngagementSettings
 
 CONFIG_FILE = "pertinent.yaml"
 _ENV = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
@@ -40,9 +45,59 @@ class ServerSettings(_Strict):
     base_url: str | None = None
 
 
+# Which side of the shop a write key lives on. A browser key ships in JavaScript, so whoever
+# reads the page can send with it: its events describe people, never the shared catalogue.
+WriteSide = Literal["browser", "server"]
+_KEY_HASH = r"^sha256:[0-9a-f]{64}$"
+# The well-known keys of `pertinent demo`, which serves them on 127.0.0.1 only.
+DEMO_WRITE_KEY = "demo-write-key"
+DEMO_ADMIN_KEY = "demo-admin-key"
+
+
+def key_hash(key: str) -> str:
+    """How a key is stored: its SHA-256. Keys are 256 random bits, so a fast hash is as
+    good as a slow one, and checking a request costs one hash."""
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _hashed_only(value: Any) -> Any:
+    if isinstance(value, str):
+        if re.fullmatch(_KEY_HASH, value):
+            return {"hash": value}
+        raise ValueError(
+            "keys are stored hashed: write {hash: sha256:…} (`pertinent keys new` makes a key "
+            "and its entry), or set PERTINENT_WRITE_KEY / PERTINENT_SERVER_KEY / "
+            "PERTINENT_ADMIN_KEY"
+        )
+    return value
+
+
+class WriteKey(_Strict):
+    hash: str = Field(pattern=_KEY_HASH)
+    side: WriteSide = "browser"
+    name: str = ""
+
+
+class AdminKey(_Strict):
+    hash: str = Field(pattern=_KEY_HASH)
+    name: str = ""
+
+
 class KeySettings(_Strict):
-    write: list[str] = Field(default_factory=list)
-    admin: list[str] = Field(default_factory=list)
+    write: list[Annotated[WriteKey, BeforeValidator(_hashed_only)]] = Field(default_factory=list)
+    admin: list[Annotated[AdminKey, BeforeValidator(_hashed_only)]] = Field(default_factory=list)
+
+    @classmethod
+    def demo(cls) -> KeySettings:
+        """The demo's keys (its replay writes the catalogue, as a shop's server does)."""
+        return cls(
+            write=[WriteKey(hash=key_hash(DEMO_WRITE_KEY), side="server", name="demo")],
+            admin=[AdminKey(hash=key_hash(DEMO_ADMIN_KEY), name="demo")],
+        )
+
+    def has_demo_keys(self) -> bool:
+        demo = {key_hash(DEMO_WRITE_KEY), key_hash(DEMO_ADMIN_KEY)}
+        return any(k.hash in demo for k in self.write) or any(k.hash in demo for k in self.admin)
 
 
 class SmtpSection(_Strict):
@@ -86,6 +141,10 @@ class Settings(_Strict):
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
+    engagement: EngagementSettings = Field(default_factory=EngagementSettings)
+    consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
+    profiles: ProfileSettings = Field(default_factory=ProfileSettings)
     experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
@@ -181,13 +240,25 @@ def _load_all(folder: Path, model: type[M]) -> list[M]:
 def _apply_overrides(settings: Settings) -> Settings:
     if url := os.environ.get("PERTINENT_SMTP_URL"):
         settings.smtp.url = url
-    if key := os.environ.get("PERTINENT_WRITE_KEY"):
-        settings.keys.write.append(key)
-    if key := os.environ.get("PERTINENT_ADMIN_KEY"):
-        settings.keys.admin.append(key)
+    _override_keys(settings.keys)
     if url := os.environ.get("PERTINENT_BASE_URL"):
         settings.server.base_url = url
     return settings
+
+
+def _override_keys(keys: KeySettings) -> None:
+    """A key from the environment replaces the file's keys of its kind (so a documented or
+    leaked key in the file stops working the moment the operator sets their own)."""
+    sides: tuple[tuple[str, WriteSide], ...] = (
+        ("PERTINENT_WRITE_KEY", "browser"),
+        ("PERTINENT_SERVER_KEY", "server"),
+    )
+    for variable, side in sides:
+        if key := os.environ.get(variable):
+            keys.write = [k for k in keys.write if k.side != side]
+            keys.write.append(WriteKey(hash=key_hash(key), side=side, name=variable))
+    if key := os.environ.get("PERTINENT_ADMIN_KEY"):
+        keys.admin = [AdminKey(hash=key_hash(key), name="PERTINENT_ADMIN_KEY")]
 
 
 def load_workspace(root: Path) -> Workspace:

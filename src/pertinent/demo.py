@@ -27,7 +27,7 @@ from rich.table import Table
 from pertinent.api.app import create_app
 from pertinent.app import System, build_system
 from pertinent.clock import SimClock, monotonic
-from pertinent.config import load_workspace
+from pertinent.config import DEMO_ADMIN_KEY, DEMO_WRITE_KEY, KeySettings, load_workspace
 from pertinent.delivery.sink import SmtpSink
 from pertinent.errors import InputError
 from pertinent.scaffold import write_example_workspace
@@ -36,7 +36,8 @@ from pertinent.sim import SimEmail, Simulation, email_rng
 DEMO_MARKER = ".pertinent-demo"
 START = datetime(2026, 3, 2, tzinfo=UTC)
 STEP = timedelta(minutes=10)
-WRITE = ("demo-write-key", "")
+WRITE = (DEMO_WRITE_KEY, "")
+SIM_BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15"
 _TRACKED = re.compile(r'(?:href|src)="(http://[^"]+/t/[co]/[^"]+)"')
 
 
@@ -138,7 +139,11 @@ class _Replay:
         self.seen_messages = 0
         self.received_by: dict[str, int] = {}
         self.people = {p.email: p for p in sim.people}
-        self.client = httpx.Client(base_url=base, auth=WRITE, timeout=30)
+        # Simulated people read mail in a browser, and say so (an HTTP library's user agent
+        # would make their opens and clicks a machine's).
+        self.client = httpx.Client(
+            base_url=base, auth=WRITE, timeout=30, headers={"User-Agent": SIM_BROWSER}
+        )
 
     def send(self, events: list[dict[str, Any]]) -> None:
         for start in range(0, len(events), 100):
@@ -185,8 +190,14 @@ class _Replay:
                 )
 
     def respond_until(self, until: datetime) -> None:
+        clock = self.system.clock
+        assert isinstance(clock, SimClock)
         while self.pending and self.pending[0].at <= until:
             item = heapq.heappop(self.pending)
+            # People act at their own moment, not at the start of the replayed step: a click
+            # recorded at the instant of delivery would be taken for a link scanner's.
+            if item.at > clock.now():
+                clock.set(item.at)
             if item.kind == "open" and item.url:
                 self.client.get(item.url)
                 self.tally.opens += 1
@@ -253,11 +264,17 @@ def run_demo(
     ws = load_workspace(workspace)
     ws.settings.smtp.url = f"smtp://127.0.0.1:{smtp_port}"
     ws.settings.server.base_url = f"http://127.0.0.1:{port}"
+    # The published demo keys, in memory only and on 127.0.0.1 only: the workspace's own
+    # keys stay in its file for when it is served for real.
+    ws.settings.keys = KeySettings.demo()
     clock = SimClock(START)
     system = build_system(ws, clock=clock)
     server = _Server(system, port)
     server.start()
-    console.print(f"SMTP sink on 127.0.0.1:{smtp_port}; API on {ws.settings.server.base_url}")
+    console.print(
+        f"SMTP sink on 127.0.0.1:{smtp_port}; API on {ws.settings.server.base_url} "
+        f"(write key {DEMO_WRITE_KEY}, admin key {DEMO_ADMIN_KEY})"
+    )
     sim = Simulation(seed=seed, n_people=people, n_products=120, start=START)
     replay = _Replay(system, sim, sink, ws.settings.server.base_url, seed)
     try:

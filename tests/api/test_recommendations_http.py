@@ -146,7 +146,8 @@ def own_shop(workspace: Path, tmp_path: Path) -> Iterator[Shop]:
 def test_training_reports_what_the_model_learned(shop: Shop) -> None:
     touched = {item for items in shop.viewed.values() for item in items}
     cells = sum(len(items) for items in shop.viewed.values())
-    assert shop.trained["model"] == "sar"
+    assert shop.trained["configured"] == "auto"
+    assert shop.trained["selection_seconds"] >= 0
     assert shop.recommend("a-person-0").json()["version"] == shop.trained["version"] >= 1
     assert shop.trained["users"] == PEOPLE
     assert shop.trained["items"] == len(touched), "the catalogue learned from the events"
@@ -160,7 +161,8 @@ def test_a_shopper_gets_unseen_products_of_their_own_taste_with_titles_and_links
     answer = shop.recommend("a-person-0", n=5)
     assert answer.status_code == 200
     body = answer.json()
-    assert body["user_id"] == "a-person-0" and body["model"] == "sar"
+    assert body["user_id"] == "a-person-0"
+    assert body["model"] in (shop.trained["model"], f"{shop.trained['model']}+catalogue")
     items = body["items"]
     assert len(items) == 5
     assert all(i["item_id"].startswith("a") for i in items), items
@@ -203,6 +205,24 @@ def test_an_unknown_person_gets_the_most_popular_products_not_an_error(shop: Sho
 def test_a_newcomer_with_interests_gets_products_of_those_categories(shop: Shop) -> None:
     items = shop.items("newbie", n=5)
     assert len(items) == 5 and all(i.startswith("b") for i in items), items
+
+
+def test_the_serving_model_shows_how_auto_chose_it(shop: Shop) -> None:
+    answer = httpx.get(f"{shop.url}/v1/recommendations/model", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["configured"] == "auto"
+    assert body["model"] == shop.trained["model"] and body["version"] == shop.trained["version"]
+    selection = body["selection"]
+    assert selection["model"] == body["model"]
+    board = selection["leaderboard"]
+    assert {"ease", "als", "sar", "itemknn", "popular"} <= {row["label"] for row in board}
+    scores = [row["ndcg"] for row in board if row["status"] == "measured"]
+    assert scores == sorted(scores, reverse=True), "best first"
+    assert selection["chosen"] in {row["label"] for row in board if row["status"] == "measured"}
+    assert datetime.fromisoformat(selection["chosen_at"]) == START
+    assert selection["people"] == PEOPLE, "each shopper's latest views held out"
+    assert httpx.get(f"{shop.url}/v1/recommendations/model").status_code == 401
 
 
 def test_recommendations_need_the_admin_key(shop: Shop) -> None:

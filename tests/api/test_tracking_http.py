@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from apitools import ADMIN, settle
 from factories import outbox_item
 
 from pertinent.app import System
+
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
 
 
 def _names(system: System) -> list[str]:
@@ -33,17 +37,72 @@ def _local(url: str, base_url: str) -> str:
 def test_open_pixel_and_click_redirect_record_events(base_url: str, system: System) -> None:
     _identify(system)
     renderer = system.renderer
-    pixel = httpx.get(renderer.open_url("m1", "u1").replace("http://127.0.0.1:8000", base_url))
+    pixel = httpx.get(_local(renderer.open_url("m1", "u1"), base_url), headers=BROWSER)
     assert pixel.status_code == 200
     assert pixel.headers["content-type"] == "image/gif"
     click = renderer.click_url("m1", "u1", "https://shop.example/p/k1")
-    answer = httpx.get(click.replace("http://127.0.0.1:8000", base_url), follow_redirects=False)
+    answer = httpx.get(_local(click, base_url), follow_redirects=False, headers=BROWSER)
     assert answer.status_code == 302
     assert answer.headers["location"] == "https://shop.example/p/k1"
     settle(system)
     profile = httpx.get(f"{base_url}/v1/profiles/u1", headers=ADMIN).json()
     assert profile["computed"]["event_counts"]["email_opened"] == 1
     assert profile["computed"]["event_counts"]["email_clicked"] == 1
+
+
+def _engagement(system: System) -> list[tuple[str, bool, str | None]]:
+    with system.storage.snapshot() as tx:
+        return [
+            (
+                e.event.name or "",
+                e.event.properties["machine"],
+                e.event.properties.get("machine_reason"),
+            )
+            for e in tx.log.read_after(0, 10_000)
+            if e.event.name in ("email_opened", "email_clicked")
+        ]
+
+
+def test_a_privacy_proxys_open_and_a_scanners_clicks_are_recorded_but_not_engagement(
+    base_url: str, system: System
+) -> None:
+    _identify(system)
+    renderer = system.renderer
+    proxy = {"User-Agent": "Mozilla/5.0"}
+    assert httpx.get(_local(renderer.open_url("m1", "u1"), base_url), headers=proxy).is_success
+    for n in range(3):  # every link of the email within a second
+        link = _local(renderer.click_url("m1", "u1", f"https://shop.example/p/{n}"), base_url)
+        assert httpx.get(link, headers=BROWSER, follow_redirects=False).status_code == 302
+    settle(system)
+    assert _engagement(system) == [
+        ("email_opened", True, "apple_privacy_proxy"),
+        ("email_clicked", False, None),
+        ("email_clicked", False, None),
+        ("email_clicked", True, "link_burst"),
+    ]
+    counts = httpx.get(f"{base_url}/v1/profiles/u1", headers=ADMIN).json()["computed"]
+    assert counts["event_counts"].get("email_opened") is None, "a proxy's open is no open"
+    assert counts["event_counts"]["email_clicked"] == 2
+    timeline = httpx.get(f"{base_url}/v1/profiles/u1/events", headers=ADMIN).json()
+    assert sum(e["name"] == "email_opened" for e in timeline) == 1, "still in the timeline"
+
+
+def test_a_click_at_the_moment_of_delivery_is_a_link_scanners(
+    base_url: str, system: System
+) -> None:
+    _identify(system)
+    with system.storage.transaction() as tx:
+        [pending] = tx.outbox.claim(system.clock.now(), timedelta(minutes=5), 10, "test")
+        tx.outbox.mark_sent(pending.id, system.clock.now())
+    link = _local(system.renderer.click_url("m1", "u1", "https://shop.example/"), base_url)
+    assert httpx.get(link, headers=BROWSER, follow_redirects=False).status_code == 302
+    system.clock.advance(timedelta(minutes=20))
+    assert httpx.get(link, headers=BROWSER, follow_redirects=False).status_code == 302
+    settle(system)
+    assert _engagement(system) == [
+        ("email_clicked", True, "clicked_on_delivery"),
+        ("email_clicked", False, None),
+    ]
 
 
 def test_a_tampered_click_link_goes_nowhere(base_url: str, system: System) -> None:
@@ -83,9 +142,13 @@ def test_erasing_a_person_removes_them_everywhere(base_url: str, system: System)
         ]
     )
     settle(system)
+    with system.storage.snapshot() as tx:
+        # Theirs: the two they sent, and the segment entries written about them.
+        theirs = [e for e in tx.log.read_after(0, 100) if e.event.user_id == "u1"]
+    assert len(theirs) > 2
     erased = httpx.delete(f"{base_url}/v1/profiles/u1", headers=ADMIN)
     assert erased.status_code == 200
-    assert erased.json()["erased_events"] == 2
+    assert erased.json()["erased_events"] == len(theirs)
     assert httpx.get(f"{base_url}/v1/profiles/u1", headers=ADMIN).status_code == 404
     assert httpx.get(f"{base_url}/v1/profiles/a1", headers=ADMIN).status_code == 404
     assert httpx.get(f"{base_url}/v1/profiles/u2", headers=ADMIN).status_code == 200

@@ -13,6 +13,7 @@ from factories import identify, track
 from pertinent.journeys.model import Instance
 from pertinent.profiles.state import ProfileState
 from pertinent.segments.language import PerformedCondition, SegmentDefinition
+from pertinent.segments.timing import Clock
 from pertinent.storage.ports import ConcurrentUpdate, Partition, Storage, partition_key
 
 
@@ -249,11 +250,11 @@ def test_segment_conditions_are_evaluated_for_the_people_asked_about(storage: St
         assert tx.segments.matching(segments, ["viewers"], START, ["b"]) == {"viewers": {"b"}}
         later = START + timedelta(minutes=15)
         assert tx.segments.matching(segments, ["viewers"], later, None) == {"viewers": {"b"}}
-        assert sorted(tx.segments.window_times([viewed], START, None)) == [
+        assert sorted(tx.segments.anchors([Clock(viewed, "earliest")], START, None)) == [
             (0, "a", START - timedelta(minutes=50)),
             (0, "b", START),
         ]
-        assert tx.segments.window_times([viewed], START, ["a"]) == [
+        assert tx.segments.anchors([Clock(viewed, "earliest")], START, ["a"]) == [
             (0, "a", START - timedelta(minutes=50))
         ]
 

@@ -9,9 +9,10 @@ from conftest import START
 from factories import identify, track
 
 from pertinent.processor.effects import EmitEvents, EnterSegment, ExitSegment, SetSegmentTimers
-from pertinent.processor.segments import EPSILON, SegmentView, Work, evaluate, work_for
+from pertinent.processor.segments import SegmentView, Work, evaluate, work_for
 from pertinent.segments.definitions import SegmentSet
 from pertinent.segments.language import SegmentDefinition
+from pertinent.segments.timing import EPSILON
 
 
 def _segment(key: str, condition: dict[str, object]) -> SegmentDefinition:
@@ -68,8 +69,8 @@ def test_an_evaluation_enters_exits_and_times_the_next_edge() -> None:
     view = SegmentView(
         matching={"fans": {"a", "b", "outside-the-work"}, "reachable_fans": {"a"}},
         current={"fans": {"b", "c"}, "reachable_fans": set()},
-        # leaves in order: fans' one windowed leaf, then reachable_fans' (the same, inlined)
-        window_times=[(0, "a", oldest_counted), (0, "b", START), (1, "a", oldest_counted)],
+        # clocks in order: fans' one windowed leaf, then reachable_fans' (the same, inlined)
+        anchors=[(0, "a", oldest_counted), (0, "b", START), (1, "a", oldest_counted)],
     )
     effects = evaluate(SEGMENTS, work, view, START, origin="seq1-9")
 

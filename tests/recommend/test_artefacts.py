@@ -4,13 +4,16 @@ erasures that reach every loaded model."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from conftest import START
 from synthetic_tastes import GROUP_ITEMS
+from typer.testing import CliRunner
 
 from pertinent.app import System, build_system
+from pertinent.cli import app
 from pertinent.clock import SimClock
 from pertinent.config import load_workspace
 from pertinent.privacy.erase import erase_person
@@ -40,9 +43,9 @@ def _knows(system: System, person: str) -> bool:
     return row is not None and data.matrix[row].nnz > 0
 
 
-def _shop(system: System) -> None:
+def _shop(system: System, people: int = 16) -> None:
     events = []
-    for index in range(16):
+    for index in range(people):
         group = "a" if index % 2 == 0 else "b"
         for item in GROUP_ITEMS[group][index % 4 : index % 4 + 5]:
             events.append(
@@ -68,14 +71,14 @@ def test_the_api_serves_what_the_processor_trained_and_both_forget_the_erased(
     assert api.recommendations.current.version == 0, "nothing loaded yet"
     assert api.models.poll()
     assert api.recommendations.current.version == trained.version
-    picks = api.recommendations.for_you("a-0", 2, now=START)  # the example caps 2 a category
+    picks = api.recommendations.for_you("a-0", 2, now=START).items
     assert [r.item_id for r in picks] == [
-        r.item_id for r in processor.recommendations.for_you("a-0", 2, now=START)
+        r.item_id for r in processor.recommendations.for_you("a-0", 2, now=START).items
     ]
     assert all(r.item_id.startswith("a") for r in picks), "the model learned the tastes"
     assert not api.models.poll(), "nothing new to load"
 
-    erase_person(api.storage, api.recommendations, "a-0", START)
+    erase_person(api.storage, api.recommendations, api.models, "a-0", START)
     assert not _knows(api, "a-0"), "forgotten here at once"
     assert _knows(processor, "a-0")
     assert processor.models.poll()
@@ -86,3 +89,36 @@ def test_the_api_serves_what_the_processor_trained_and_both_forget_the_erased(
     assert api.recommendations.current.version == retrained.version > trained.version
     assert not _knows(api, "a-0")
     assert _knows(api, "a-2")
+
+
+def test_the_artefact_carries_autos_leaderboard_and_keeps_the_date_of_a_kept_choice(
+    two_processes: tuple[System, System], tmp_path: Path
+) -> None:
+    processor, api = two_processes
+    _shop(processor, people=40)
+    processor.processor.run_until_idle()
+    first = processor.train_recommendations()
+    assert first.configured == "auto"
+    published = processor.models.published()
+    assert published is not None
+    selection = published.meta["selection"]
+    assert selection["model"] == first.model == published.meta["model"]
+    assert len(selection["leaderboard"]) >= 5
+    assert {row["status"] for row in selection["leaderboard"]} == {"measured"}
+
+    assert api.models.poll()
+    served = api.recommendations.current.selection
+    assert served is not None and served.chosen.label == selection["chosen"]
+
+    later = START + timedelta(hours=2)
+    assert isinstance(processor.clock, SimClock)
+    processor.clock.set(later)
+    processor.train_recommendations()
+    again = processor.recommendations.current.selection
+    assert again is not None and again.evaluated_at == later
+    assert again.chosen.label == selection["chosen"] and again.chosen_at == START, "kept"
+
+    status = CliRunner().invoke(app, ["recommend", "status", "--workspace", str(tmp_path / "ws")])
+    assert status.exit_code == 0, status.output
+    assert f"serving {first.model}" in status.output and "configured: auto" in status.output
+    assert f"auto chose {selection['chosen']}" in status.output

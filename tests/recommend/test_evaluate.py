@@ -14,7 +14,12 @@ from typer.testing import CliRunner
 
 from pertinent.cli import app, main
 from pertinent.recommend.evaluate import random_split, time_split
-from pertinent.recommend.interactions import Interaction, InteractionWeights, build_matrix
+from pertinent.recommend.interactions import (
+    Interaction,
+    InteractionColumns,
+    InteractionWeights,
+    build_matrix,
+)
 from pertinent.recommend.metrics import Scores
 
 WEIGHTS = InteractionWeights()
@@ -30,8 +35,9 @@ def _orders(per_person: dict[str, int]) -> list[Interaction]:
 
 def test_a_random_split_holds_out_a_quarter_of_each_persons_items() -> None:
     counts = {"one": 1, "two": 2, "four": 4, "eight": 8, "twelve": 12}
-    data = build_matrix(_orders(counts), WEIGHTS, T0)
-    split = random_split(data)
+    orders = _orders(counts)
+    data = build_matrix(orders, WEIGHTS, T0)
+    split = random_split(InteractionColumns.of(orders), WEIGHTS, T0)
     held = {data.users[u]: len(items) for u, items in split.relevant.items()}
     assert held == {"two": 1, "four": 1, "eight": 2, "twelve": 3}, "one item alone stays in"
     for user, items in split.relevant.items():
@@ -43,9 +49,13 @@ def test_a_random_split_holds_out_a_quarter_of_each_persons_items() -> None:
 
 
 def test_a_random_split_is_the_same_for_the_same_seed() -> None:
-    data = build_matrix(two_taste_groups(), WEIGHTS, T0)
-    assert random_split(data, seed=7).relevant == random_split(data, seed=7).relevant
-    assert random_split(data, seed=7).relevant != random_split(data, seed=8).relevant
+    data = InteractionColumns.of(two_taste_groups())
+
+    def split(seed: int) -> dict[int, set[int]]:
+        return random_split(data, WEIGHTS, T0, seed=seed).relevant
+
+    assert split(7) == split(7)
+    assert split(7) != split(8)
 
 
 def test_a_time_split_expects_only_products_first_touched_after_the_cutoff() -> None:
@@ -92,7 +102,7 @@ def test_evaluate_from_a_file_writes_a_row_per_model_with_every_metric(tmp_path:
     report = orjson.loads(out.read_bytes())
     assert report["split"] == "random 75%/25% per user"
     rows = {row["model"]: row for row in report["rows"]}
-    assert set(rows) == {"als", "bpr", "itemknn", "sar", "popular"}
+    assert set(rows) == {"auto", "ease", "als", "bpr", "itemknn", "sar", "popular"}
     metrics = set(Scores.__dataclass_fields__)
     for row in rows.values():
         assert metrics <= set(row)

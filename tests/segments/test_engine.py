@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
-from conftest import START
+import pytest
+from conftest import POSTGRES_URL, START, fresh_pg_schema
 from factories import identify, processor, track
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -163,28 +165,116 @@ EITHER = SegmentDefinition.model_validate(
 )
 
 
+SEQUENCES = [
+    SegmentDefinition.model_validate(
+        {
+            "key": "v_without_o",
+            "condition": {
+                "type": "sequence",
+                "first": {"event": "V"},
+                "then_not": {"event": "O"},
+                "within": "1h",
+            },
+        }
+    ),
+    SegmentDefinition.model_validate(
+        {
+            "key": "v_then_o_lately",
+            "condition": {
+                "type": "sequence",
+                "first": {"event": "V", "within": "2h"},
+                "then": {"event": "O", "where": [{"property": "amount", "op": "gt", "value": 1}]},
+                "within": "30m",
+            },
+        }
+    ),
+]
+AMOUNTS_AND_DATES = [
+    SegmentDefinition.model_validate(
+        {
+            "key": "spent",
+            "condition": {
+                "type": "aggregate",
+                "event": "O",
+                "function": "sum",
+                "property": "amount",
+                "within": "3h",
+                "op": "gte",
+                "value": 4,
+            },
+        }
+    ),
+    SegmentDefinition.model_validate(
+        {
+            "key": "away_a_day",
+            "condition": {
+                "type": "trait",
+                "trait": "computed.days_since_last_visit",
+                "op": "gte",
+                "value": 1,
+            },
+        }
+    ),
+    SegmentDefinition.model_validate(
+        {
+            "key": "birthday_soon",
+            "condition": {"type": "anniversary", "date": "birthday", "in_next_days": 1},
+        }
+    ),
+    SegmentDefinition.model_validate(
+        {
+            "key": "new_member",
+            "condition": {"type": "days_since", "date": "joined", "op": "lt", "value": 1},
+        }
+    ),
+]
+
+
+def _step(at: Any, person: str, name: str) -> Event:
+    """V and O are events (an O with an amount of 1, 2 or 3); I sets the person's birthday
+    to tomorrow and their join date to now."""
+    if name == "I":
+        tomorrow = (at + timedelta(days=1)).date().replace(year=1990)
+        return identify(at, user=person, birthday=tomorrow.isoformat(), joined=at.isoformat())
+    if name == "O":
+        return track("O", at, user=person, amount=1 + len(person) % 3 + at.minute % 2)
+    return track(name, at, user=person)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     steps=st.lists(
         st.tuples(
-            st.integers(0, 180), st.sampled_from(["a", "b", "c"]), st.sampled_from(["V", "O"])
+            st.integers(0, 400),
+            st.sampled_from(["a", "b", "c"]),
+            st.sampled_from(["V", "O", "I"]),
         ),
         min_size=1,
         max_size=15,
     ),
-    tail=st.integers(0, 400),
+    tail=st.integers(0, 2000),
 )
-def test_incremental_evaluation_always_agrees_with_batch(
-    tmp_path_factory: Any, steps: list[tuple[int, str, str]], tail: int
+def test_incremental_and_timed_evaluation_always_agree_with_batch(
+    tmp_path_factory: Any, backend: str, steps: list[tuple[int, str, str]], tail: int
 ) -> None:
-    storage = SqlStorage(Database(f"sqlite:///{tmp_path_factory.mktemp('seg') / 'p.db'}"))
-    try:
-        shop = Shop(storage, [COUNTED, SILENT, EITHER])
+    """Every timed node (windows, sequences, aggregates, days since, anniversaries) and the
+    combinators, on random event streams over a few days: what the processor holds after
+    each event and timer is what a batch evaluation finds at the same instant."""
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            db = Database(f"sqlite:///{tmp_path_factory.mktemp('seg') / 'p.db'}")
+        else:
+            db = Database(POSTGRES_URL, schema=stack.enter_context(fresh_pg_schema()))
+        storage = SqlStorage(db)
+        stack.callback(storage.close)
+        shop = Shop(storage, [COUNTED, SILENT, EITHER, *SEQUENCES, *AMOUNTS_AND_DATES])
         for minutes, person, name in steps:
             shop.advance(timedelta(minutes=minutes))
-            shop.send(track(name, shop.clock.now(), user=person))
+            shop.send(_step(shop.clock.now(), person, name))
         shop.advance(timedelta(minutes=tail))
         now = shop.clock.now()
         keys = [seg.key for seg in shop.segments]
@@ -192,5 +282,3 @@ def test_incremental_evaluation_always_agrees_with_batch(
             batch = tx.segments.matching(shop.segments.conditions, keys, now, None)
         for key in keys:
             assert shop.members(key) == batch[key], key
-    finally:
-        storage.close()

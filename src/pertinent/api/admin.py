@@ -1,4 +1,4 @@
-"""The admin API (Bearer key): status, profiles, segments, erasure."""
+"""The admin API (Bearer key): status, profiles, erasure (segments: `api/segments.py`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from pertinent.api.auth import admin_key_dependency
+from pertinent.api.auth import KeyRing, admin_key_dependency
 from pertinent.app import System
 from pertinent.errors import NotFoundError
 from pertinent.privacy.erase import erase_person
@@ -48,17 +48,6 @@ class TimelineItem(BaseModel):
     traits: dict[str, Any]
 
 
-class SegmentSize(BaseModel):
-    key: str
-    name: str
-    size: int
-
-
-class Member(BaseModel):
-    profile_id: str
-    entered_at: str
-
-
 class Erased(BaseModel):
     user_id: str
     erased_events: int
@@ -68,7 +57,9 @@ def build_router(system: System) -> APIRouter:
     router = APIRouter(
         prefix="/v1",
         tags=["admin"],
-        dependencies=[Depends(admin_key_dependency(system.workspace.settings.keys.admin))],
+        dependencies=[
+            Depends(admin_key_dependency(KeyRing.from_settings(system.workspace.settings.keys)))
+        ],
     )
     reads = system.storage.reads
 
@@ -120,27 +111,13 @@ def build_router(system: System) -> APIRouter:
     @router.delete("/profiles/{user_id}", response_model=Erased)
     async def erase(user_id: str) -> Erased:
         erased = await run_in_threadpool(
-            erase_person, system.storage, system.recommendations, user_id, system.clock.now()
+            erase_person,
+            system.storage,
+            system.recommendations,
+            system.models,
+            user_id,
+            system.clock.now(),
         )
         return Erased(user_id=user_id, erased_events=erased)
-
-    @router.get("/segments", response_model=list[SegmentSize])
-    def segments() -> list[SegmentSize]:
-        sizes = reads.segment_sizes()
-        return [
-            SegmentSize(key=s.key, name=s.name or s.key, size=sizes.get(s.key, 0))
-            for s in system.segments
-        ]
-
-    @router.get("/segments/{key}/members", response_model=list[Member])
-    def members(
-        key: str, limit: int = Query(100, ge=1, le=10_000), offset: int = Query(0, ge=0)
-    ) -> list[Member]:
-        if system.segments.by_key(key) is None:
-            raise NotFoundError(f"no segment {key!r}", where="key")
-        return [
-            Member(profile_id=m.profile_id, entered_at=m.entered_at.isoformat())
-            for m in reads.members(key, limit, offset)
-        ]
 
     return router

@@ -15,13 +15,16 @@ from pertinent.api import (
     admin,
     experiments,
     ingest,
+    privacy,
     recommendations,
+    segments,
     tracking,
     tracking_plan,
     webhooks,
 )
 from pertinent.api.errors import install_error_handlers
 from pertinent.app import System
+from pertinent.web import preferences
 from pertinent.web import routes as web
 
 MODEL_POLL_SECONDS = 2.0
@@ -66,8 +69,11 @@ def create_app(system: System, *, dashboard: bool = False) -> FastAPI:
     install_error_handlers(app)
     ingest.install(app, system)
     app.include_router(admin.build_router(system))
+    app.include_router(segments.build_router(system))
     app.include_router(tracking.build_router(system))
     app.include_router(recommendations.build_router(system))
+    app.include_router(privacy.build_router(system))
+    app.include_router(preferences.build_router(system))
     app.include_router(experiments.build_router(system))
     app.include_router(tracking_plan.build_router(system))
     app.include_router(webhooks.build_router(system))

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
-from pertinent.api.auth import admin_key_dependency
+from pertinent.api.auth import KeyRing, admin_key_dependency
 from pertinent.app import System
 from pertinent.experiments.report import ExperimentReport, Verdict
 from pertinent.experiments.results import experiment_report, experiment_reports
@@ -36,7 +36,9 @@ def build_router(system: System) -> APIRouter:
     router = APIRouter(
         prefix="/v1",
         tags=["experiments"],
-        dependencies=[Depends(admin_key_dependency(system.workspace.settings.keys.admin))],
+        dependencies=[
+            Depends(admin_key_dependency(KeyRing.from_settings(system.workspace.settings.keys)))
+        ],
     )
     settings = system.workspace.settings.experiments
 

@@ -14,7 +14,7 @@ import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from pertinent.api.auth import check_write_key, require_write_key
+from pertinent.api.auth import KeyRing, require_write_key
 from pertinent.api.errors import problem
 from pertinent.app import System
 from pertinent.ingest.pipeline import MAX_BATCH_BYTES, MAX_EVENT_BYTES, IngestResult
@@ -122,7 +122,7 @@ def install(app: FastAPI, system: System) -> None:
     every request, routes on the app do not.
     """
     router = app.router
-    keys = system.workspace.settings.keys
+    keys = KeyRing.from_settings(system.workspace.settings.keys)
 
     @router.post(
         "/v1/batch",
@@ -130,7 +130,7 @@ def install(app: FastAPI, system: System) -> None:
         summary="Send many calls in one request (Segment batch API)",
     )
     async def batch(request: Request) -> Response:
-        require_write_key(request, keys.write)
+        side = require_write_key(request, keys)
         body, error = await _body(request, MAX_BATCH_BYTES)
         if error:
             return error
@@ -140,19 +140,23 @@ def install(app: FastAPI, system: System) -> None:
             body["batch"],
             batch_sent_at=body.get("sentAt"),
             context_defaults=_request_context(request),
+            browser_key=side == "browser",
         )
         return JSONResponse(_answer(result))
 
     def single(kind: str) -> Any:
         async def endpoint(request: Request) -> Response:
-            require_write_key(request, keys.write)
+            side = require_write_key(request, keys)
             body, error = await _body(request, MAX_EVENT_BYTES)
             if error:
                 return error
             if isinstance(body, dict) and body.get("type", kind) != kind:
                 return problem(400, f"type must be '{kind}' on /v1/{kind}", where="type")
             result = await system.ingestor.ingest_async(
-                [body], default_type=kind, context_defaults=_request_context(request)
+                [body],
+                default_type=kind,
+                context_defaults=_request_context(request),
+                browser_key=side == "browser",
             )
             if result.rejections:
                 r = result.rejections[0]
@@ -184,13 +188,14 @@ def install(app: FastAPI, system: System) -> None:
             )
         except (binascii.Error, ValueError, orjson.JSONDecodeError):
             return problem(400, "data must be base64-encoded JSON", where="data")
-        if not isinstance(body, dict) or not check_write_key(body.get("writeKey"), keys.write):
+        side = keys.write_side(body.get("writeKey")) if isinstance(body, dict) else None
+        if side is None:
             return problem(401, "missing or unknown writeKey in the pixel data")
         defaults = _request_context(request)
         if agent := request.headers.get("user-agent"):
             defaults["userAgent"] = agent
         result = await system.ingestor.ingest_async(
-            [body], default_type=kind, context_defaults=defaults
+            [body], default_type=kind, context_defaults=defaults, browser_key=side == "browser"
         )
         if result.rejections:
             r = result.rejections[0]

@@ -6,34 +6,53 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Query, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from pertinent.api.auth import admin_key_dependency
+from pertinent.api.auth import KeyRing, admin_key_dependency
 from pertinent.app import System
 from pertinent.recommend.catalogue import Product
 from pertinent.recommend.serve import leaning_categories
 
 
 class Trained(BaseModel):
-    model: str
+    model: str = Field(description="the model now serving (under auto, the one it chose)")
+    configured: str = Field(description="recommendations.model: auto or a model's name")
     version: int
     users: int
     items: int
     interactions: int
     seconds: float
+    selection_seconds: float | None = Field(description="how long auto took to choose")
 
 
 class Recommended(BaseModel):
     user_id: str
-    model: str
+    model: str = Field(
+        description="what produced this answer: the model (als, ease …), <model>+catalogue "
+        "when new products' descriptions were blended in, cold_start:category or popular"
+    )
     version: int
     items: list[dict[str, Any]]
 
 
 class Similar(BaseModel):
     item_id: str
+    model: str = Field(
+        description="the model, <model>+catalogue, cold_start:catalogue (a new product, by "
+        "its category, name and price band) or popular"
+    )
     items: list[dict[str, Any]]
+
+
+class ServingModel(BaseModel):
+    configured: str = Field(description="recommendations.model: auto or a model's name")
+    model: str = Field(description="the model serving now")
+    version: int
+    selection: dict[str, Any] | None = Field(
+        description="under auto: the choice (label, reason, chosen_at, evaluated_at, holdout, "
+        "people, seconds) and the leaderboard, best first; null for a fixed model"
+    )
 
 
 class ProductRejection(BaseModel):
@@ -51,9 +70,24 @@ def build_router(system: System) -> APIRouter:
     router = APIRouter(
         prefix="/v1",
         tags=["recommendations"],
-        dependencies=[Depends(admin_key_dependency(system.workspace.settings.keys.admin))],
+        dependencies=[
+            Depends(admin_key_dependency(KeyRing.from_settings(system.workspace.settings.keys)))
+        ],
     )
     service = system.recommendations
+
+    @router.get("/recommendations/model", response_model=ServingModel)
+    def serving_model() -> ServingModel:
+        """The model serving now and, under `model: auto`, how it was chosen. (Declared before
+        the per-person route, so a person whose id is `model` is asked for by anonymous id or
+        through the templates instead.)"""
+        snap = service.current
+        return ServingModel(
+            configured=service.settings.model,
+            model=snap.model.name,
+            version=snap.version,
+            selection=snap.selection.as_dict() if snap.selection else None,
+        )
 
     @router.post("/recommendations/train", response_model=Trained)
     async def train() -> Trained:
@@ -84,7 +118,7 @@ def build_router(system: System) -> APIRouter:
                 traits = service.settings.cold_start_traits
                 return leaning_categories(state.traits, state.computed, traits)
 
-            items = service.for_you(
+            answer = service.for_you(
                 pid or user_id,
                 n,
                 category=category,
@@ -92,17 +126,21 @@ def build_router(system: System) -> APIRouter:
                 leaning=leaning,
                 exclude_seen=exclude_seen,
             )
-        answer = {
+        body = {
             "user_id": user_id,
-            "model": service.settings.model,
+            "model": answer.model,
             "version": service.current.version,
-            "items": [i.as_dict() for i in items],
+            "items": [i.as_dict() for i in answer.items],
         }
-        return Response(orjson.dumps(answer), media_type="application/json")
+        return Response(orjson.dumps(body), media_type="application/json")
 
     @router.get("/products/{item_id}/similar", response_model=Similar)
     def similar(item_id: str, n: int = Query(10, ge=1, le=100)) -> Similar:
-        return Similar(item_id=item_id, items=[i.as_dict() for i in service.similar_to(item_id, n)])
+        """Products like this one; n of them whenever the catalogue has n others."""
+        answer = service.similar_to(item_id, n)
+        return Similar(
+            item_id=item_id, model=answer.model, items=[i.as_dict() for i in answer.items]
+        )
 
     @router.put("/products", response_model=ProductsWritten)
     async def put_products(body: list[Any] = Body(...)) -> ProductsWritten:

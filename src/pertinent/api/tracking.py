@@ -1,37 +1,32 @@
-"""Tracking endpoints: open pixel, click redirect, unsubscribe (RFC 8058 one-click).
+"""Tracking endpoints: open pixel and click redirect (unsubscribe pages are the person's,
+in `web/preferences.py`).
 
 Every token is signed; a click only redirects to the URL signed into its token, so the
-endpoint cannot be used as an open redirect. What happened goes into the log as an event.
+endpoint cannot be used as an open redirect. What happened goes into the log as an event,
+marked when a machine did it (`tracking.machine_opens`).
 """
 
 from __future__ import annotations
 
-from html import escape
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from pertinent.api.errors import problem
 from pertinent.api.ingest import PIXEL_GIF
 from pertinent.app import System
-from pertinent.tracking.handlers import record_engagement, unsubscribe
+from pertinent.tracking.handlers import record_click, record_open
+from pertinent.tracking.machine_opens import MachineDetector, Seen
 from pertinent.tracking.tokens import InvalidToken
 
 
 def build_router(system: System) -> APIRouter:
     router = APIRouter(prefix="/t", tags=["tracking"])
+    machines = MachineDetector(system.workspace.settings.engagement)
 
-    async def record(name: str, claims: dict[str, str], request: Request, **props: Any) -> None:
-        await run_in_threadpool(
-            record_engagement,
-            system.storage,
-            system.ingestor,
-            name,
-            claims["m"],
-            system.clock.now(),
-            **props,
+    def seen(request: Request) -> Seen:
+        return Seen(
+            ip=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
         )
 
@@ -41,7 +36,15 @@ def build_router(system: System) -> APIRouter:
             claims = system.signer.verify("open", token)
         except InvalidToken:
             return Response(PIXEL_GIF, media_type="image/gif")
-        await record("email_opened", claims, request)
+        await run_in_threadpool(
+            record_open,
+            system.storage,
+            system.ingestor,
+            machines,
+            claims["m"],
+            seen(request),
+            system.clock.now(),
+        )
         return Response(PIXEL_GIF, media_type="image/gif", headers={"Cache-Control": "no-store"})
 
     @router.get("/c/{token}", summary="Click redirect")
@@ -50,33 +53,16 @@ def build_router(system: System) -> APIRouter:
             claims = system.signer.verify("click", token)
         except InvalidToken:
             return problem(404, "this link is not valid; it may have been altered")
-        await record("email_clicked", claims, request, url=claims["u"])
+        await run_in_threadpool(
+            record_click,
+            system.storage,
+            system.ingestor,
+            machines,
+            claims["m"],
+            claims["u"],
+            seen(request),
+            system.clock.now(),
+        )
         return RedirectResponse(claims["u"], status_code=302)
-
-    @router.get("/u/{token}", summary="Unsubscribe page", response_class=HTMLResponse)
-    async def unsubscribe_page(token: str) -> Response:
-        try:
-            system.signer.verify("unsubscribe", token)
-        except InvalidToken:
-            return problem(404, "this unsubscribe link is not valid")
-        # A GET only shows a button: mail scanners follow links, and must not unsubscribe.
-        return HTMLResponse(
-            "<!doctype html><title>Unsubscribe</title><body style='font-family:sans-serif'>"
-            "<h1>Unsubscribe</h1><p>Stop receiving these emails?</p>"
-            f"<form method='post' action='/t/u/{escape(token)}'>"
-            "<button type='submit'>Unsubscribe</button></form></body>"
-        )
-
-    @router.post("/u/{token}", summary="Unsubscribe (also RFC 8058 one-click)")
-    async def unsubscribe_post(token: str) -> Response:
-        try:
-            claims = system.signer.verify("unsubscribe", token)
-        except InvalidToken:
-            return problem(404, "this unsubscribe link is not valid")
-        await run_in_threadpool(unsubscribe, system.storage, claims["m"], system.clock.now())
-        return HTMLResponse(
-            "<!doctype html><title>Unsubscribed</title>"
-            "<p>You are unsubscribed. You will not get these emails again.</p>"
-        )
 
     return router

@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from pertinent.api.auth import admin_key_dependency
+from pertinent.api.auth import KeyRing, admin_key_dependency
 from pertinent.app import System
 
 
@@ -31,7 +31,9 @@ def build_router(system: System) -> APIRouter:
     router = APIRouter(
         prefix="/v1/tracking-plan",
         tags=["admin"],
-        dependencies=[Depends(admin_key_dependency(system.workspace.settings.keys.admin))],
+        dependencies=[
+            Depends(admin_key_dependency(KeyRing.from_settings(system.workspace.settings.keys)))
+        ],
     )
     plan = system.ingestor.rules.plan
 

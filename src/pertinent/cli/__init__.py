@@ -12,8 +12,10 @@ from pertinent.cli import (  # noqa: F401  (registers their commands)
     delivery,
     experiments,
     imports,
+    keys,
     recommend,
     run,
+    segments,
 )
 from pertinent.cli.root import app, err
 from pertinent.errors import PertinentError

@@ -20,29 +20,34 @@ from pertinent.scaffold import write_example_workspace
 
 @app.command()
 def init(directory: Path) -> None:
-    """Write a working example workspace into DIRECTORY."""
-    write_example_workspace(directory)
-    dkim_record(directory)
+    """Write a working example workspace into DIRECTORY, with new keys shown once."""
+    keys = write_example_workspace(directory)
+    console.print(f"[green]Workspace written to {directory}[/green].")
     console.print(
-        f"[green]Workspace written to {directory}[/green]. Next: "
-        f"pertinent serve --workspace {directory}"
+        "Its API keys, shown this once (pertinent.yaml keeps only their hashes):\n"
+        f"  browser write key  {keys.browser}   (for analytics.js in your pages)\n"
+        f"  server write key   {keys.server}   (for your servers; may write the catalogue)\n"
+        f"  admin key          {keys.admin}",
+        soft_wrap=True,
     )
+    dkim_record(directory)
+    console.print(f"Next: pertinent serve --workspace {directory}")
 
 
 ROLES = ("api", "processor", "sender")
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def _warn_about_example_keys(system: System, host: str) -> None:
-    keys = system.workspace.settings.keys
-    if host not in ("127.0.0.1", "localhost", "::1") and any(
-        key.startswith("demo-") for key in [*keys.write, *keys.admin]
-    ):
-        err.print(
-            f"[yellow]warning:[/yellow] serving on {host} with the example keys (demo-…): "
-            "anyone who reaches it can send events and read profiles. Set keys in "
-            "pertinent.yaml, or PERTINENT_WRITE_KEY / PERTINENT_ADMIN_KEY.",
-            soft_wrap=True,
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _refuse_demo_keys(system: System, host: str) -> None:
+    """The demo's keys are published: off the loopback they would open the API to anyone."""
+    if host not in _LOOPBACK and system.workspace.settings.keys.has_demo_keys():
+        raise InputError(
+            f"refusing to serve on {host} with the published demo keys",
+            where="keys",
+            hint="set your own: PERTINENT_WRITE_KEY, PERTINENT_SERVER_KEY, PERTINENT_ADMIN_KEY, "
+            "or `pertinent keys new`",
         )
 
 
@@ -97,14 +102,16 @@ def serve(
     if only is not None and only not in ROLES:
         raise InputError(f"no role {only!r}", where="--only", hint="use api, processor or sender")
     system = open_system(workspace)  # fails here, once, on a bad workspace
-    _warn_about_example_keys(system, host)
-    if system.workspace.settings.server.base_url is None and host not in LOOPBACK:
-        err.print(
-            f"[yellow]warning:[/yellow] links in emails point to {_served_url(host, port)}; "
-            "set server.base_url (or PERTINENT_BASE_URL) to the address people reach.",
-            soft_wrap=True,
-        )
-    system.close()
+    try:
+        _refuse_demo_keys(system, host)
+        if system.workspace.settings.server.base_url is None and host not in _LOOPBACK:
+            err.print(
+                f"[yellow]warning:[/yellow] links in emails point to {_served_url(host, port)};"
+                " set server.base_url (or PERTINENT_BASE_URL) to the address people reach.",
+                soft_wrap=True,
+            )
+    finally:
+        system.close()
     if only is not None:
         _run_role(only, workspace, host, port, slot)
         return

@@ -12,8 +12,16 @@ from collections.abc import Callable
 from html import escape, unescape
 from html.parser import HTMLParser
 
+from pertinent.tracking.tokens import TokenSigner
+
 _SKIP_TEXT = {"style", "script", "head", "title"}
 _BLOCK = {"p", "div", "br", "tr", "h1", "h2", "h3", "h4", "li", "table", "section"}
+
+
+def preferences_url(signer: TokenSigner, base_url: str, message_id: str) -> str:
+    """The preference centre of the person an email went to (`/p/{token}`), named by the
+    email: whoever holds the email may change what its recipient gets, as with unsubscribe."""
+    return f"{base_url.rstrip('/')}/p/{signer.sign('preferences', {'m': message_id})}"
 
 
 class _AnchorFinder(HTMLParser):

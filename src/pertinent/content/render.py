@@ -22,7 +22,7 @@ import css_inline
 import mrml
 from liquid.exceptions import LiquidError
 
-from pertinent.content.links import html_to_text, rewrite_links
+from pertinent.content.links import html_to_text, preferences_url, rewrite_links
 from pertinent.content.templates import TemplateLibrary
 from pertinent.errors import TemplateError
 from pertinent.tracking.tokens import TokenSigner
@@ -65,7 +65,15 @@ class Renderer:
         """The email for one person; raises TemplateError naming the file on a broken template."""
         template = self.library.get(template_name)
         unsubscribe = self.unsubscribe_url(message_id, profile_id)
-        data = {**context, "unsubscribe_url": unsubscribe}
+        preferences = preferences_url(self._signer, self._base, message_id)
+        # The person's own pages are not tracked: a click on them is not engagement.
+        own = {unsubscribe, preferences, preferences + "/confirm"}
+        data = {
+            **context,
+            "unsubscribe_url": unsubscribe,
+            "preferences_url": preferences,
+            "confirm_url": preferences + "/confirm",
+        }
         where = f"{self.library.root / template_name}"
         try:
             subject = " ".join(template.subject.render(**data).split())
@@ -78,7 +86,7 @@ class Renderer:
         tracked: list[str] = []
 
         def track(url: str) -> str | None:
-            if url == unsubscribe or not url.startswith(("http://", "https://")):
+            if url in own or not url.startswith(("http://", "https://")):
                 return None
             tracked.append(self.click_url(message_id, profile_id, url))
             return tracked[-1]

@@ -4,6 +4,8 @@
 - `preheader.liquid`  the inbox preview line (optional)
 - `body.mjml` or `body.html`  the body, Liquid inside (one of them required)
 - `text.liquid`  the plain-text part (optional; derived from the HTML otherwise)
+- `template.yaml`  settings (optional): `category` (marketing or transactional) and the
+  consent `topic` a marketing email belongs to
 
 Liquid is parsed once per template and file version; missing variables render empty, and the
 `default` filter gives fallbacks, so missing data never breaks an email.
@@ -18,14 +20,28 @@ part are plain text and parsed without autoescape; whoever puts them into HTML e
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+import yaml
 from liquid import BoundTemplate, CachingFileSystemLoader, Environment
 from liquid.exceptions import LiquidError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pertinent.content.filters import register_filters
 from pertinent.errors import TemplateError
+
+
+class TemplateSettings(BaseModel):
+    """`template.yaml`. A marketing email goes only to people opted in to its topic (and not
+    unsubscribed from everything); a transactional one (a receipt, a confirmation) is not a
+    matter of consent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: Literal["marketing", "transactional"] = "marketing"
+    topic: str | None = Field(default=None, min_length=1)
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,7 @@ class EmailTemplate:
     is_mjml: bool
     preheader: BoundTemplate | None = None
     text: BoundTemplate | None = None
+    settings: TemplateSettings = field(default_factory=TemplateSettings)
 
 
 def make_environment(root: Path, *, autoescape: bool) -> Environment:
@@ -54,6 +71,19 @@ def _parse(env: Environment, path: Path) -> BoundTemplate:
         ) from exc
     except OSError as exc:
         raise TemplateError(f"cannot read: {exc.strerror}", where=str(path)) from exc
+
+
+def _settings(path: Path | None) -> TemplateSettings:
+    if path is None:
+        return TemplateSettings()
+    try:
+        return TemplateSettings.model_validate(yaml.safe_load(path.read_text("utf-8")) or {})
+    except (OSError, yaml.YAMLError) as exc:
+        raise TemplateError(f"cannot read: {exc}", where=str(path)) from exc
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise TemplateError(f"{key}: {first['msg']}", where=str(path)) from exc
 
 
 class TemplateLibrary:
@@ -108,5 +138,6 @@ class TemplateLibrary:
             subject=_parse(self._text_env, files["subject.liquid"]),
             body=_parse(self._html_env, body),
             is_mjml=body.suffix == ".mjml",
+            settings=_settings(files.get("template.yaml")),
             **optional,
         )

@@ -54,6 +54,9 @@ class Event:
     context: dict[str, Any] = field(default_factory=dict)
     is_bot: bool = False
     flags: tuple[Flag, ...] = ()
+    # Sent with a browser write key: anyone who reads the shop's pages can send such events,
+    # so their data describes the person only, never the shared catalogue.
+    browser_key: bool = False
 
     @property
     def action(self) -> str | None:

@@ -137,6 +137,7 @@ def normalize(
     received_at: datetime,
     batch_sent_at: datetime | None,
     is_bot: bool,
+    browser_key: bool = False,
     max_ahead: timedelta,
 ) -> Event:
     """The internal event for one validated call; raises `EventRejected` for a time out of
@@ -159,6 +160,7 @@ def normalize(
         "context": _context(call.context),
         "is_bot": is_bot,
         "flags": () if flag is None else (flag,),
+        "browser_key": browser_key,
     }
     match call:
         case TrackCall():

@@ -95,6 +95,7 @@ class _Batch:
     sent_at_error: EventRejected | None
     default_type: str | None
     context_defaults: dict[str, Any] | None
+    browser_key: bool = False  # sent with a browser write key (see `Event.browser_key`)
 
 
 def _batch_sent_at(value: object) -> tuple[datetime | None, EventRejected | None]:
@@ -128,6 +129,7 @@ def _event(raw: Any, batch: _Batch, rules: Rules) -> Event:
         batch_sent_at=batch.sent_at,
         is_bot=is_bot(call.context),
         max_ahead=rules.max_ahead,
+        browser_key=batch.browser_key,
     )
 
 
@@ -139,11 +141,12 @@ def prepare(
     batch_sent_at: object = None,
     default_type: str | None = None,
     context_defaults: dict[str, Any] | None = None,
+    browser_key: bool = False,
 ) -> Prepared:
     """Validate, normalize and check each raw event; no I/O. `batch_sent_at` is the batch's
-    `sentAt` as sent."""
+    `sentAt` as sent; `browser_key`: they came with a browser write key."""
     sent_at, sent_at_error = _batch_sent_at(batch_sent_at)
-    batch = _Batch(received_at, sent_at, sent_at_error, default_type, context_defaults)
+    batch = _Batch(received_at, sent_at, sent_at_error, default_type, context_defaults, browser_key)
     out = Prepared()
     for index, raw in enumerate(raw_events):
         try:
@@ -215,6 +218,7 @@ class Ingestor:
         batch_sent_at: object = None,
         default_type: str | None = None,
         context_defaults: dict[str, Any] | None = None,
+        browser_key: bool = False,
     ) -> IngestResult:
         """`ingest` for an event loop: validates on the loop (a few microseconds an event,
         less than a thread hand-off) and awaits the writer without blocking the loop."""
@@ -223,6 +227,7 @@ class Ingestor:
             batch_sent_at=batch_sent_at,
             default_type=default_type,
             context_defaults=context_defaults,
+            browser_key=browser_key,
         )
         if not prepared.events and not prepared.violations:
             return IngestResult(0, 0, prepared.rejections, prepared.flagged)

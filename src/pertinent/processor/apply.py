@@ -49,7 +49,7 @@ def apply(tx: Transaction, effects: Iterable[Effect]) -> list[Event]:
             case RecordEvents():
                 tx.profiles.record(effect.rows)
             case UpsertProducts():
-                tx.products.upsert(effect.products)
+                tx.products.upsert(effect.products, effect.described_by)
             case EnterSegment():
                 tx.segments.enter(effect.key, effect.profile_ids, effect.at)
             case ExitSegment():

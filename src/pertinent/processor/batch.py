@@ -29,8 +29,9 @@ from typing import Any, TypeVar
 from pertinent.clock import Clock
 from pertinent.events.model import Event, LoggedEvent
 from pertinent.journeys.model import Instance, JourneyDefinition
+from pertinent.privacy.consent import by_person
 from pertinent.processor.apply import apply
-from pertinent.processor.compose import Composer, addresses
+from pertinent.processor.compose import Composer, addresses, recipients
 from pertinent.processor.effects import Effect, SaveInstances
 from pertinent.processor.fold import Folded, FoldState, fold
 from pertinent.processor.journeys import (
@@ -41,7 +42,7 @@ from pertinent.processor.journeys import (
     on_wake,
 )
 from pertinent.processor.known import Known
-from pertinent.processor.segments import SegmentView, Work, evaluate, leaves_of, work_for
+from pertinent.processor.segments import SegmentView, Work, clocks_of, evaluate, work_for
 from pertinent.profiles.identity import candidate_profiles, identity_keys
 from pertinent.profiles.state import ProfileState, is_anonymous
 from pertinent.segments.definitions import SegmentSet
@@ -156,12 +157,12 @@ class Processor:
 
     def _evaluate(self, tx: Transaction, work: Work, now: datetime, origin: str) -> list[Event]:
         segments = self._pipeline.segments
-        leaves = leaves_of(segments, work.keys)
+        clocks = clocks_of(segments, work.keys)
         view = SegmentView(
             matching=tx.segments.matching(segments.conditions, work.keys, now, work.among),
             current=tx.segments.current(work.among),
-            window_times=tx.segments.window_times([leaf for _, leaf in leaves], now, work.among)
-            if leaves
+            anchors=tx.segments.anchors([clock for _, clock in clocks], now, work.among)
+            if clocks
             else [],
         )
         return apply(tx, evaluate(segments, work, view, now, origin))
@@ -189,7 +190,11 @@ class Processor:
         effects: list[Effect] = [SaveInstances(advanced.instances)]
         wanted = addresses(advanced.timeline, profiles)
         suppressed = tx.suppressions.suppressed(wanted) if wanted else set()
-        effects += self._pipeline.composer.compose(advanced.timeline, profiles, suppressed, now)
+        sending = recipients(advanced.timeline)
+        consent = by_person(tx.consent.history(sending)) if sending else {}
+        effects += self._pipeline.composer.compose(
+            advanced.timeline, profiles, suppressed, now, consent
+        )
         return apply(tx, effects)
 
     def horizon(self, tx: Transaction) -> datetime:

@@ -2,15 +2,16 @@
 
 The email is rendered for the person as the fold left them (no reload), with the trigger
 event and the extra context hooks give (recommendations ...). What cannot be sent is said:
-no address and a suppressed address are skips; a broken template or an address that is not
-one is an outbox row marked failed with its reason, so it is visible and holds nobody up.
+no address, a suppressed address and a marketing email of a topic the person is not opted in
+to are skips; a broken template or an address that is not one is an outbox row marked failed
+with its reason, so it is visible and holds nobody up.
 Each request's `journey_step` event records the outcome, in its place in the timeline.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,12 +24,19 @@ from pertinent.delivery.outbox import OutboxItem
 from pertinent.errors import TemplateError
 from pertinent.events.model import Event
 from pertinent.events.system import system_event
+from pertinent.privacy.consent import ConsentChange, ConsentPolicy
+from pertinent.privacy.settings import ConsentSettings
 from pertinent.processor.effects import Effect, EmitEvents, EnqueueEmails
 from pertinent.processor.journeys import SendRequest, Timeline
 from pertinent.profiles.state import ProfileState
 
 # Extra template context per email (recommendations, experiments ...), computed lazily.
 ContextHook = Callable[[ProfileState, Mapping[str, Any]], Mapping[str, Any]]
+
+
+def recipients(requests: Timeline) -> set[str]:
+    """The people the timeline sends to (to look up their consent)."""
+    return {entry.instance.profile_id for entry in requests if isinstance(entry, SendRequest)}
 
 
 def addresses(requests: Timeline, profiles: Mapping[str, ProfileState]) -> set[str]:
@@ -50,6 +58,7 @@ class Composer:
     renderer: Renderer
     secret: str
     hooks: list[ContextHook] = field(default_factory=list)
+    consent: ConsentPolicy = field(default_factory=lambda: ConsentPolicy(ConsentSettings()))
 
     def message_id(self, idempotency_key: str) -> str:
         """The email's id, derived from its idempotency key under the workspace secret: the
@@ -64,15 +73,18 @@ class Composer:
         profiles: Mapping[str, ProfileState],
         suppressed: Collection[str],
         now: datetime,
+        consent: Mapping[str, Sequence[ConsentChange]] | None = None,
     ) -> list[Effect]:
+        """`consent`: the history of the people the timeline sends to, by person."""
         items: list[OutboxItem] = []
         events: list[Event] = []
         for entry in timeline:
             if isinstance(entry, Event):
                 events.append(entry)
                 continue
+            pid = entry.instance.profile_id
             item, outcome = self._one(
-                entry, profiles.get(entry.instance.profile_id), suppressed, now
+                entry, profiles.get(pid), suppressed, (consent or {}).get(pid, ()), now
             )
             if item is not None:
                 items.append(item)
@@ -100,6 +112,7 @@ class Composer:
         request: SendRequest,
         state: ProfileState | None,
         suppressed: Collection[str],
+        consent: Sequence[ConsentChange],
         now: datetime,
     ) -> tuple[OutboxItem | None, str]:
         if state is None:
@@ -120,6 +133,14 @@ class Composer:
             return failed(f"bad address: {exc}")
         if address in suppressed:
             return None, "suppressed"
+        try:
+            settings = self.renderer.library.get(request.template).settings
+        except TemplateError as exc:
+            return failed(f"template error: {exc}")
+        if settings.category == "marketing" and (
+            refusal := self.consent.refusal(settings.topic, consent)
+        ):
+            return None, refusal
         context: dict[str, Any] = {
             "profile": profile_context(state, now),
             "event": inst.trigger,
@@ -138,6 +159,8 @@ class Composer:
         except HeaderError as exc:
             return failed(f"bad header: {exc}")
         meta: dict[str, Any] = {"step": request.step}
+        if settings.category == "marketing" and settings.topic is not None:
+            meta["topic"] = settings.topic  # the sender checks it again; one click leaves it
         recommended = context.get("recommendations")
         if recommended is not None and hasattr(recommended, "served_ids"):
             meta["recommended"] = list(recommended.served_ids)

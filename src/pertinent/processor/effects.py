@@ -42,6 +42,7 @@ class RecordEvents:
 @dataclass(frozen=True)
 class UpsertProducts:
     products: Sequence[Product]
+    described_by: Mapping[str, str]  # item id -> the person whose event described it
 
 
 @dataclass(frozen=True)

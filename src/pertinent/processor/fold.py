@@ -64,6 +64,7 @@ def fold(state: FoldState, batch: Sequence[LoggedEvent], now: datetime) -> Folde
     merges: list[Effect] = []
     exits: list[Event] = []
     seen_products: dict[str, Product] = {}
+    describers: dict[str, str] = {}  # item id -> the person whose event described it last
     described = state.described
     attributed: list[tuple[int, str, Event]] = []
     winners: set[str] = set()
@@ -99,7 +100,9 @@ def fold(state: FoldState, batch: Sequence[LoggedEvent], now: datetime) -> Folde
             redirect[loser] = pid
             winners.add(pid)
         apply_event(state_of(pid), event)
-        for bag in product_bags(event):
+        # A browser key ships in the shop's pages: its events describe the person, and never
+        # the catalogue every email shows (names, prices, links).
+        for bag in () if event.browser_key else product_bags(event):
             # Most events describe a product as one before them did: skip those.
             same_item = described.setdefault(str(bag.get("product_id") or bag.get("sku")), [])
             if bag in same_item:
@@ -110,6 +113,7 @@ def fold(state: FoldState, batch: Sequence[LoggedEvent], now: datetime) -> Folde
             if product is not None:
                 earlier = seen_products.get(product.item_id)
                 seen_products[product.item_id] = combine(earlier, product) if earlier else product
+                describers[product.item_id] = pid
         attributed.append((logged.seq, pid, event))
 
     def final(pid: str) -> str:
@@ -127,7 +131,9 @@ def fold(state: FoldState, batch: Sequence[LoggedEvent], now: datetime) -> Folde
         LinkIdentities(resolver.new_links),
         SaveProfiles(list(states.values())),
         RecordEvents(rows),
-        UpsertProducts(list(seen_products.values())),
+        UpsertProducts(
+            list(seen_products.values()), {i: final(pid) for i, pid in describers.items()}
+        ),
         EmitEvents(exits),
     ]
     return Folded(

@@ -81,6 +81,8 @@ def run_processor(system: System, stop: threading.Event, *, slot: int = 0) -> No
                 if held != partitions:
                     log.info("working on partitions %s", [p.index for p in held])
                 partitions, renew_at = held, now + settings.lease_seconds / 4
+            if not system.segments_synced:
+                system.sync_segments()
             if now >= models_at:
                 system.models.poll()
                 # One trainer for the deployment: whoever holds partition 0.

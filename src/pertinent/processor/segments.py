@@ -6,16 +6,17 @@ condition holds for now, who is in it, and when the windowed events in it happen
 engine turns that into entries, exits, `segment_entered`/`segment_exited` events and timers.
 
 After each evaluation a person's timer is set to the next instant the truth could flip with no
-new event: the oldest event a `performed ... within` counts leaving its window, or the silence
-of a `not_performed ... within` reaching its length. Between such instants nothing changes
-without an event, so "no login for 30 days" fires at the 30-day mark, not at a nightly batch.
+new event (`segments.timing`): the oldest event a `performed ... within` counts leaving its
+window, the silence of a `not_performed ... within` reaching its length, a cart's 24 hours
+running out, a birthday coming into range. Between such instants nothing changes without an
+event, so "no login for 30 days" fires at the 30-day mark, not at a nightly batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import assert_never
 
 from pertinent.events.model import Event
@@ -32,19 +33,20 @@ from pertinent.segments.definitions import SegmentSet
 from pertinent.segments.dependencies import can_change
 from pertinent.segments.evaluate import lookup
 from pertinent.segments.language import (
+    AggregateCondition,
     AllCondition,
+    AnniversaryCondition,
     AnyCondition,
     Condition,
+    DaysSinceCondition,
     InSegmentCondition,
     NotCondition,
     NotPerformedCondition,
     PerformedCondition,
+    SequenceCondition,
     TraitCondition,
-    WindowedCondition,
 )
-
-# An edge is the first instant strictly after the window boundary (windows include their start).
-EPSILON = timedelta(microseconds=1)
+from pertinent.segments.timing import Clock, next_edge
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class SegmentView:
 
     matching: Mapping[str, set[str]]  # segment -> people its condition holds for
     current: Mapping[str, set[str]]  # segment -> people in it
-    window_times: Sequence[tuple[int, str, datetime]]  # (leaf index in `leaves`, person, time)
+    anchors: Sequence[tuple[int, str, datetime]]  # (index in `clocks_of`, person, anchor)
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,18 @@ def _reads(cond: Condition, segments: Mapping[str, Condition]) -> _Reads:
             if cond.trait.startswith("computed."):
                 return _Reads(frozenset(), frozenset({cond.trait.split(".")[1]}), False)
             return _Reads(frozenset(), frozenset(), True)
-        case PerformedCondition() | NotPerformedCondition():
-            paths = tuple(sorted({f.property for f in cond.where}))
-            return _Reads(frozenset({cond.event}), frozenset(), False, paths)
+        case DaysSinceCondition() | AnniversaryCondition():
+            if cond.date.startswith("computed."):
+                return _Reads(frozenset(), frozenset({cond.date.split(".")[1]}), False)
+            return _Reads(frozenset(), frozenset(), True)
+        case PerformedCondition() | NotPerformedCondition() | AggregateCondition():
+            paths = {f.property for f in cond.where}
+            return _Reads(frozenset({cond.event}), frozenset(), False, tuple(sorted(paths)))
+        case SequenceCondition():
+            steps = (cond.first, cond.second)
+            paths = {f.property for step in steps for f in step.where}
+            actions = frozenset(step.event for step in steps)
+            return _Reads(actions, frozenset(), False, tuple(sorted(paths)))
         case InSegmentCondition():
             return _reads(segments[cond.segment], segments)
         case AllCondition() | AnyCondition() | NotCondition():
@@ -158,9 +169,9 @@ def work_for(
     return Work([s.key for s in segments if s.key in keys], frozenset(people))
 
 
-def leaves_of(segments: SegmentSet, keys: Sequence[str]) -> list[tuple[str, WindowedCondition]]:
-    """(segment, leaf) for every windowed leaf of these segments, in a fixed order."""
-    return [(key, leaf) for key in keys for leaf in segments.windowed_leaves(key)]
+def clocks_of(segments: SegmentSet, keys: Sequence[str]) -> list[tuple[str, Clock]]:
+    """(segment, clock) for every clock of these segments, in a fixed order."""
+    return [(key, clock) for key in keys for clock in segments.clocks(key)]
 
 
 def evaluate(
@@ -170,13 +181,12 @@ def evaluate(
     caused this evaluation (a batch, a timer run), for the events' ids."""
     effects: list[Effect] = []
     events: list[Event] = []
-    leaves = leaves_of(segments, work.keys)
+    clocks = clocks_of(segments, work.keys)
     due: dict[str, dict[str, datetime]] = {key: {} for key in work.keys}
-    for index, pid, at in view.window_times:
-        key, leaf = leaves[index]
-        assert leaf.within is not None
-        edge = at + leaf.within + EPSILON
-        if edge > now and (pid not in due[key] or edge < due[key][pid]):
+    for index, pid, at in view.anchors:
+        key, clock = clocks[index]
+        edge = next_edge(clock, at, now)
+        if edge is not None and (pid not in due[key] or edge < due[key][pid]):
             due[key][pid] = edge
     for key in work.keys:
         matching = view.matching.get(key, set()) & work.among
@@ -193,7 +203,7 @@ def evaluate(
                 )
                 for pid in sorted(people)
             )
-        if leaves_of(segments, [key]):
+        if segments.clocks(key):
             effects.append(SetSegmentTimers(key, due[key], work.among))
     effects.append(EmitEvents(events))
     return effects

@@ -37,6 +37,8 @@ from pertinent.delivery.outbox import MAX_ATTEMPTS, SEND_LEASE, PendingEmail, ba
 from pertinent.delivery.ratelimit import DomainLimits
 from pertinent.delivery.smtp import DeliveryError
 from pertinent.events.system import system_event
+from pertinent.privacy.consent import ConsentPolicy, by_person
+from pertinent.privacy.settings import ConsentSettings
 from pertinent.processor.apply import apply
 from pertinent.processor.effects import (
     Defer,
@@ -160,6 +162,7 @@ class Sender:
         owner: str = "sender",
         retry_base: timedelta = timedelta(seconds=30),
         lease: timedelta = SEND_LEASE,
+        consent: ConsentPolicy | None = None,
     ):
         self._storage = storage
         self._clock = clock
@@ -169,6 +172,7 @@ class Sender:
         self.owner = owner
         self._retry_base = retry_base
         self._lease = lease
+        self._consent = consent or ConsentPolicy(ConsentSettings())
 
     async def close(self) -> None:
         await self._transport.close()
@@ -178,16 +182,29 @@ class Sender:
         with self._storage.transaction() as tx:
             return tx.outbox.release(self.owner, self._clock.now())
 
-    def _claim(self, limit: int) -> tuple[list[PendingEmail], set[str]]:
+    def _claim(self, limit: int) -> tuple[list[PendingEmail], set[str], dict[int, str]]:
+        """Due rows, the addresses of theirs now suppressed, and the rows whose person left
+        the email's topic since it was written (by row id, why)."""
         # A look in a snapshot first: an idle poll must not take SQLite's one writer.
         with self._storage.snapshot() as tx:
             first = tx.outbox.next_due()
         if first is None or first > self._clock.now():
-            return [], set()
+            return [], set(), {}
         with self._storage.transaction() as tx:
             due = tx.outbox.claim(self._clock.now(), self._lease, limit, self.owner)
             suppressed = tx.suppressions.suppressed({p.item.to_address for p in due})
-        return due, suppressed
+            topical = [p for p in due if p.item.meta.get("topic")]
+            history = by_person(tx.consent.history({p.item.profile_id for p in topical}))
+        refused = {
+            p.id: reason
+            for p in topical
+            if (
+                reason := self._consent.refusal(
+                    p.item.meta["topic"], history.get(p.item.profile_id, [])
+                )
+            )
+        }
+        return due, suppressed, refused
 
     def _record(self, effects: Sequence[Effect]) -> None:
         with self._storage.transaction() as tx:
@@ -195,12 +212,15 @@ class Sender:
 
     async def send_due(self, limit: int = 200) -> SendReport:
         """Deliver what is due now; outcomes commit as they come."""
-        due, suppressed = await asyncio.to_thread(self._claim, limit)
+        due, suppressed, refused = await asyncio.to_thread(self._claim, limit)
         if not due:
             return SendReport()
         commits = _GroupCommit(self._record)
 
         async def one(pending: PendingEmail) -> None:
+            if pending.id in refused:
+                commits.add([MarkFailed(pending.id, f"not sent: {refused[pending.id]}")])
+                return
             commits.add(await self._deliver(pending, suppressed))
 
         await asyncio.gather(*(one(pending) for pending in due))

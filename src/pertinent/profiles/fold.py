@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pertinent.events.model import Event
-from pertinent.profiles.computed import SYSTEM_ACTIONS, fold_event
+from pertinent.profiles.computed import EMAIL_ACTIONS, SYSTEM_ACTIONS, fold_event
 from pertinent.profiles.state import ProfileState
 
 
@@ -12,6 +12,12 @@ def apply_event(state: ProfileState, event: Event) -> None:
     if event.type == "identify":
         for key, value in event.traits.items():
             state.set_trait(key, value, event.timestamp)
-    if event.action not in SYSTEM_ACTIONS and event.type != "alias":
+    elif event.type == "group" and event.group_id is not None:
+        # The group's traits stay on the person, by group (Segment spec: group).
+        groups = state.traits.get("groups")
+        merged = dict(groups) if isinstance(groups, dict) else {}
+        merged[event.group_id] = {**merged.get(event.group_id, {}), **event.traits}
+        state.set_trait("groups", merged, event.timestamp)
+    if event.action not in SYSTEM_ACTIONS | EMAIL_ACTIONS and event.type != "alias":
         state.seen(event.timestamp)
     fold_event(state.computed, event)

@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from pertinent.profiles.computed import favourite
+from pertinent.profiles.computed import favourite, preferred_hour
+from pertinent.segments.dates import TRAIT_DATES, canonical_date
 
 ANON_PREFIX = "anon:"
 
@@ -55,6 +56,13 @@ class ProfileState:
                 return
         self.traits[key] = value
         self.trait_times[key] = stamp
+        # A date trait is also kept in canonical form, which conditions compare as text.
+        dates = self.computed.setdefault(TRAIT_DATES, {})
+        canonical = canonical_date(value)
+        if canonical is None:
+            dates.pop(key, None)
+        else:
+            dates[key] = canonical
 
     def seen(self, at: datetime) -> None:
         self.first_seen = at if self.first_seen is None else min(self.first_seen, at)
@@ -99,4 +107,11 @@ def merge_computed(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     out["first_order_at"] = _earliest(a.get("first_order_at"), b.get("first_order_at"))
     out["last_visit_at"] = _latest(a.get("last_visit_at"), b.get("last_visit_at"))
     out["favourite_category"] = favourite(out["category_counts"])
+    orders = out["orders"]
+    out["average_order_value"] = round(out["revenue"] / orders, 2) if orders else None
+    out["first_seen_at"] = _earliest(a.get("first_seen_at"), b.get("first_seen_at"))
+    out["last_seen_at"] = _latest(a.get("last_seen_at"), b.get("last_seen_at"))
+    out["last_engaged_at"] = _latest(a.get("last_engaged_at"), b.get("last_engaged_at"))
+    out["send_hours"] = _merge_counts(a.get("send_hours", {}), b.get("send_hours", {}))
+    out["preferred_send_hour"] = preferred_hour(out["send_hours"])
     return out

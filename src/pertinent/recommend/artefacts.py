@@ -5,7 +5,9 @@ The process that trains (the processor on its schedule, or the API on `POST
 process polls for a newer version and loads it, so the API serves what the processor
 trained. Erasures travel the same way: an erased person is recorded, each process makes its
 loaded model forget them at its next poll, and a model trained from data read before an
-erasure forgets them before it is published.
+erasure forgets them before it is published. An erasure is recorded by a hash of the
+person's id (`erasure_key`), never the id itself, and the stored models are published again
+without them (`scrub`): the store keeps nothing that names them.
 
 Artefacts are pickles: only Pertinent's own processes write them, into a store that anyone
 who could write them already controls.
@@ -13,21 +15,32 @@ who could write them already controls.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
 import threading
+from collections.abc import Collection
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pertinent.clock import Clock
+from pertinent.recommend.evaluate import Progress
 from pertinent.recommend.interactions import EVENT_KINDS
-from pertinent.recommend.serve import RecommendationService, TrainResult
+from pertinent.recommend.serve import RecommendationService, TrainResult, without_person
 from pertinent.recommend.source import interactions_from_actions
-from pertinent.storage.ports import Storage
+from pertinent.storage.ports import Artefact, Storage
 
 ARTEFACT = "recommendations"
 KEEP_VERSIONS = 2
 log = logging.getLogger("pertinent.recommend")
+
+
+def erasure_key(profile_id: str) -> str:
+    """What an erasure record keeps of the erased: a hash, which a model compares with the
+    hashes of its own users to find them."""
+    return hashlib.blake2b(
+        profile_id.encode(), person=b"pertinent-erase", digest_size=16
+    ).hexdigest()
 
 
 class ModelSync:
@@ -48,8 +61,20 @@ class ModelSync:
         self._mark = 0  # the last erasure the loaded model has forgotten
         self._lock = threading.Lock()
 
-    def train(self) -> TrainResult:
-        """Train on the whole log and the catalogue, publish, and serve the result here."""
+    def train(self, progress: Progress | None = None) -> TrainResult:
+        """Train on the whole log and the catalogue, publish, and serve the result here.
+
+        Under `model: auto`, the comparison of candidates runs first, on its own read of the
+        log and outside the locks (it takes minutes on a big shop, and neither erasures nor
+        this process's polls wait for it); the chosen model then trains as any model does.
+        The artefact carries the leaderboard."""
+        selection = None
+        if self._service.settings.model == "auto":
+            with self._storage.snapshot() as tx:
+                rows = tx.profiles.actions(list(EVENT_KINDS))
+            selection = self._service.select(
+                interactions_from_actions(rows), self._clock.now(), progress
+            )
         with self._lock, self._service.exclusive():
             with self._storage.snapshot() as tx:
                 rows = tx.profiles.actions(list(EVENT_KINDS))
@@ -57,14 +82,21 @@ class ModelSync:
                 erased = tx.artefacts.erasures_after(0)
             mark = erased[-1][0] if erased else 0
             now = self._clock.now()
-            result = self._service.train(interactions_from_actions(rows), products, now)
+            result = self._service.train(
+                interactions_from_actions(rows), products, now, selection=selection
+            )
             with self._storage.transaction() as tx:
                 # Whoever was erased while this model trained must not be in it.
-                for erasure, pid in tx.artefacts.erasures_after(mark):
-                    self._service.forget_user(pid)
-                    mark = erasure
+                erased = tx.artefacts.erasures_after(mark)
+                self._forget({key for _, key in erased})
+                mark = erased[-1][0] if erased else mark
                 facts = {k: v for k, v in result.__dict__.items() if k != "version"}
-                meta = {"mark": mark, "trained_at": now.timestamp(), **facts}
+                meta = {
+                    "mark": mark,
+                    "trained_at": now.timestamp(),
+                    **facts,
+                    "selection": selection.as_dict() if selection else None,
+                }
                 snapshot = self._service.current
                 version = tx.artefacts.put(ARTEFACT, pickle.dumps(snapshot), meta, now)
                 tx.artefacts.prune(ARTEFACT, KEEP_VERSIONS)
@@ -90,16 +122,45 @@ class ModelSync:
                     self._version, self._mark = latest.version, int(latest.meta.get("mark", 0))
                     changed = True
                 erased = tx.artefacts.erasures_after(self._mark)
-            for mark, pid in erased:
-                self._service.forget_user(pid)
-                self._mark = mark
+            self._forget({key for _, key in erased})
+            if erased:
+                self._mark = erased[-1][0]
             return changed or bool(erased)
+
+    def _forget(self, keys: set[str]) -> None:
+        """Make the served model forget the people erased under these keys."""
+        if not keys:
+            return
+        for user in self._service.current.data.users:
+            if user and erasure_key(user) in keys:
+                self._service.forget_user(user)
+
+    def scrub(self, profile_id: str, products: Collection[str], now: datetime) -> None:
+        """Publish the newest stored model again without the person (and the catalogue rows
+        they described), in place of every stored version, all of which learned from them."""
+        with self._lock:
+            with self._storage.transaction() as tx:
+                latest = tx.artefacts.latest(ARTEFACT)
+                blob = tx.artefacts.blob(ARTEFACT, latest.version) if latest else None
+                if latest is None or blob is None:
+                    return
+                clean = without_person(pickle.loads(blob), profile_id, products)
+                version = tx.artefacts.put(ARTEFACT, pickle.dumps(clean), latest.meta, now)
+                tx.artefacts.prune(ARTEFACT, 1)
+            if version > self._version:
+                self._service.install(replace(clean, version=version))
+                self._version = version
+
+    def published(self) -> Artefact | None:
+        """What the newest published model's artefact says of it (model, when trained, the
+        leaderboard under auto), without loading it."""
+        with self._storage.snapshot() as tx:
+            return tx.artefacts.latest(ARTEFACT)
 
     def retrain_due(self) -> bool:
         """No model yet, or the newest is older than the schedule (by the clock, so simulated
         time retrains on the simulated schedule)."""
-        with self._storage.snapshot() as tx:
-            latest = tx.artefacts.latest(ARTEFACT)
+        latest = self.published()
         if latest is None:
             return True
         if self._retrain_every is None:

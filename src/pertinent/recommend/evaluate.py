@@ -6,30 +6,26 @@ training are never recommended to them; scores are the top k of what is left.
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 from scipy import sparse
 
+from pertinent.clock import monotonic
 from pertinent.errors import InputError
 from pertinent.recommend.interactions import (
     Interaction,
+    InteractionColumns,
     InteractionMatrix,
     InteractionWeights,
-    build_matrix,
 )
 from pertinent.recommend.metrics import Scores, score_all
-from pertinent.recommend.models import (
-    FactorSettings,
-    NeighbourSettings,
-    Recommender,
-    make_model,
-    top_k,
-)
+from pertinent.recommend.models import Recommender, top_k
+
+# (what, done, of how many, the step now running): how long work reports how far it is.
+Progress = Callable[[str, int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -38,73 +34,135 @@ class Split:
     relevant: dict[int, set[int]]
     items_outside_train: int
     description: str
+    # The training interactions themselves, and the instant they are weighed at, so a model
+    # that weighs them its own way (a half-life ...) and `auto` can train on them too.
+    columns: InteractionColumns
+    now: datetime
+
+    def people(self) -> list[int]:
+        """The people with something to find, in row order."""
+        return sorted(u for u, rel in self.relevant.items() if rel)
+
+    def matrix(self, weights: InteractionWeights) -> sparse.csr_matrix:
+        """The training matrix as `weights` weigh it."""
+        return self.columns.matrix(weights, self.now).matrix
 
 
-@dataclass(frozen=True)
-class ReportRow:
-    model: str
-    k: int
-    scores: Scores
-    seconds: float
-
-    def as_dict(self) -> dict[str, object]:
-        return {"model": self.model, "k": self.k, "seconds": self.seconds, **asdict(self.scores)}
-
-
-def random_split(matrix: InteractionMatrix, *, test_share: float = 0.25, seed: int = 42) -> Split:
-    """Per user, a random `test_share` of their items is held out (users with ≥ 2 items)."""
+def random_split(
+    columns: InteractionColumns,
+    weights: InteractionWeights,
+    now: datetime,
+    *,
+    test_share: float = 0.25,
+    seed: int = 42,
+) -> Split:
+    """Per person, a random `test_share` of their items is held out (people with ≥ 2 items)."""
+    whole = columns.matrix(weights, now).matrix.tocoo()
     rng = np.random.default_rng(seed)
-    coo = matrix.matrix.tocoo()
-    by_user: dict[int, list[int]] = defaultdict(list)
-    for index, user in enumerate(coo.row):
-        by_user[int(user)].append(index)
-    keep = np.ones(coo.nnz, dtype=bool)
+    starts = np.searchsorted(whole.row, np.arange(whole.shape[0] + 1))
+    held_cells: list[int] = []
     relevant: dict[int, set[int]] = {}
-    for user, cells in by_user.items():
+    for user in range(whole.shape[0]):
+        cells = np.arange(starts[user], starts[user + 1])
         if len(cells) < 2:
             continue
-        n_test = max(1, round(len(cells) * test_share))
-        held = rng.choice(cells, size=n_test, replace=False)
-        keep[held] = False
-        relevant[user] = {int(coo.col[i]) for i in held}
-    train = sparse.csr_matrix(
-        (coo.data[keep], (coo.row[keep], coo.col[keep])),
-        shape=matrix.matrix.shape,
-        dtype=np.float32,
+        held = rng.choice(cells, size=max(1, round(len(cells) * test_share)), replace=False)
+        held_cells.extend(held.tolist())
+        relevant[user] = {int(whole.col[i]) for i in held}
+    width = max(len(columns.items), 1)
+    held_keys = whole.row[held_cells].astype(np.int64) * width + whole.col[held_cells]
+    kept = columns.subset(~np.isin(columns.user * width + columns.item, held_keys))
+    return Split(
+        kept.matrix(weights, now),
+        relevant,
+        0,
+        f"random {1 - test_share:.0%}/{test_share:.0%} per user",
+        kept,
+        now,
     )
-    held_out = InteractionMatrix(
-        train, matrix.users, matrix.items, matrix.user_index, matrix.item_index
+
+
+def split_at(columns: InteractionColumns, cutoff: datetime, weights: InteractionWeights) -> Split:
+    """Train on what happened before `cutoff`; each person known before it is asked for the
+    items they interacted with after it and not before (new items only)."""
+    before = columns.at < cutoff.timestamp()
+    kept = columns.subset(before, compact=True)
+    width = max(len(columns.items), 1)
+    keys = columns.user * width + columns.item
+    later = np.setdiff1d(np.unique(keys[~before]), np.unique(keys[before]))
+    new_user = np.asarray([kept.user_index.get(u, -1) for u in columns.users], dtype=np.int64)
+    new_item = np.asarray([kept.item_index.get(i, -1) for i in columns.items], dtype=np.int64)
+    users, items = new_user[later // width], new_item[later % width]
+    relevant: dict[int, set[int]] = {}
+    unknown: dict[int, int] = {}
+    for user, item, old_item in zip(
+        users.tolist(), items.tolist(), (later % width).tolist(), strict=True
+    ):
+        if user < 0:
+            continue
+        if item < 0:
+            # Unreachable for any model, but still relevant: left in, so recall stays honest.
+            item = -1 - unknown.setdefault(old_item, len(unknown))
+        relevant.setdefault(user, set()).add(item)
+    return Split(
+        kept.matrix(weights, cutoff),
+        relevant,
+        len(unknown),
+        f"time split at {cutoff:%Y-%m-%d}",
+        kept,
+        cutoff,
     )
-    return Split(held_out, relevant, 0, f"random {1 - test_share:.0%}/{test_share:.0%} per user")
 
 
 def time_split(
-    interactions: Iterable[Interaction], cutoff: datetime, weights: InteractionWeights
+    interactions: Sequence[Interaction], cutoff: datetime, weights: InteractionWeights
 ) -> Split:
-    """Train on what happened before `cutoff`; each known user's relevant items are those they
-    interacted with after it and not before (new items only)."""
-    before: list[Interaction] = []
-    after: list[Interaction] = []
-    for it in interactions:
-        (before if it.timestamp < cutoff else after).append(it)
-    train = build_matrix(before, weights, cutoff)
-    seen: dict[str, set[str]] = defaultdict(set)
-    for it in before:
-        seen[it.user_id].add(it.item_id)
-    relevant: dict[int, set[int]] = defaultdict(set)
-    unknown_items: set[str] = set()
-    for it in after:
-        user = train.user_index.get(it.user_id)
-        if user is None or it.item_id in seen[it.user_id]:
-            continue
-        item = train.item_index.get(it.item_id)
-        if item is None:
-            unknown_items.add(it.item_id)
-            # Unreachable for any model, but still relevant: left in, so recall stays honest.
-            relevant[user].add(-1 - len(unknown_items))
-        else:
-            relevant[user].add(item)
-    return Split(train, dict(relevant), len(unknown_items), f"time split at {cutoff:%Y-%m-%d}")
+    """`split_at` on a list of interactions."""
+    return split_at(InteractionColumns.of(interactions), cutoff, weights)
+
+
+def latest_split(
+    columns: InteractionColumns,
+    weights: InteractionWeights,
+    now: datetime,
+    *,
+    test_share: float = 0.2,
+    seed: int = 42,
+) -> Split:
+    """Per person with ≥ 2 items, the latest `test_share` of their items (by when they first
+    touched each, at least one) is held out: what each person did next. Items touched at the
+    same instant are ordered at random (seeded), so a log stamped all at once is a random
+    split."""
+    width = max(len(columns.items), 1)
+    keys = columns.user * width + columns.item
+    by_key = np.lexsort((columns.at, keys))
+    first = np.ones(len(by_key), dtype=bool)
+    first[1:] = keys[by_key][1:] != keys[by_key][:-1]
+    cells, touched = keys[by_key][first], columns.at[by_key][first]
+    users = cells // width
+    order = np.lexsort((np.random.default_rng(seed).random(len(cells)), touched, users))
+    cells, users = cells[order], users[order]
+    per_user = np.bincount(users, minlength=len(columns.users))
+    count = per_user[users]
+    position = np.arange(len(cells)) - (np.cumsum(per_user) - per_user)[users]
+    held = (count >= 2) & (position >= count - np.maximum(1, np.round(count * test_share)))
+    relevant: dict[int, set[int]] = {}
+    for cell in cells[held].tolist():
+        relevant.setdefault(cell // width, set()).add(cell % width)
+    kept = columns.subset(~np.isin(keys, cells[held]))
+    return Split(
+        kept.matrix(weights, now),
+        relevant,
+        0,
+        f"latest {test_share:.0%} of each person's items",
+        kept,
+        now,
+    )
+
+
+def quantile_time(columns: InteractionColumns, share: float) -> datetime:
+    """The instant before which `share` of the interactions happened."""
+    return datetime.fromtimestamp(float(np.quantile(columns.at, share)), UTC)
 
 
 def recommend_for(
@@ -124,30 +182,20 @@ def recommend_for(
     return out
 
 
-def evaluate(
-    split: Split,
-    model_names: list[str],
-    k: int = 10,
-    *,
-    factors: FactorSettings | None = None,
-    neighbours: NeighbourSettings | None = None,
-) -> list[ReportRow]:
-    """Every named model (popularity always included) on the split, best nDCG first; models
-    take the given (workspace) settings, or their defaults."""
-    names = list(dict.fromkeys([*model_names, "popular"]))
-    users = sorted(u for u, rel in split.relevant.items() if rel)
-    if not users:
-        raise InputError(
-            f"nobody to evaluate on ({split.description}): no person has interactions on "
-            "both sides of the split",
-            hint="use more data, or another --cutoff for a time split",
-        )
-    rows = []
-    for name in names:
-        model = make_model(name, factors, neighbours)
-        started = time.perf_counter()
-        model.fit(split.train.matrix)
-        recs = recommend_for(model, split.train.matrix, users, k)
-        scores = score_all(recs, split.relevant, k, split.train.shape[1])
-        rows.append(ReportRow(name, k, scores, time.perf_counter() - started))
-    return sorted(rows, key=lambda r: -r.scores.ndcg)
+def measure(
+    model: Recommender, train: sparse.csr_matrix, split: Split, users: list[int], k: int
+) -> tuple[Scores, float]:
+    """Fit `model` on `train`, score its top k for `users`; (scores, seconds taken)."""
+    started = monotonic()
+    model.fit(train)
+    recs = recommend_for(model, train, users, k)
+    relevant = {u: split.relevant[u] for u in users}
+    return score_all(recs, relevant, k, train.shape[1]), monotonic() - started
+
+
+def nobody_to_evaluate(split: Split) -> InputError:
+    return InputError(
+        f"nobody to evaluate on ({split.description}): no person has interactions on "
+        "both sides of the split",
+        hint="use more data, or another --cutoff for a time split",
+    )

@@ -9,7 +9,7 @@ not outweigh a purchase, and a bot reloading a page cannot inflate a cell.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, Self
 
@@ -100,6 +100,27 @@ class InteractionColumns:
             item_index.setdefault(extra, len(item_index))
         return cls(user, item, kind, at, list(user_index), list(item_index), user_index, item_index)
 
+    def subset(self, mask: np.ndarray, *, compact: bool = False) -> InteractionColumns:
+        """The interactions in `mask`. Compact: only the people and items they name, renumbered
+        in order of first appearance; otherwise every row and column stays where it was."""
+        user, item, kind, at = self.user[mask], self.item[mask], self.kind[mask], self.at[mask]
+        if not compact:
+            return replace(self, user=user, item=item, kind=kind, at=at)
+        users, user = _renumber(user)
+        items, item = _renumber(item)
+        user_names = [self.users[u] for u in users.tolist()]
+        item_names = [self.items[i] for i in items.tolist()]
+        return InteractionColumns(
+            user,
+            item,
+            kind,
+            at,
+            user_names,
+            item_names,
+            {name: n for n, name in enumerate(user_names)},
+            {name: n for n, name in enumerate(item_names)},
+        )
+
     def since(self, moment: datetime) -> np.ndarray:
         """A mask of the interactions at or after `moment`."""
         return np.asarray(self.at >= moment.timestamp())
@@ -146,6 +167,15 @@ class InteractionColumns:
         )
         matrix.sum_duplicates()
         return matrix
+
+
+def _renumber(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ids in order of first appearance, and each id's position among them."""
+    distinct, first, position = np.unique(ids, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[order] = np.arange(len(distinct))
+    return distinct[order], rank[position].astype(np.int64)
 
 
 def _max_per_key(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,13 +1,15 @@
-"""Showing an evaluation: a rich table for people, JSON for machines."""
+"""Showing an evaluation or a selection: rich tables for people, JSON for machines."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 from rich.table import Table
 
-from pertinent.recommend.evaluate import ReportRow, Split
+from pertinent.recommend.evaluate import Split
+from pertinent.recommend.leaderboard import ReportRow
 
 
 def report_table(rows: list[ReportRow], split: Split) -> Table:
@@ -42,6 +44,29 @@ def report_table(rows: list[ReportRow], split: Split) -> Table:
             f"{s.hit_rate:.3f}",
             f"{s.coverage:.3f}",
             f"{row.seconds:.1f}",
+        )
+    if any(row.note for row in rows):
+        table.caption = "; ".join(f"{row.model}: {row.note}" for row in rows if row.note)
+    return table
+
+
+def selection_table(selection: dict[str, Any]) -> Table:
+    """`auto`'s leaderboard as a `Selection.as_dict()` (an artefact's or the API's) holds it."""
+    table = Table(
+        title=f"auto chose {selection['chosen']} ({selection['reason']}) · "
+        f"{selection['holdout']} · {selection['people']} people · "
+        f"{selection['seconds']:.1f}s",
+        caption=f"chosen {selection['chosen_at']} · compared {selection['evaluated_at']}",
+    )
+    for column in ("candidate", "nDCG@10", "seconds", "status"):
+        table.add_column(column, justify="left" if column in ("candidate", "status") else "right")
+    for trial in selection["leaderboard"]:
+        chosen = trial["label"] == selection["chosen"]
+        table.add_row(
+            f"[bold]{trial['label']}[/bold] ←" if chosen else trial["label"],
+            "" if trial["ndcg"] is None else f"{trial['ndcg']:.4f}",
+            f"{trial['seconds']:.1f}",
+            trial["status"] + (f": {trial['note']}" if trial["note"] else ""),
         )
     return table
 

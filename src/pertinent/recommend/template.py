@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from pertinent.recommend.serve import Recommendation, RecommendationService
+from pertinent.recommend.serve import Answer, RecommendationService
 
 DEFAULT_COUNT = 8
 
@@ -55,9 +55,10 @@ class TemplateRecommendations(Mapping[str, Any]):
         self._computed: dict[str, list[dict[str, Any]]] = {}
         self.served_ids: list[str] = []
 
-    def _serve(self, key: str, make: Callable[[], list[Recommendation]]) -> list[dict[str, Any]]:
+    def _serve(self, key: str, make: Callable[[], Answer | None]) -> list[dict[str, Any]]:
         if key not in self._computed:
-            items = [r.as_dict() for r in make()]
+            answer = make()
+            items = [r.as_dict() for r in answer.items] if answer is not None else []
             self._computed[key] = items
             self.served_ids.extend(
                 i["item_id"] for i in items if i["item_id"] not in self.served_ids
@@ -76,7 +77,7 @@ class TemplateRecommendations(Mapping[str, Any]):
             case "similar_to":
                 product = self._product_id
                 return self._serve(
-                    key, lambda: self._service.similar_to(product, self._count) if product else []
+                    key, lambda: self._service.similar_to(product, self._count) if product else None
                 )
             case "popular_in":
                 return _PopularIn(

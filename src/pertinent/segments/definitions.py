@@ -1,5 +1,5 @@
 """A workspace's segments as one ordered set: checked references, evaluation order, and the
-leaves whose truth can change with time.
+clocks of the leaves whose truth can change with time.
 
 An `in_segment` leaf means the referenced segment's condition, evaluated at the same instant
 (not the membership table as it was last written), so a segment and the segments built on it
@@ -13,19 +13,25 @@ from graphlib import CycleError, TopologicalSorter
 from typing import assert_never
 
 from pertinent.errors import ConfigError
+from pertinent.profiles.settings import ProfileSettings
+from pertinent.segments.derived import lower
 from pertinent.segments.language import (
+    AggregateCondition,
     AllCondition,
+    AnniversaryCondition,
     AnyCondition,
     Condition,
+    DaysSinceCondition,
     InSegmentCondition,
     NotCondition,
     NotPerformedCondition,
     PerformedCondition,
     SegmentDefinition,
+    SequenceCondition,
     TraitCondition,
-    WindowedCondition,
     referenced_segments,
 )
+from pertinent.segments.timing import Clock, leaf_clocks
 
 
 def evaluation_order(segments: list[SegmentDefinition]) -> list[SegmentDefinition]:
@@ -50,11 +56,19 @@ def evaluation_order(segments: list[SegmentDefinition]) -> list[SegmentDefinitio
 
 
 class SegmentSet:
-    """The segments of a workspace, in evaluation order."""
+    """The segments of a workspace, in evaluation order, their conditions in stored terms
+    (`segments.derived`: what `computed.engagement_tier` and custom computed properties mean
+    under the workspace's `profiles:` settings)."""
 
-    def __init__(self, segments: list[SegmentDefinition]):
+    def __init__(self, segments: list[SegmentDefinition], profiles: ProfileSettings | None = None):
         self.ordered = evaluation_order(segments)
-        self.conditions: dict[str, Condition] = {s.key: s.condition for s in self.ordered}
+        self.profiles = profiles or ProfileSettings()
+        self.conditions: dict[str, Condition] = {}
+        for seg in self.ordered:
+            try:
+                self.conditions[seg.key] = lower(seg.condition, self.profiles)
+            except ConfigError as exc:
+                raise ConfigError(str(exc), where=f"segment {seg.key}") from None
 
     def __iter__(self) -> Iterator[SegmentDefinition]:
         return iter(self.ordered)
@@ -65,15 +79,12 @@ class SegmentSet:
     def by_key(self, key: str) -> SegmentDefinition | None:
         return next((s for s in self.ordered if s.key == key), None)
 
-    def windowed_leaves(self, key: str) -> list[WindowedCondition]:
-        """The leaves of a segment (referenced segments included) with a time window."""
-        return list(self._leaves(self.conditions[key]))
+    def clocks(self, key: str) -> list[Clock]:
+        """The clocks of a segment's timed leaves (referenced segments' included)."""
+        return [clock for leaf in self._leaves(self.conditions[key]) for clock in leaf_clocks(leaf)]
 
-    def _leaves(self, cond: Condition) -> Iterator[WindowedCondition]:
+    def _leaves(self, cond: Condition) -> Iterator[Condition]:
         match cond:
-            case PerformedCondition() | NotPerformedCondition():
-                if cond.within is not None:
-                    yield cond
             case AllCondition() | AnyCondition():
                 for child in cond.conditions:
                     yield from self._leaves(child)
@@ -81,7 +92,15 @@ class SegmentSet:
                 yield from self._leaves(cond.condition)
             case InSegmentCondition():
                 yield from self._leaves(self.conditions[cond.segment])
-            case TraitCondition():
-                return
+            case (
+                TraitCondition()
+                | PerformedCondition()
+                | NotPerformedCondition()
+                | SequenceCondition()
+                | AggregateCondition()
+                | DaysSinceCondition()
+                | AnniversaryCondition()
+            ):
+                yield cond
             case _:
                 assert_never(cond)

@@ -1,10 +1,11 @@
 """Which events can change which segments.
 
 A segment's truth for a person changes only when something it reads changes: a trait it
-names (an identify that sets it), a computed property it names (an event that folds into it),
-an event condition (an event of that name passing the filters), or time (a window edge, which
-timers handle). The processor re-evaluates a segment only for people with such an event, and
-every segment for people who are new or merged. Unsure means yes.
+names (an identify that sets it, for a date trait too), a computed property it names (an event
+that folds into it), an event condition (an event of that name passing the filters: of a
+sequence, either step's), or time (a window edge, a date coming nearer, which timers
+handle). The processor re-evaluates a segment only for people with such an event, and every
+segment for people who are new or merged. Unsure means yes.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ from pertinent.events.model import Event
 from pertinent.profiles.computed import changed_keys
 from pertinent.segments.evaluate import matches_filters
 from pertinent.segments.language import (
+    AggregateCondition,
     AllCondition,
+    AnniversaryCondition,
     AnyCondition,
     Condition,
+    DaysSinceCondition,
     InSegmentCondition,
     NotCondition,
     NotPerformedCondition,
     PerformedCondition,
+    SequenceCondition,
     TraitCondition,
 )
 
@@ -35,8 +40,18 @@ def can_change(cond: Condition, event: Event, segments: Mapping[str, Condition])
                 return cond.trait.split(".")[1] in changed_keys(event)
             name = cond.trait.removeprefix("traits.").split(".")[0]
             return event.type == "identify" and name in event.traits
-        case PerformedCondition() | NotPerformedCondition():
+        case DaysSinceCondition() | AnniversaryCondition():
+            if cond.date.startswith("computed."):
+                return cond.date.split(".")[1] in changed_keys(event)
+            name = cond.date.removeprefix("traits.").split(".")[0]
+            return event.type == "identify" and name in event.traits
+        case PerformedCondition() | NotPerformedCondition() | AggregateCondition():
             return event.action == cond.event and matches_filters(cond.where, event.properties)
+        case SequenceCondition():
+            return any(
+                event.action == step.event and matches_filters(step.where, event.properties)
+                for step in (cond.first, cond.second)
+            )
         case InSegmentCondition():
             return can_change(segments[cond.segment], event, segments)
         case AllCondition() | AnyCondition():

@@ -10,26 +10,42 @@ string, true/false only a boolean. A missing value (or JSON null) matches nothin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, assert_never
 
+from pertinent.segments.dates import (
+    anniversary_days,
+    day_range,
+    in_range,
+    month_day,
+    parse_instant,
+    stored_path,
+)
 from pertinent.segments.language import (
+    AMOUNT_LIMIT,
+    AggregateCondition,
     AllCondition,
+    AnniversaryCondition,
     AnyCondition,
     Comparison,
     Condition,
+    DaysSinceCondition,
+    EventStep,
     InSegmentCondition,
     NotCondition,
     NotPerformedCondition,
     PerformedCondition,
     PropertyFilter,
+    SequenceCondition,
     TraitCondition,
     WindowedCondition,
 )
+from pertinent.segments.timing import Clock
 
-_MISSING: Any = object()
+MISSING: Any = object()
 
 
 @dataclass(frozen=True)
@@ -53,7 +69,7 @@ def lookup(bag: Mapping[str, Any], dotted: str) -> Any:
     value: Any = bag
     for part in dotted.split("."):
         if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
+            return MISSING
         value = value[part]
     return value
 
@@ -77,7 +93,7 @@ def _equal(value: Any, target: Any) -> bool:
 def compare(value: Any, cmp: Comparison) -> bool:
     """Whether `value` (as found, or missing) satisfies the comparison."""
     target = cmp.value
-    present = value is not _MISSING and value is not None
+    present = value is not MISSING and value is not None
     match cmp.op:
         case "exists":
             return present
@@ -119,16 +135,156 @@ def trait_value(person: Person, trait: str) -> Any:
 
 
 def _counted(
-    leaf: WindowedCondition, events: Sequence[PersonEvent], now: datetime
-) -> list[datetime]:
+    leaf: WindowedCondition | AggregateCondition, events: Sequence[PersonEvent], now: datetime
+) -> list[PersonEvent]:
     start = now - leaf.within if leaf.within is not None else None
     return [
-        e.timestamp
+        e
         for e in events
         if e.action == leaf.event
         and (start is None or e.timestamp >= start)
         and matches_filters(leaf.where, e.properties)
     ]
+
+
+def micro(value: Any) -> int | None:
+    """An amount as whole millionths, rounded half up (`floor(x * 1e6 + 0.5)` in doubles,
+    as the SQL computes it); None for a non-number or one of a billion or more."""
+    if not _number(value) or not abs(value) < AMOUNT_LIMIT:
+        return None
+    return math.floor(float(value) * 1e6 + 0.5)
+
+
+def _integer_compare(total: int, count: int, cmp: Comparison) -> bool:
+    """`total / count` compared with the condition's value, without dividing:
+    `avg > v` is `sum > v * n` (count is 1 for sum, min and max)."""
+    bounds = cmp.value if isinstance(cmp.value, list) else [cmp.value]
+    scaled = [micro(v) for v in bounds]
+    assert all(v is not None for v in scaled), "validated: numbers below a billion"
+    targets = [v * count for v in scaled if v is not None]
+    match cmp.op:
+        case "eq":
+            return total == targets[0]
+        case "ne":
+            return total != targets[0]
+        case "gt":
+            return total > targets[0]
+        case "gte":
+            return total >= targets[0]
+        case "lt":
+            return total < targets[0]
+        case "lte":
+            return total <= targets[0]
+        case "between":
+            return targets[0] <= total <= targets[1]
+    raise AssertionError(f"validated: {cmp.op} is not an aggregate comparison")
+
+
+def aggregate_value(cond: AggregateCondition, events: Sequence[PersonEvent], now: datetime) -> Any:
+    """The aggregate as a person's profile shows it (amounts as numbers, not millionths);
+    missing for an average, minimum, maximum or last value of nothing."""
+    counted = _counted(cond, events, now)
+    if cond.function == "count":
+        return len(counted)
+    assert cond.property is not None
+    if cond.function == "last":
+        return _last(cond.property, counted)
+    amounts = [m for e in counted if (m := micro(lookup(e.properties, cond.property))) is not None]
+    if cond.function == "sum":
+        return sum(amounts) / 1e6
+    if not amounts:
+        return MISSING
+    match cond.function:
+        case "avg":
+            return round(sum(amounts) / len(amounts) / 1e6, 6)
+        case "min":
+            return min(amounts) / 1e6
+        case "max":
+            return max(amounts) / 1e6
+    raise AssertionError(cond.function)
+
+
+def _last(path: str, events: Sequence[PersonEvent]) -> Any:
+    """The value at `path` of the latest event that has one (of equal times, the later in
+    the log)."""
+    best: tuple[datetime, int] | None = None
+    value: Any = MISSING
+    for index, e in enumerate(events):
+        found = lookup(e.properties, path)
+        if found is MISSING or found is None:
+            continue
+        if best is None or (e.timestamp, index) > best:
+            best, value = (e.timestamp, index), found
+    return value
+
+
+def _aggregate(cond: AggregateCondition, events: Sequence[PersonEvent], now: datetime) -> bool:
+    counted = _counted(cond, events, now)
+    if cond.function == "count":
+        return compare(len(counted), cond)
+    assert cond.property is not None
+    if cond.function == "last":
+        return compare(_last(cond.property, counted), cond)
+    amounts = [m for e in counted if (m := micro(lookup(e.properties, cond.property))) is not None]
+    if cond.function == "sum":
+        return _integer_compare(sum(amounts), 1, cond)
+    if not amounts:
+        return cond.op == "ne"  # a missing value matches `ne` only
+    match cond.function:
+        case "avg":
+            return _integer_compare(sum(amounts), len(amounts), cond)
+        case "min":
+            return _integer_compare(min(amounts), 1, cond)
+        case "max":
+            return _integer_compare(max(amounts), 1, cond)
+    raise AssertionError(cond.function)
+
+
+def _step(step: EventStep, e: PersonEvent) -> bool:
+    return e.action == step.event and matches_filters(step.where, e.properties)
+
+
+def _firsts(
+    cond: SequenceCondition, events: Sequence[PersonEvent], now: datetime
+) -> list[tuple[datetime, bool]]:
+    """(time, followed) of each first step (of its window): followed when another event
+    is a matching second step at most `within` after it."""
+    first, second = cond.first, cond.second
+    start = now - first.within if first.within is not None else None
+    found = []
+    for i, a in enumerate(events):
+        if not _step(first, a) or (start is not None and a.timestamp < start):
+            continue
+        end = a.timestamp + cond.within
+        followed = any(
+            j != i and _step(second, b) and a.timestamp <= b.timestamp <= end
+            for j, b in enumerate(events)
+        )
+        found.append((a.timestamp, followed))
+    return found
+
+
+def _complete(cond: SequenceCondition, at: datetime, followed: bool, now: datetime) -> bool:
+    """Whether a first step at `at` completes the sequence at `now`."""
+    if cond.negated:
+        return not followed and at + cond.within <= now
+    return followed
+
+
+def date_text(person: Person, path: str) -> Any:
+    """The stored string a date condition reads (see `segments.dates`)."""
+    return lookup(person.computed, stored_path(path))
+
+
+def _days_since(cond: DaysSinceCondition, person: Person, now: datetime) -> bool:
+    text = date_text(person, cond.date)
+    present = isinstance(text, str)
+    if cond.op == "exists":
+        return present
+    if cond.op == "not_exists":
+        return not present
+    inside = present and in_range(text, day_range(cond.op, cond.value, now))
+    return not inside if cond.op == "ne" else inside
 
 
 def holds(
@@ -143,6 +299,17 @@ def holds(
             return len(_counted(cond, person.events, now)) >= cond.at_least
         case NotPerformedCondition():
             return not _counted(cond, person.events, now)
+        case SequenceCondition():
+            return any(_complete(cond, at, f, now) for at, f in _firsts(cond, person.events, now))
+        case AggregateCondition():
+            return _aggregate(cond, person.events, now)
+        case DaysSinceCondition():
+            return _days_since(cond, person, now)
+        case AnniversaryCondition():
+            text = date_text(person, cond.date)
+            return isinstance(text, str) and month_day(text) in anniversary_days(
+                now, cond.in_next_days
+            )
         case InSegmentCondition():
             return holds(segments[cond.segment], person, now, segments)
         case AllCondition():
@@ -155,12 +322,27 @@ def holds(
             assert_never(cond)
 
 
-def window_time(
-    leaf: WindowedCondition, events: Sequence[PersonEvent], now: datetime
-) -> datetime | None:
-    """The earliest event a `performed` leaf counts in its window at `now`, or the latest a
-    `not_performed` leaf sees there (None when there is none)."""
-    times = _counted(leaf, events, now)
-    if not times:
-        return None
-    return min(times) if isinstance(leaf, PerformedCondition) else max(times)
+def anchor(clock: Clock, person: Person, now: datetime) -> datetime | None:
+    """The instant a clock's edge is reckoned from, for one person (None: no edge):
+    see `segments.timing`."""
+    leaf = clock.leaf
+    match clock.part:
+        case "earliest" | "latest":
+            assert isinstance(leaf, PerformedCondition | NotPerformedCondition | AggregateCondition)
+            times = [e.timestamp for e in _counted(leaf, person.events, now)]
+            if not times:
+                return None
+            return min(times) if clock.part == "earliest" else max(times)
+        case "qualified" | "pending":
+            assert isinstance(leaf, SequenceCondition)
+            firsts = _firsts(leaf, person.events, now)
+            if clock.part == "qualified":
+                times = [at for at, f in firsts if _complete(leaf, at, f, now)]
+            else:
+                times = [at for at, f in firsts if not f and at + leaf.within > now]
+            return min(times) if times else None
+        case "date":
+            assert isinstance(leaf, DaysSinceCondition | AnniversaryCondition)
+            return parse_instant(date_text(person, leaf.date))
+        case _:
+            assert_never(clock.part)

@@ -139,13 +139,141 @@ class NotCondition(_Node):
     condition: Condition
 
 
-# A leaf whose truth can change with time alone: the window slides.
+class EventStep(_Node):
+    """One step of a sequence: an event, with filters on its properties."""
+
+    event: str = Field(min_length=1)
+    where: list[PropertyFilter] = Field(default_factory=list)
+
+
+class FirstStep(EventStep):
+    """The first step; with `within`, only such an event of the last `within` counts."""
+
+    within: Duration | None = None
+
+
+class SequenceCondition(_Node):
+    """`first`, then `then` at most `within` after it; or, with `then_not`, a `first` whose
+    `within` has run out without a `then_not` following it (the sequence is complete only
+    once its time is up: a cart is abandoned 24 hours after it was filled, not before)."""
+
+    type: Literal["sequence"]
+    first: FirstStep
+    then: EventStep | None = None
+    then_not: EventStep | None = None
+    within: Duration
+
+    @model_validator(mode="after")
+    def _one_second_step(self) -> SequenceCondition:
+        if (self.then is None) == (self.then_not is None):
+            raise ValueError("a sequence needs exactly one of 'then' and 'then_not'")
+        return self
+
+    @property
+    def second(self) -> EventStep:
+        step = self.then or self.then_not
+        assert step is not None
+        return step
+
+    @property
+    def negated(self) -> bool:
+        return self.then_not is not None
+
+
+# Amounts that aggregates add up: numbers below a billion, each taken to the millionth (so
+# the sums are exact integers, the same on every backend and in Python).
+AMOUNT_LIMIT = 1e9
+Function = Literal["count", "sum", "avg", "min", "max", "last"]
+_NUMERIC_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "between")
+
+
+class AggregateCondition(Comparison):
+    """`function` over the person's `event`s (of the last `within`, passing `where`),
+    compared: `count` of the events; `sum`, `avg`, `min`, `max` of the numeric `property`;
+    `last`: the `property` of the latest event that has it, compared like a trait."""
+
+    type: Literal["aggregate"]
+    event: str = Field(min_length=1)
+    function: Function
+    property: FieldPath | None = None
+    where: list[PropertyFilter] = Field(default_factory=list)
+    within: Duration | None = None
+
+    @model_validator(mode="after")
+    def _fits_function(self) -> AggregateCondition:
+        if self.function == "count":
+            if self.property is not None:
+                raise ValueError("'count' counts events: it takes no 'property'")
+        elif self.property is None:
+            raise ValueError(f"'{self.function}' needs the 'property' it reads")
+        if self.function == "last":
+            return self
+        if self.op not in _NUMERIC_OPS:
+            raise ValueError(f"'{self.function}' compares with {', '.join(_NUMERIC_OPS)}")
+        bounds = self.value if isinstance(self.value, list) else [self.value]
+        if not all(_is_number(v) and abs(v) < AMOUNT_LIMIT for v in bounds):
+            raise ValueError(f"'{self.function}' compares with numbers below a billion")
+        return self
+
+
+_DAY_OPS = Literal["eq", "ne", "gt", "gte", "lt", "lte", "between", "exists", "not_exists"]
+# More days than lie between any two instants a datetime can hold.
+MAX_DAYS = 4_000_000
+
+
+class DaysSinceCondition(_Node):
+    """Whole days since a date (`floor((now - date) / 1 day)`, negative for a date to come),
+    compared as a number. `date` is a computed time (`computed.last_order_at`) or a trait
+    holding an ISO-8601 date (`signed_up_at`)."""
+
+    type: Literal["days_since"]
+    date: FieldPath
+    op: _DAY_OPS = "gte"
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _days(self) -> DaysSinceCondition:
+        if self.op in ("exists", "not_exists"):
+            return self
+        bounds = self.value if isinstance(self.value, list) else [self.value]
+        if self.op == "between" and len(bounds) != 2:
+            raise ValueError("'between' needs a value list of two bounds, like [7, 30]")
+        if self.op != "between" and isinstance(self.value, list):
+            raise ValueError(f"'{self.op}' needs one number of days")
+        if not all(_is_number(v) and abs(v) <= MAX_DAYS for v in bounds):
+            raise ValueError(f"days are numbers (at most {MAX_DAYS:,})")
+        return self
+
+
+class AnniversaryCondition(_Node):
+    """The day and month of a date (a birthday, a sign-up) fall in the next `in_next_days`
+    days, today included, in UTC. A 29 February falls on the 28th in other years."""
+
+    type: Literal["anniversary"]
+    date: FieldPath
+    in_next_days: int = Field(ge=1, le=366)
+
+
+# A leaf whose truth can change with time alone: a window slides, a date comes nearer.
+TimedCondition = (
+    PerformedCondition
+    | NotPerformedCondition
+    | SequenceCondition
+    | AggregateCondition
+    | DaysSinceCondition
+    | AnniversaryCondition
+)
+# A leaf with a window over events.
 WindowedCondition = PerformedCondition | NotPerformedCondition
 
 Condition = Annotated[
     TraitCondition
     | PerformedCondition
     | NotPerformedCondition
+    | SequenceCondition
+    | AggregateCondition
+    | DaysSinceCondition
+    | AnniversaryCondition
     | InSegmentCondition
     | AllCondition
     | AnyCondition

@@ -23,8 +23,10 @@ from pertinent.profiles.state import ProfileState, anonymous_profile_id
 if TYPE_CHECKING:
     from pertinent.delivery.outbox import OutboxItem, PendingEmail
     from pertinent.journeys.model import Instance
+    from pertinent.privacy.consent import ConsentChange
     from pertinent.recommend.catalogue import Product
-    from pertinent.segments.language import Condition, WindowedCondition
+    from pertinent.segments.language import Condition
+    from pertinent.segments.timing import Clock
 
 
 class ConcurrentUpdate(Exception):
@@ -158,9 +160,15 @@ class ProfileStore(Protocol):
         """(profile, action, time, properties) of every processed event with one of `names`."""
         ...
 
+    def ids_after(self, after: str | None, limit: int) -> list[str]:
+        """Up to `limit` profile ids after `after` (from the first: None), in order: everyone,
+        a page at a time, however many there are."""
+        ...
+
     def erase(self, profile_id: str) -> int:
-        """Remove the person from every store, their log events included; return events
-        erased. An address they unsubscribed stays suppressed, without a profile."""
+        """Remove the person from every store, their log events, consent history and the
+        catalogue rows their events described last included; return events erased. An address
+        they unsubscribed stays suppressed, without a profile."""
         ...
 
 
@@ -176,12 +184,11 @@ class SegmentStore(Protocol):
         holds for at `now`. An `in_segment` leaf means that segment's condition in `segments`."""
         ...
 
-    def window_times(
-        self, leaves: Sequence[WindowedCondition], now: datetime, among: Collection[str] | None
+    def anchors(
+        self, clocks: Sequence[Clock], now: datetime, among: Collection[str] | None
     ) -> list[tuple[int, str, datetime]]:
-        """(leaf index, person, time) for each leaf and person with a matching event in the
-        leaf's window at `now`: the earliest such event for `performed`, the latest for
-        `not_performed`."""
+        """(clock index, person, anchor) for each clock and person (of `among`; None:
+        everyone) that has an anchor at `now` (see `segments.timing`)."""
         ...
 
     def current(self, among: Collection[str] | None) -> dict[str, set[str]]:
@@ -206,6 +213,31 @@ class SegmentStore(Protocol):
         ...
 
     def history(self, key: str) -> list[tuple[str, datetime, datetime | None]]: ...
+
+    def definitions(self) -> dict[str, DefinitionVersion]:
+        """The live definition of each segment: its newest saved version, unless removed."""
+        ...
+
+    def save_definition(self, key: str, definition: Mapping[str, Any], at: datetime) -> int:
+        """Keep a new version of a segment's definition (live from now); return its number."""
+        ...
+
+    def remove_definition(self, key: str, at: datetime) -> None:
+        """Mark a segment's live version removed (its versions stay)."""
+        ...
+
+    def versions(self, key: str) -> list[DefinitionVersion]:
+        """Every saved version of a segment, oldest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class DefinitionVersion:
+    key: str
+    version: int
+    definition: dict[str, Any]
+    saved_at: datetime
+    removed_at: datetime | None = None
 
 
 class JourneyStore(Protocol):
@@ -292,15 +324,41 @@ class Suppressions(Protocol):
         """Those of `addresses` (as given) that hard-bounced: no mail may go there at all."""
         ...
 
+    def lift(self, address: str, reason: str) -> bool:
+        """Mail the address again if it was suppressed for `reason` (a person who had
+        unsubscribed opts back in); any other reason stays. True if it was lifted."""
+        ...
+
+
+class ConsentStore(Protocol):
+    """Each person's consent per topic, as history (`privacy.consent`)."""
+
+    def record(self, changes: Sequence[ConsentChange]) -> None:
+        """Add changes to the history, after everything recorded before."""
+        ...
+
+    def history(self, profile_ids: Collection[str]) -> list[ConsentChange]:
+        """Every change of these people, in the order recorded (merged people's included)."""
+        ...
+
 
 class ProductStore(Protocol):
-    def upsert(self, products: Sequence[Product]) -> None:
-        """Write products; fields a product does not set keep their stored value."""
+    def upsert(
+        self, products: Sequence[Product], described_by: Mapping[str, str] | None = None
+    ) -> None:
+        """Write products; fields a product does not set keep their stored value. A product
+        that changes remembers who described it (`described_by`, by item id: the person whose
+        event it came from; None for imports and the API), for their erasure."""
         ...
 
     def get(self, item_ids: Sequence[str]) -> dict[str, Product]: ...
 
     def all(self) -> dict[str, Product]: ...
+
+    def share(self, item_ids: Collection[str]) -> None:
+        """These products are described by more than one person: nobody's erasure takes
+        them (their describer is forgotten)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -421,6 +479,8 @@ class Transaction(Protocol):
     @property
     def products(self) -> ProductStore: ...
     @property
+    def consent(self) -> ConsentStore: ...
+    @property
     def artefacts(self) -> Artefacts: ...
     @property
     def coordination(self) -> Coordination: ...
@@ -460,6 +520,20 @@ class Member:
     entered_at: datetime
 
 
+@dataclass(frozen=True)
+class PersonRecord:
+    """Everything stored about one person, as of one moment: what their export hands over."""
+
+    profile: ProfileView
+    events: list[LoggedEvent]  # every log event of theirs (as an erasure finds them), in order
+    memberships: list[tuple[str, datetime, datetime | None]]  # (segment, entered, exited)
+    journeys: list[Instance]
+    emails: list[SentEmail]  # with their content
+    consent: list[ConsentChange]  # oldest first
+    suppressed: list[str]  # addresses of theirs that must not be mailed, sorted
+    described: list[str]  # catalogue rows their events described last, sorted
+
+
 class ReadModel(Protocol):
     """What the API and the dashboard read, each call in a consistent snapshot of its own."""
 
@@ -483,11 +557,23 @@ class ReadModel(Protocol):
 
     def members(self, key: str, limit: int, offset: int) -> list[Member]: ...
 
+    def members_at(self, key: str, at: datetime, limit: int, offset: int) -> list[Member]:
+        """Who was in the segment at `at` (in by then, not yet out), by entry."""
+        ...
+
+    def segment_history(self, key: str, points: Sequence[datetime]) -> list[int]:
+        """The segment's size at each of `points`."""
+        ...
+
     def emails(self, limit: int) -> list[SentEmail]:
         """The newest emails in the outbox, newest first."""
         ...
 
     def email(self, message_id: str) -> SentEmail | None: ...
+
+    def person(self, profile_id: str) -> PersonRecord | None:
+        """Everything held on the person, in one snapshot (None if there is no such profile)."""
+        ...
 
     def violations(self) -> list[ViolationCount]:
         """Tracking-plan violation counts, as `Violations.counts`."""
@@ -511,5 +597,10 @@ class Storage(Protocol):
 
     @property
     def reads(self) -> ReadModel: ...
+
+    def forget_deleted(self) -> bool:
+        """Make what was deleted unrecoverable from the storage's own files, as far as the
+        backend allows (an erasure's last step); False if that could not finish now."""
+        ...
 
     def close(self) -> None: ...

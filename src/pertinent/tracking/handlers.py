@@ -1,9 +1,12 @@
-"""What an open, a click or an unsubscribe means, and for whom.
+"""What an open or a click means, and for whom (an unsubscribe: `privacy.preferences`).
 
 A tracking token names the email (its Message-ID); the email's outbox row names who got it
 *now*: the row follows the person through merges and is gone once they are erased, so an
-erased person's old email records nothing and cannot bring their id back. An unsubscribe
-suppresses the address the email went to, whatever the profile's email trait says now.
+erased person's old email records nothing and cannot bring their id back.
+
+An open or a click a machine made (a mail privacy proxy, a link scanner; see
+`machine_opens`) is recorded with `machine: true` and its reason, for the person's timeline,
+and left out of their engagement.
 """
 
 from __future__ import annotations
@@ -13,45 +16,61 @@ from typing import Any
 
 from pertinent.events.system import system_event
 from pertinent.ingest.pipeline import Ingestor
-from pertinent.storage.ports import Storage
+from pertinent.storage.ports import SentEmail, Storage
+from pertinent.tracking.machine_opens import MachineDetector, MachineReason, Seen
 
 
-def record_engagement(
-    storage: Storage,
+def _record(
     ingestor: Ingestor,
     name: str,
-    message_id: str,
+    email: SentEmail,
+    reason: MachineReason | None,
+    seen: Seen,
     now: datetime,
     **properties: Any,
+) -> None:
+    facts: dict[str, Any] = {
+        "message_id": email.item.message_id,
+        **properties,
+        "user_agent": seen.user_agent,
+        "machine": reason is not None,
+    }
+    if reason is not None:
+        facts["machine_reason"] = reason
+    ingestor.append([system_event(name, email.item.profile_id, facts, now)])
+
+
+def record_open(
+    storage: Storage,
+    ingestor: Ingestor,
+    machines: MachineDetector,
+    message_id: str,
+    seen: Seen,
+    now: datetime,
 ) -> bool:
-    """Log `email_opened` or `email_clicked` for the email's recipient; False if the email is
-    unknown (never sent from here, or its recipient was erased)."""
-    with storage.snapshot() as tx:
-        found = tx.outbox.get(message_id)
-    if found is None:
+    """Log `email_opened` for the email's recipient; False if the email is unknown (never sent
+    from here, or its recipient was erased)."""
+    email = storage.reads.email(message_id)
+    if email is None:
         return False
-    event = system_event(name, found[0].profile_id, {"message_id": message_id, **properties}, now)
-    ingestor.append([event])
+    _record(ingestor, "email_opened", email, machines.open_reason(seen), seen, now)
     return True
 
 
-def unsubscribe(storage: Storage, message_id: str, now: datetime) -> bool:
-    """Suppress the address the email went to and log `unsubscribed`; False if the email is
+def record_click(
+    storage: Storage,
+    ingestor: Ingestor,
+    machines: MachineDetector,
+    message_id: str,
+    url: str,
+    seen: Seen,
+    now: datetime,
+) -> bool:
+    """Log `email_clicked` (with the link) for the email's recipient; False if the email is
     unknown."""
-    with storage.transaction() as tx:
-        found = tx.outbox.get(message_id)
-        if found is None:
-            return False
-        item = found[0]
-        tx.suppressions.add(item.to_address, item.profile_id, "unsubscribed", now)
-        tx.log.append(
-            [
-                system_event(
-                    "unsubscribed",
-                    item.profile_id,
-                    {"message_id": message_id, "email": item.to_address},
-                    now,
-                )
-            ]
-        )
+    email = storage.reads.email(message_id)
+    if email is None:
+        return False
+    reason = machines.click_reason(seen, message_id, url, email.sent_at, now)
+    _record(ingestor, "email_clicked", email, reason, seen, now, url=url)
     return True

@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from pertinent.errors import PertinentError
 
-Purpose = Literal["click", "open", "unsubscribe"]
+Purpose = Literal["click", "open", "unsubscribe", "preferences"]
 
 
 class InvalidToken(PertinentError):
@@ -24,7 +24,7 @@ class TokenSigner:
     def __init__(self, secret: str):
         self._serializers = {
             purpose: URLSafeSerializer(secret, salt=f"pertinent.{purpose}")
-            for purpose in ("click", "open", "unsubscribe")
+            for purpose in ("click", "open", "unsubscribe", "preferences")
         }
 
     def sign(self, purpose: Purpose, payload: dict[str, str]) -> str:

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from pertinent.errors import ConfigError
 from pertinent.recommend.models.base import Recommender, top_k
+from pertinent.recommend.models.ease import Ease, EaseSettings
 from pertinent.recommend.models.factorization import Factorized, FactorSettings
 from pertinent.recommend.models.neighbours import ItemNeighbours, NeighbourSettings
 from pertinent.recommend.models.popular import Popularity
 
-MODEL_NAMES = ("als", "bpr", "itemknn", "sar", "sar_lift", "popular", "trending")
+ModelName = Literal["ease", "als", "bpr", "itemknn", "sar", "sar_lift", "popular", "trending"]
+MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 
 
 def make_model(
-    name: str, factors: FactorSettings | None = None, neighbours: NeighbourSettings | None = None
+    name: str,
+    factors: FactorSettings | None = None,
+    neighbours: NeighbourSettings | None = None,
+    ease: EaseSettings | None = None,
 ) -> Recommender:
     """A fresh, unfitted model; unknown names are a config error listing the known ones."""
     match name:
+        case "ease":
+            return Ease(ease)
         case "als" | "bpr":
             return Factorized(name, factors)
         case "itemknn":
@@ -38,7 +47,9 @@ def make_model(
 
 __all__ = [
     "MODEL_NAMES",
+    "EaseSettings",
     "FactorSettings",
+    "ModelName",
     "NeighbourSettings",
     "Recommender",
     "make_model",

@@ -1,7 +1,8 @@
 """Matrix factorization through `implicit`: ALS (Hu, Koren, Volinsky 2008) and BPR
-(Rendle et al. 2009). Confidence is the interaction weight scaled by alpha, optionally
-BM25-weighted first (implicit's authors suggest it; on the real shop data the plain weights
-with stronger regularization ranked better, see docs/recommendations.md)."""
+(Rendle et al. 2009). The library is called exactly as a user of it would: confidence is the
+interaction weight (optionally BM25-weighted first, as implicit's authors suggest) scaled by
+implicit's own `alpha`, so the same settings give the same factors as bare implicit (a test
+holds us to it)."""
 
 from __future__ import annotations
 
@@ -33,8 +34,10 @@ class FactorSettings(BaseModel):
 
 
 def confidence(matrix: sparse.csr_matrix, settings: FactorSettings) -> sparse.csr_matrix:
-    weighted = bm25_weight(matrix, K1=100, B=0.8).tocsr() if settings.bm25 else matrix.copy()
-    return (weighted * settings.alpha).astype(np.float32).tocsr()
+    """What `implicit` is given: the weights, BM25-weighted when asked (alpha is applied by
+    implicit itself)."""
+    weighted = bm25_weight(matrix, K1=100, B=0.8).tocsr() if settings.bm25 else matrix
+    return weighted.astype(np.float32).tocsr()
 
 
 class Factorized:
@@ -53,6 +56,7 @@ class Factorized:
             return AlternatingLeastSquares(
                 factors=s.factors,
                 regularization=s.regularization,
+                alpha=s.alpha,
                 iterations=s.iterations,
                 random_state=s.seed,
                 num_threads=s.threads,

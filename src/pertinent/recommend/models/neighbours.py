@@ -4,7 +4,7 @@ similarity matrix keeps each item's `neighbours` strongest entries."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,30 +39,13 @@ def _prune(similarity: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
     )
 
 
-class ItemNeighbours:
-    """score(u, i) = Σ_j affinity(u, j) · similarity(j, i)."""
+class ItemToItem:
+    """score(u, i) = Σ_j affinity(u, j) · weight(j, i), over a sparse item × item matrix that
+    each subclass learns its own way."""
 
-    def __init__(self, name: str, settings: NeighbourSettings | None = None):
+    def __init__(self, name: str):
         self.name = name
-        self.settings = settings or NeighbourSettings()
         self.similarity = sparse.csr_matrix((0, 0), dtype=np.float32)
-
-    def fit(self, matrix: sparse.csr_matrix) -> None:
-        kind = self.settings.similarity
-        if kind == "cosine":
-            norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=0)).ravel()) + 1e-9
-            normalized = matrix @ sparse.diags(1.0 / norms)
-            sim = (normalized.T @ normalized).tocsr()
-        else:
-            seen = (matrix > 0).astype(np.float32)
-            cooc = (seen.T @ seen).tocoo()
-            counts = np.asarray(seen.sum(axis=0)).ravel()
-            a, b = counts[cooc.row], counts[cooc.col]
-            values = cooc.data / (a + b - cooc.data) if kind == "jaccard" else cooc.data / (a * b)
-            sim = sparse.csr_matrix(
-                (values.astype(np.float32), (cooc.row, cooc.col)), shape=cooc.shape
-            )
-        self.similarity = _prune(sim, self.settings.neighbours)
 
     def scores(self, users: np.ndarray, matrix: sparse.csr_matrix) -> np.ndarray:
         if len(users) == 1:
@@ -87,5 +70,30 @@ class ItemNeighbours:
         best = np.argsort(-row, kind="stable")[:n]
         return [(int(i), float(row[i])) for i in best if row[i] > 0]
 
-    def without_user(self, row: int) -> ItemNeighbours:
-        return self  # item-to-item similarity; a person's scores come from their matrix row
+    def without_user(self, row: int) -> Self:
+        return self  # item-to-item weights; a person's scores come from their matrix row
+
+
+class ItemNeighbours(ItemToItem):
+    """Similarity from co-occurrence: cosine, Jaccard or lift."""
+
+    def __init__(self, name: str, settings: NeighbourSettings | None = None):
+        super().__init__(name)
+        self.settings = settings or NeighbourSettings()
+
+    def fit(self, matrix: sparse.csr_matrix) -> None:
+        kind = self.settings.similarity
+        if kind == "cosine":
+            norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=0)).ravel()) + 1e-9
+            normalized = matrix @ sparse.diags(1.0 / norms)
+            sim = (normalized.T @ normalized).tocsr()
+        else:
+            seen = (matrix > 0).astype(np.float32)
+            cooc = (seen.T @ seen).tocoo()
+            counts = np.asarray(seen.sum(axis=0)).ravel()
+            a, b = counts[cooc.row], counts[cooc.col]
+            values = cooc.data / (a + b - cooc.data) if kind == "jaccard" else cooc.data / (a * b)
+            sim = sparse.csr_matrix(
+                (values.astype(np.float32), (cooc.row, cooc.col)), shape=cooc.shape
+            )
+        self.similarity = _prune(sim, self.settings.neighbours)

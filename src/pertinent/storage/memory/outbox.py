@@ -152,3 +152,6 @@ class MemorySuppressions:
 
     def undeliverable(self, addresses: Collection[str]) -> set[str]:
         return self._having(addresses, ("bounced",))
+
+    def lift(self, address: str, reason: str) -> bool:
+        return self._state.suppressions.pop((_normalized(address), reason), None) is not None

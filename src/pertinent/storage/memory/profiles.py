@@ -12,6 +12,18 @@ from pertinent.storage.memory.state import Attribution, State, json_value, store
 from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate, partition_key
 
 
+def events_of(state: State, profile_id: str, identities: Iterable[tuple[str, str]]) -> list[int]:
+    """The seqs of the person's log events: those attributed to them, and those naming one of
+    their ids (bot-flagged, or not processed yet), as in the SQL adapter."""
+    ids = {profile_id, *(value for _kind, value in identities)}
+    attributed = {s for s, row in state.profile_events.items() if row.profile_id == profile_id}
+    return [
+        seq
+        for seq, e in state.events.items()
+        if seq in attributed or e.user_id in ids or e.anonymous_id in ids or e.previous_id in ids
+    ]
+
+
 class MemoryProfileStore:
     def __init__(self, state: State):
         self._state = state
@@ -113,6 +125,12 @@ class MemoryProfileStore:
             if suppression.profile_id == loser:
                 suppression.profile_id = winner
         state.timers = {k: due for k, due in state.timers.items() if k[1] != loser}
+        state.consent = [
+            replace(c, profile_id=winner) if c.profile_id == loser else c for c in state.consent
+        ]
+        for item_id, describer in state.product_describers.items():
+            if describer == loser:
+                state.product_describers[item_id] = winner
 
     def actions(self, names: Sequence[str]) -> list[tuple[str, str, datetime, dict[str, Any]]]:
         wanted = set(names)
@@ -122,22 +140,18 @@ class MemoryProfileStore:
             if row.action is not None and row.action in wanted
         ]
 
+    def ids_after(self, after: str | None, limit: int) -> list[str]:
+        ids = sorted(pid for pid in self._state.profiles if after is None or pid > after)
+        return ids[:limit]
+
     def erase(self, profile_id: str) -> int:
         """Everything about the person goes, including log events never attributed to them
         (bot-flagged, or not processed yet), found by their ids. Their suppression stays, no
         longer tied to a profile: an address that unsubscribed must not be mailed again when
         it is re-imported."""
         state = self._state
-        ids = {profile_id, *(value for _kind, value in self.identities(profile_id))}
+        erased = events_of(state, profile_id, self.identities(profile_id))
         attributed = {s for s, row in state.profile_events.items() if row.profile_id == profile_id}
-        erased = [
-            seq
-            for seq, e in state.events.items()
-            if seq in attributed
-            or e.user_id in ids
-            or e.anonymous_id in ids
-            or e.previous_id in ids
-        ]
         for seq in erased:
             del state.message_ids[state.events.pop(seq).message_id]
         for suppression in state.suppressions.values():
@@ -154,5 +168,9 @@ class MemoryProfileStore:
         state.outbox = {
             i: row for i, row in state.outbox.items() if row.item.profile_id != profile_id
         }
+        state.consent = [c for c in state.consent if c.profile_id != profile_id]
+        for item_id in [i for i, p in state.product_describers.items() if p == profile_id]:
+            del state.product_describers[item_id]
+            del state.products[item_id]
         state.profiles.pop(profile_id, None)
         return len(erased)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
+from pertinent.events.model import LoggedEvent
+from pertinent.storage.memory.consent import MemoryConsentStore
 from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.outbox import item_of, row_of
-from pertinent.storage.memory.profiles import MemoryProfileStore
-from pertinent.storage.memory.state import OutboxRow, State, stored_event
+from pertinent.storage.memory.profiles import MemoryProfileStore, events_of
+from pertinent.storage.memory.state import OutboxRow, State, stored_event, stored_instance
 from pertinent.storage.memory.violations import MemoryViolations
 from pertinent.storage.ports import (
     Member,
     Partition,
+    PersonRecord,
     ProfileView,
     SentEmail,
     Status,
@@ -74,7 +78,10 @@ class MemoryReadModel:
         return profiles.resolve("user", id_) or profiles.resolve("anon", id_)
 
     def profile(self, profile_id: str) -> ProfileView | None:
-        state = self._committed()
+        return self._profile(self._committed(), profile_id)
+
+    @staticmethod
+    def _profile(state: State, profile_id: str) -> ProfileView | None:
         profiles = MemoryProfileStore(state)
         stored = profiles.load([profile_id]).get(profile_id)
         if stored is None:
@@ -116,6 +123,19 @@ class MemoryReadModel:
         )
         return [Member(pid, at) for at, pid in open_[offset : offset + limit]]
 
+    def members_at(self, key: str, at: datetime, limit: int, offset: int) -> list[Member]:
+        inside = sorted(
+            (m.entered_at, m.profile_id)
+            for m in self._committed().memberships
+            if m.segment_key == key
+            and m.entered_at <= at
+            and (m.exited_at is None or m.exited_at > at)
+        )
+        return [Member(pid, entered) for entered, pid in inside[offset : offset + limit]]
+
+    def segment_history(self, key: str, points: Sequence[datetime]) -> list[int]:
+        return [len(self.members_at(key, at, 10**12, 0)) for at in points]
+
     def emails(self, limit: int) -> list[SentEmail]:
         rows = sorted(self._committed().outbox.items(), reverse=True)[:limit]
         return [_sent(row) for _id, row in rows]
@@ -123,6 +143,37 @@ class MemoryReadModel:
     def email(self, message_id: str) -> SentEmail | None:
         row = row_of(self._committed(), message_id)
         return _sent(row) if row is not None else None
+
+    def person(self, profile_id: str) -> PersonRecord | None:
+        state = self._committed()
+        view = self._profile(state, profile_id)
+        if view is None:
+            return None
+        seqs = events_of(state, profile_id, view.identities)
+        memberships = sorted(
+            (m for m in state.memberships if m.profile_id == profile_id),
+            key=lambda m: (m.entered_at, m.id),
+        )
+        instances = sorted(
+            (row for row in state.instances.values() if row.instance.profile_id == profile_id),
+            key=lambda row: row.id,
+        )
+        return PersonRecord(
+            profile=view,
+            events=[LoggedEvent(seq, stored_event(state.events[seq])) for seq in sorted(seqs)],
+            memberships=[(m.segment_key, m.entered_at, m.exited_at) for m in memberships],
+            journeys=[stored_instance(row.instance) for row in instances],
+            emails=[
+                _sent(row)
+                for _id, row in sorted(state.outbox.items())
+                if row.item.profile_id == profile_id
+            ],
+            consent=MemoryConsentStore(state).history([profile_id]),
+            suppressed=sorted(
+                {a for (a, _why), s in state.suppressions.items() if s.profile_id == profile_id}
+            ),
+            described=sorted(i for i, p in state.product_describers.items() if p == profile_id),
+        )
 
     def violations(self) -> list[ViolationCount]:
         return MemoryViolations(self._committed()).counts()

@@ -8,12 +8,15 @@ property-tested against.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
-from pertinent.segments.evaluate import Person, PersonEvent, holds, window_time
-from pertinent.segments.language import Condition, WindowedCondition
-from pertinent.storage.memory.state import Membership, State, utc
-from pertinent.storage.ports import ConcurrentUpdate, Partition, partition_key
+from pertinent.segments.evaluate import Person, PersonEvent, anchor, holds
+from pertinent.segments.language import Condition
+from pertinent.segments.timing import Clock
+from pertinent.storage.memory.state import Membership, State, json_value, utc
+from pertinent.storage.ports import ConcurrentUpdate, DefinitionVersion, Partition, partition_key
 
 
 class MemorySegmentStore:
@@ -52,17 +55,25 @@ class MemorySegmentStore:
                     found[key].add(pid)
         return found
 
-    def window_times(
-        self, leaves: Sequence[WindowedCondition], now: datetime, among: Collection[str] | None
+    def anchors(
+        self, clocks: Sequence[Clock], now: datetime, among: Collection[str] | None
     ) -> list[tuple[int, str, datetime]]:
         wanted = set(among) if among is not None else None
-        if not leaves or wanted == set():
+        if not clocks or wanted == set():
             return []
         events = self._events(wanted)
         found: list[tuple[int, str, datetime]] = []
-        for index, leaf in enumerate(leaves):
-            for pid in sorted(events):
-                at = window_time(leaf, events[pid], now)
+        for index, clock in enumerate(clocks):
+            for pid in sorted(set(events) | set(self._state.profiles)):
+                if wanted is not None and pid not in wanted:
+                    continue
+                profile = self._state.profiles.get(pid)
+                person = Person(
+                    profile.traits if profile else {},
+                    profile.computed if profile else {},
+                    events.get(pid, []),
+                )
+                at = anchor(clock, person, now)
                 if at is not None:
                     found.append((index, pid, at))
         return found
@@ -127,3 +138,24 @@ class MemorySegmentStore:
             key=lambda m: (m.entered_at, m.id),
         )
         return [(m.profile_id, m.entered_at, m.exited_at) for m in rows]
+
+    def definitions(self) -> dict[str, DefinitionVersion]:
+        return {
+            key: versions[-1]
+            for key, versions in self._state.segment_versions.items()
+            if versions and versions[-1].removed_at is None
+        }
+
+    def save_definition(self, key: str, definition: Mapping[str, Any], at: datetime) -> int:
+        versions = self._state.segment_versions.setdefault(key, [])
+        number = versions[-1].version + 1 if versions else 1
+        versions.append(DefinitionVersion(key, number, json_value(definition), utc(at)))
+        return number
+
+    def remove_definition(self, key: str, at: datetime) -> None:
+        versions = self._state.segment_versions.get(key)
+        if versions and versions[-1].removed_at is None:
+            versions[-1] = replace(versions[-1], removed_at=utc(at))
+
+    def versions(self, key: str) -> list[DefinitionVersion]:
+        return list(self._state.segment_versions.get(key, []))

@@ -17,8 +17,10 @@ import orjson
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.events.model import Event
 from pertinent.journeys.model import Instance
+from pertinent.privacy.consent import ConsentChange
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.catalogue import Product
+from pertinent.storage.ports import DefinitionVersion
 
 
 def json_value(value: Any) -> Any:
@@ -169,11 +171,14 @@ class State:
     identities: dict[tuple[str, str], str] = field(default_factory=dict)
     profile_events: dict[int, Attribution] = field(default_factory=dict)
     memberships: list[Membership] = field(default_factory=list)
+    segment_versions: dict[str, list[DefinitionVersion]] = field(default_factory=dict)
     timers: dict[tuple[str, str], datetime] = field(default_factory=dict)
     instances: dict[str, InstanceRow] = field(default_factory=dict)
     outbox: dict[int, OutboxRow] = field(default_factory=dict)
     suppressions: dict[tuple[str, str], Suppression] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
+    product_describers: dict[str, str] = field(default_factory=dict)  # products.described_by
+    consent: list[ConsentChange] = field(default_factory=list)  # in the order recorded
     artefacts: dict[tuple[str, int], StoredArtefact] = field(default_factory=dict)
     erasures: dict[int, Erasure] = field(default_factory=dict)
     workers: dict[str, Worker] = field(default_factory=dict)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from pertinent.events.model import Event
 from pertinent.storage.memory.artefacts import MemoryArtefacts, MemoryCoordination
+from pertinent.storage.memory.consent import MemoryConsentStore
 from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.log import MemoryCursors, MemoryEventLog
 from pertinent.storage.memory.outbox import MemoryOutbox, MemorySuppressions
@@ -31,6 +32,7 @@ class MemoryTransaction:
         self.outbox = MemoryOutbox(state)
         self.suppressions = MemorySuppressions(state)
         self.products = MemoryProductStore(state)
+        self.consent = MemoryConsentStore(state)
         self.artefacts = MemoryArtefacts(state)
         self.coordination = MemoryCoordination(state)
         self.violations = MemoryViolations(state)
@@ -82,6 +84,10 @@ class MemoryStorage:
     def snapshot(self) -> Iterator[MemoryTransaction]:
         """A copy of the committed state: writes through it are lost."""
         yield MemoryTransaction(copy.deepcopy(self._state))
+
+    def forget_deleted(self) -> bool:
+        """A replaced state keeps nothing: there are no files."""
+        return True
 
     def close(self) -> None:
         """Nothing to release: the state lives as long as this object."""

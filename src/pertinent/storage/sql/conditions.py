@@ -1,24 +1,24 @@
 """A segment condition as one SQL predicate over `profiles`, with the language's semantics
-(`segments.evaluate`, which a property test holds this to).
+(`segments.evaluate`, which a property test holds this to), and the anchors of its clocks
+(`segments.timing`).
 
-Every leaf is two-valued (a missing value is false, never NULL), so `not` means what it says;
-values are compared by JSON type (a number only with a number, text only with text, in
-code-point order), the same on SQLite and PostgreSQL. `in_segment` is the referenced
-segment's condition, inlined.
+Every node is two-valued (a missing value is false, never NULL), so `not` means what it says.
+`in_segment` is the referenced segment's condition, inlined. Event nodes are correlated
+subqueries over `profile_events`; a sequence pairs two of its rows (its own alias each).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, assert_never
 
 from sqlalchemy import (
     ColumnElement,
+    Interval,
     Numeric,
-    Text,
+    Select,
     and_,
-    bindparam,
     case,
     cast,
     exists,
@@ -29,112 +29,63 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    type_coerce,
 )
+from sqlalchemy.sql.expression import FromClause
 
+from pertinent.segments.dates import anniversary_days, day_range, stored_path
+from pertinent.segments.evaluate import micro
 from pertinent.segments.language import (
+    AggregateCondition,
     AllCondition,
+    AnniversaryCondition,
     AnyCondition,
     Comparison,
     Condition,
+    DaysSinceCondition,
+    EventStep,
     InSegmentCondition,
     NotCondition,
     NotPerformedCondition,
     PerformedCondition,
     PropertyFilter,
+    SequenceCondition,
     TraitCondition,
-    WindowedCondition,
 )
+from pertinent.segments.timing import Clock
 from pertinent.storage.sql import tables
+from pertinent.storage.sql.json_values import JsonValue, compare
 
 _P = tables.profiles
 _PE = tables.profile_events
-
-
-class _Json:
-    """Typed access to the value at a path of a JSON column, per backend."""
-
-    def __init__(self, column: Any, dotted: str, postgresql: bool):
-        parts = dotted.split(".")
-        self._pg = postgresql
-        if postgresql:
-            # A chain of `->` with text keys, not `#>`: a path through an array is missing (as
-            # in `evaluate.lookup`), where `#>` would take a key like `0` as an array index.
-            keys = [bindparam(None, p, type_=Text) for p in parts]
-            parent = column
-            for key in keys[:-1]:
-                parent = parent.op("->")(key)
-            self._type: Any = func.jsonb_typeof(parent.op("->")(keys[-1]))
-            self._text: Any = type_coerce(parent.op("->>")(keys[-1]), Text)
-        else:
-            path = bindparam(None, "$" + "".join(f'."{p}"' for p in parts), type_=Text)
-            self._type = func.json_type(column, path)
-            self._text = func.json_extract(column, path)
-
-    def present(self) -> ColumnElement[bool]:
-        return func.coalesce(self._type, "null") != "null"
-
-    def number(self) -> Any:
-        kinds = ("number",) if self._pg else ("integer", "real")
-        value = cast(self._text, Numeric) if self._pg else self._text
-        return case((self._type.in_(kinds), value))
-
-    def string(self) -> Any:
-        value = case((self._type == ("string" if self._pg else "text"), self._text))
-        return value.collate("C") if self._pg else value
-
-    def boolean(self, wanted: bool) -> ColumnElement[bool]:
-        if self._pg:
-            return and_(self._type == "boolean", self._text == ("true" if wanted else "false"))
-        return self._type == ("true" if wanted else "false")  # type: ignore[no-any-return]
-
-    def typed(self, sample: Any) -> Any:
-        return self.number() if isinstance(sample, int | float) else self.string()
 
 
 def _two_valued(expr: ColumnElement[bool]) -> ColumnElement[bool]:
     return func.coalesce(expr, false())
 
 
-def _equal(json: _Json, value: Any) -> ColumnElement[bool]:
-    if isinstance(value, bool):
-        return _two_valued(json.boolean(value))
-    return _two_valued(json.typed(value) == value)
-
-
-def compare(json: _Json, cmp: Comparison) -> ColumnElement[bool]:
-    value = cmp.value
-    match cmp.op:
-        case "exists":
-            return json.present()
-        case "not_exists":
-            return not_(json.present())
+def _numbers(value: Any, op: str, targets: Sequence[Any]) -> ColumnElement[bool]:
+    """A number that is always there (a count, a sum) compared with `targets` (one value,
+    two for `between`)."""
+    match op:
         case "eq":
-            return _equal(json, value)
+            return _two_valued(value == targets[0])
         case "ne":
-            return not_(_equal(json, value))
-        case "in":
-            return or_(false(), *(_equal(json, v) for v in value))
-        case "contains":
-            position = (
-                func.strpos(json.string(), value) if json._pg else func.instr(json.string(), value)
-            )
-            return _two_valued(position > 0)
-        case "between":
-            low, high = value
-            # Not BETWEEN: PostgreSQL's grammar takes no COLLATE on its bounds.
-            typed = json.typed(low)
-            return _two_valued(and_(typed >= low, typed <= high))
+            return _two_valued(value != targets[0])
         case "gt":
-            return _two_valued(json.typed(value) > value)
+            return _two_valued(value > targets[0])
         case "gte":
-            return _two_valued(json.typed(value) >= value)
+            return _two_valued(value >= targets[0])
         case "lt":
-            return _two_valued(json.typed(value) < value)
+            return _two_valued(value < targets[0])
         case "lte":
-            return _two_valued(json.typed(value) <= value)
-        case _:
-            assert_never(cmp.op)
+            return _two_valued(value <= targets[0])
+        case "between":
+            return _two_valued(and_(value >= targets[0], value <= targets[1]))
+    raise AssertionError(f"validated: {op} is not an aggregate comparison")
+
+
+def _bounds(cmp: Comparison) -> list[Any]:
+    return list(cmp.value) if isinstance(cmp.value, list) else [cmp.value]
 
 
 class ConditionCompiler:
@@ -144,40 +95,169 @@ class ConditionCompiler:
         self._segments = segments
         self._pg = postgresql
 
-    def _trait(self, cond: TraitCondition) -> ColumnElement[bool]:
-        if cond.trait.startswith("computed."):
-            return compare(
-                _Json(_P.c.computed, cond.trait.removeprefix("computed."), self._pg), cond
-            )
-        return compare(_Json(_P.c.traits, cond.trait.removeprefix("traits."), self._pg), cond)
+    # --- events ------------------------------------------------------------------------------
 
-    def event_filter(
-        self, leaf: WindowedCondition, now: datetime, *, correlated: bool
-    ) -> list[ColumnElement[bool]]:
-        clauses: list[ColumnElement[bool]] = [_PE.c.action == leaf.event]
+    def _filters(self, table: FromClause, where: Sequence[PropertyFilter]) -> list[Any]:
+        return [compare(JsonValue(table.c.properties, f.property, self._pg), f) for f in where]
+
+    def _events(
+        self,
+        table: FromClause,
+        step: EventStep | PerformedCondition | NotPerformedCondition | AggregateCondition,
+        within: timedelta | None,
+        now: datetime,
+        correlated: bool,
+    ) -> list[Any]:
+        """The rows of `table` that are the person's `step` events of the last `within`."""
+        clauses: list[Any] = [table.c.action == step.event]
         if correlated:
-            clauses.append(_PE.c.profile_id == _P.c.profile_id)
-        if leaf.within is not None:
-            clauses.append(_PE.c.timestamp >= now - leaf.within)
-        clauses.extend(self._property(f) for f in leaf.where)
+            clauses.append(table.c.profile_id == _P.c.profile_id)
+        if within is not None:
+            clauses.append(table.c.timestamp >= now - within)
+        clauses.extend(self._filters(table, step.where))
         return clauses
 
-    def _property(self, f: PropertyFilter) -> ColumnElement[bool]:
-        return compare(_Json(_PE.c.properties, f.property, self._pg), f)
+    def _plus(self, stamp: Any, delta: timedelta) -> Any:
+        """A time column moved by a whole number of seconds, exact to the microsecond."""
+        if self._pg:
+            return stamp + literal(delta, Interval())
+        # SQLite keeps times as 'YYYY-MM-DD HH:MM:SS.ffffff': shift the whole seconds (parsed
+        # without the fraction, which SQLite would round to milliseconds), keep the fraction.
+        seconds = f"{int(delta.total_seconds()):+d} seconds"
+        return func.strftime("%Y-%m-%d %H:%M:%S", func.substr(stamp, 1, 19), seconds).op("||")(
+            func.substr(stamp, 20)
+        )
+
+    def _followed(self, cond: SequenceCondition, first: FromClause) -> ColumnElement[bool]:
+        """Another of the person's events is the second step, at most `within` after `first`."""
+        second = _PE.alias()
+        return exists().where(
+            second.c.profile_id == first.c.profile_id,
+            second.c.action == cond.second.event,
+            second.c.seq != first.c.seq,
+            second.c.timestamp >= first.c.timestamp,
+            second.c.timestamp <= self._plus(first.c.timestamp, cond.within),
+            *self._filters(second, cond.second.where),
+        )
+
+    def _firsts(
+        self, cond: SequenceCondition, now: datetime, *, correlated: bool, part: str
+    ) -> tuple[FromClause, list[Any]]:
+        """The first steps that complete the sequence (`part` "complete"), or that wait for
+        their time to be up (`part` "pending", a `then_not` only)."""
+        first = _PE.alias()
+        clauses = self._events(first, cond.first, cond.first.within, now, correlated)
+        followed = self._followed(cond, first)
+        if part == "pending":
+            clauses += [first.c.timestamp > now - cond.within, not_(followed)]
+        elif cond.negated:
+            clauses += [first.c.timestamp <= now - cond.within, not_(followed)]
+        else:
+            clauses.append(followed)
+        return first, clauses
+
+    # --- aggregates --------------------------------------------------------------------------
+
+    def _aggregate(self, cond: AggregateCondition, now: datetime) -> ColumnElement[bool]:
+        rows = self._events(_PE, cond, cond.within, now, correlated=True)
+        if cond.function == "count":
+            counted = select(func.count()).select_from(_PE).where(*rows).scalar_subquery()
+            return _numbers(counted, cond.op, _bounds(cond))
+        assert cond.property is not None
+        value = JsonValue(_PE.c.properties, cond.property, self._pg)
+        if cond.function == "last":
+            latest = (
+                select(_PE.c.properties)
+                .where(*rows, value.present())
+                .order_by(_PE.c.timestamp.desc(), _PE.c.seq.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            return compare(JsonValue(latest, cond.property, self._pg), cond)
+        amount = value.micro()
+        targets = [micro(v) for v in _bounds(cond)]
+        if cond.function == "sum":
+            total = func.coalesce(func.sum(amount), 0) if self._pg else func.total(amount)
+            return _two_valued(
+                select(_numbers(total, cond.op, targets))
+                .select_from(_PE)
+                .where(*rows)
+                .scalar_subquery()
+            )
+        n = func.count(amount)
+        match cond.function:
+            case "avg":
+                # avg > v as sum > v * n: exact in integers, no division.
+                total = func.sum(amount) if self._pg else func.total(amount)
+                scaled = [
+                    cast(literal(t), Numeric) * n if self._pg else literal(t) * n for t in targets
+                ]
+                test = _numbers(total, cond.op, scaled)
+            case "min":
+                test = _numbers(func.min(amount), cond.op, targets)
+            case "max":
+                test = _numbers(func.max(amount), cond.op, targets)
+            case _:
+                raise AssertionError(cond.function)
+        # Of no amounts at all there is no average: a missing value matches `ne` only.
+        judged = case((n == 0, true() if cond.op == "ne" else false()), else_=test)
+        return _two_valued(select(judged).select_from(_PE).where(*rows).scalar_subquery())
+
+    # --- dates -------------------------------------------------------------------------------
+
+    def _date(self, date: str) -> JsonValue:
+        return JsonValue(_P.c.computed, stored_path(date), self._pg)
+
+    def _days_since(self, cond: DaysSinceCondition, now: datetime) -> ColumnElement[bool]:
+        date = self._date(cond.date)
+        if cond.op == "exists":
+            return date.is_string()
+        if cond.op == "not_exists":
+            return not_(date.is_string())
+        lo, hi = day_range(cond.op, cond.value, now)
+        text = date.string()
+        inside = _two_valued(
+            and_(
+                date.is_string(),
+                text > lo if lo is not None else true(),
+                text <= hi if hi is not None else true(),
+            )
+        )
+        return not_(inside) if cond.op == "ne" else inside
+
+    def _anniversary(self, cond: AnniversaryCondition, now: datetime) -> ColumnElement[bool]:
+        text = self._date(cond.date).string()
+        days = anniversary_days(now, cond.in_next_days)
+        return _two_valued(func.substr(text, 6, 5).in_(days))
+
+    # --- the tree ----------------------------------------------------------------------------
 
     def compile(self, cond: Condition, now: datetime) -> ColumnElement[bool]:
         """The predicate true for the `profiles` rows matching `cond` at `now`."""
         match cond:
             case TraitCondition():
-                return self._trait(cond)
+                if cond.trait.startswith("computed."):
+                    path, column = cond.trait.removeprefix("computed."), _P.c.computed
+                else:
+                    path, column = cond.trait.removeprefix("traits."), _P.c.traits
+                return compare(JsonValue(column, path, self._pg), cond)
             case PerformedCondition():
-                where = self.event_filter(cond, now, correlated=True)
+                where = self._events(_PE, cond, cond.within, now, correlated=True)
                 if cond.at_least == 1:
                     return exists().where(*where)
                 counted = select(func.count()).select_from(_PE).where(*where).scalar_subquery()
                 return counted >= cond.at_least
             case NotPerformedCondition():
-                return not_(exists().where(*self.event_filter(cond, now, correlated=True)))
+                return not_(exists().where(*self._events(_PE, cond, cond.within, now, True)))
+            case SequenceCondition():
+                _, clauses = self._firsts(cond, now, correlated=True, part="complete")
+                return exists().where(*clauses)
+            case AggregateCondition():
+                return self._aggregate(cond, now)
+            case DaysSinceCondition():
+                return self._days_since(cond, now)
+            case AnniversaryCondition():
+                return self._anniversary(cond, now)
             case InSegmentCondition():
                 return self.compile(self._segments[cond.segment], now)
             case AllCondition():
@@ -189,16 +269,33 @@ class ConditionCompiler:
             case _:
                 assert_never(cond)
 
-    def window_time(self, index: int, leaf: WindowedCondition, now: datetime) -> Any:
-        """(index, profile, time) of the earliest (performed) or latest (not_performed)
-        matching event in the leaf's window, per person."""
-        edge = (
-            func.min(_PE.c.timestamp)
-            if isinstance(leaf, PerformedCondition)
-            else func.max(_PE.c.timestamp)
-        )
+    # --- clocks ------------------------------------------------------------------------------
+
+    def event_anchor(self, index: int, clock: Clock, now: datetime) -> Select[Any]:
+        """(index, profile, anchor time) per person, for a clock reckoned from events."""
+        leaf = clock.leaf
+        match leaf:
+            case PerformedCondition() | NotPerformedCondition() | AggregateCondition():
+                table: FromClause = _PE
+                clauses = self._events(_PE, leaf, leaf.within, now, correlated=False)
+            case SequenceCondition():
+                part = "pending" if clock.part == "pending" else "complete"
+                table, clauses = self._firsts(leaf, now, correlated=False, part=part)
+            case _:
+                raise AssertionError(f"{clock.part} is not reckoned from events")
+        at = table.c.timestamp
+        edge = func.max(at) if clock.part == "latest" else func.min(at)
         return (
-            select(literal(index).label("leaf"), _PE.c.profile_id, edge.label("t"))
-            .where(*self.event_filter(leaf, now, correlated=False))
-            .group_by(_PE.c.profile_id)
+            select(literal(index).label("clock"), table.c.profile_id, edge.label("t"))
+            .where(*clauses)
+            .group_by(table.c.profile_id)
+        )
+
+    def date_anchor(self, index: int, clock: Clock) -> Select[Any]:
+        """(index, profile, the date as stored) per person with a date, for a date clock."""
+        leaf = clock.leaf
+        assert isinstance(leaf, DaysSinceCondition | AnniversaryCondition)
+        date = self._date(leaf.date)
+        return select(literal(index).label("clock"), _P.c.profile_id, date.string()).where(
+            date.is_string()
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -136,6 +137,23 @@ class Database:
         """A read-only transaction (a consistent snapshot on both backends)."""
         with self.engine.connect() as conn, conn.begin():
             yield conn
+
+    def checkpoint(self, attempts: int = 50) -> bool:
+        """SQLite: copy the WAL into the database and truncate it, once no reader still
+        needs its old pages (retried for a few seconds); False if readers kept it busy."""
+        with self._writer_lock:
+            raw = self.engine.raw_connection()
+            try:
+                for _ in range(attempts):
+                    cursor = raw.cursor()
+                    busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    cursor.close()
+                    if not busy:
+                        return True
+                    time.sleep(0.1)
+                return False
+            finally:
+                raw.close()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -32,7 +32,7 @@ def json_dumps(value: Any) -> str:
 
 
 def configure_sqlite(engine: Engine) -> None:
-    """WAL, a busy timeout, and `BEGIN IMMEDIATE` for writers.
+    """WAL, a busy timeout, secure delete, and `BEGIN IMMEDIATE` for writers.
 
     pysqlite's own transaction handling begins lazily and upgrades read locks to write locks,
     which fails with "database is locked" at once instead of waiting; taking the write lock at
@@ -46,6 +46,9 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Deleted content is overwritten with zeros, not left in free space: an erased
+        # person must not be readable from the file (with the WAL truncated afterwards).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -72,6 +72,14 @@ class SqlJourneyStore:
         )
         return [_instance(r) for r in rows]
 
+    def of_person(self, profile_id: str) -> list[Instance]:
+        """Every instance of the person, ended ones too, oldest first (their export)."""
+        m = mark(self._conn)
+        rows = fetch(
+            self._conn, f"{self._select()} WHERE profile_id = {m} ORDER BY id", (profile_id,)
+        )
+        return [_instance(r) for r in rows]
+
     def entered(
         self, journey_keys: Collection[str], profile_ids: Collection[str]
     ) -> set[tuple[str, str]]:

@@ -41,6 +41,7 @@ _COLUMNS = (
     "context",
     "is_bot",
     "flags",
+    "browser_key",
     "pkey",
 )
 # What a reader gets back, in this order, after the seq.
@@ -87,6 +88,7 @@ def encode_events(backend: str, events: Sequence[Event]) -> list[tuple[Any, ...]
                 json_dumps(e.context),
                 e.is_bot,
                 encode_flags(e.flags),
+                e.browser_key,
                 event_partition_key(e),
             )
         )
@@ -127,6 +129,7 @@ def row_event(row: Sequence[Any], times: dict[Any, datetime] | None = None) -> E
         orjson.loads(row[11]),
         bool(row[12]),
         decode_flags(row[13]),
+        bool(row[14]),
     )
 
 

@@ -70,6 +70,15 @@ def _processes_and_partitions(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _segment_versions(conn: Connection) -> None:
+    """Version 3: every saved segment definition, and memberships found by when they began
+    (a segment's size over time)."""
+    tables.segment_versions.create(conn, checkfirst=True)
+    conn.execute(
+        text("CREATE INDEX ix_membership_entered ON segment_membership (segment_key, entered_at)")
+    )
+
+
 def _ingestion_flags(conn: Connection) -> None:
     """Version 4: events carry the flags ingestion gave them; tracking-plan violations are
     counted. (On SQLite, step 2 may have just rebuilt the events table, flags included.)"""
@@ -104,11 +113,29 @@ def _delivery_feedback(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_outbox_to_address ON outbox (to_address, created_at)"))
 
 
+def _add_missing_column(conn: Connection, table: str, column: str, ddl: str) -> None:
+    """Add a column unless the table has it (a step that rebuilt the table from the current
+    `tables.py` may have given it already)."""
+    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+
+
+def _consent_and_provenance(conn: Connection) -> None:
+    """Version 8: events sent with a browser key are marked (they never write the catalogue);
+    a product row names the person whose event last changed it; consent per topic."""
+    _add_missing_column(conn, "events", "browser_key", "BOOLEAN NOT NULL DEFAULT false")
+    _add_missing_column(conn, "products", "described_by", "VARCHAR(520)")
+    conn.execute(text("CREATE INDEX ix_products_described_by ON products (described_by)"))
+    tables.consent.create(conn, checkfirst=True)
+
+
 # (version, step) after the baseline, in order.
 STEPS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, _processes_and_partitions),
+    (3, _segment_versions),
     (4, _ingestion_flags),
     (7, _delivery_feedback),
+    (8, _consent_and_provenance),
 ]
 
 

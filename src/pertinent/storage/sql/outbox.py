@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from pertinent.delivery.outbox import OutboxItem, PendingEmail
 from pertinent.storage.sql import tables
@@ -227,3 +227,9 @@ class SqlSuppressions:
 
     def undeliverable(self, addresses: Collection[str]) -> set[str]:
         return self._having(addresses, "bounced")
+
+    def lift(self, address: str, reason: str) -> bool:
+        lifted = self._conn.execute(
+            delete(_S).where(_S.c.address == normalized(address), _S.c.reason == reason)
+        ).rowcount
+        return bool(lifted)

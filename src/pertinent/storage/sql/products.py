@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from pertinent.recommend.catalogue import Product, combine
 from pertinent.storage.sql import tables
@@ -19,7 +19,9 @@ class SqlProductStore:
     def __init__(self, conn: Connection):
         self._conn = conn
 
-    def upsert(self, products: Sequence[Product]) -> None:
+    def upsert(
+        self, products: Sequence[Product], described_by: Mapping[str, str] | None = None
+    ) -> None:
         """Write products; fields a product does not set keep their stored value (an event
         naming only a product id must not wipe its title, nor a price update its category).
         A product that would come out as it is stored is not written again."""
@@ -34,7 +36,10 @@ class SqlProductStore:
             if product == old:
                 continue
             row: dict[str, Any] = {c: getattr(product, c) for c in _COLUMNS}
-            rows.append({"item_id": item_id, **row, "extra": product.extra()})
+            describer = (described_by or {}).get(item_id)
+            rows.append(
+                {"item_id": item_id, **row, "extra": product.extra(), "described_by": describer}
+            )
         upsert(self._conn, _T, rows, keys=["item_id"])
 
     def get(self, item_ids: Sequence[str]) -> dict[str, Product]:
@@ -44,6 +49,12 @@ class SqlProductStore:
             for row in self._conn.execute(select(_T).where(_T.c.item_id.in_(chunk))):
                 found[row.item_id] = _product(row)
         return found
+
+    def share(self, item_ids: Collection[str]) -> None:
+        if item_ids:
+            self._conn.execute(
+                update(_T).where(_T.c.item_id.in_(sorted(item_ids))).values(described_by=None)
+            )
 
     def all(self) -> dict[str, Product]:
         return {row.item_id: _product(row) for row in self._conn.execute(select(_T))}

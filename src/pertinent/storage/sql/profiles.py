@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import ColumnElement, Connection, delete, select, update
 
 from pertinent.profiles.state import ProfileState
 from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate, partition_key
@@ -34,7 +34,22 @@ _FOLLOW_MERGE = (
     tables.journey_instances,
     tables.outbox,
     tables.suppressions,
+    tables.consent,
 )
+
+
+def events_of(profile_id: str, identities: Iterable[tuple[str, str]]) -> ColumnElement[bool]:
+    """The person's log events: those attributed to them, and those naming one of their ids
+    (bot-flagged, or not processed yet). What an erasure deletes and an export hands over."""
+    e = tables.events
+    ids = sorted({profile_id, *(value for _kind, value in identities)})
+    attributed = select(_PE.c.seq).where(_PE.c.profile_id == profile_id).scalar_subquery()
+    return (
+        e.c.seq.in_(attributed)
+        | e.c.user_id.in_(ids)
+        | e.c.anonymous_id.in_(ids)
+        | e.c.previous_id.in_(ids)
+    )
 
 
 class SqlProfileStore:
@@ -180,6 +195,10 @@ class SqlProfileStore:
                 values["pkey"] = partition_key(winner)  # the instance moves partition too
             self._conn.execute(update(table).where(table.c.profile_id == loser).values(**values))
         self._conn.execute(delete(tables.timers).where(tables.timers.c.profile_id == loser))
+        products = tables.products
+        self._conn.execute(
+            update(products).where(products.c.described_by == loser).values(described_by=winner)
+        )
 
     def actions(self, names: Sequence[str]) -> list[tuple[str, str, datetime, dict[str, Any]]]:
         rows = self._conn.execute(
@@ -189,21 +208,19 @@ class SqlProfileStore:
         )
         return [(r.profile_id, r.action, r.timestamp, r.properties) for r in rows]
 
+    def ids_after(self, after: str | None, limit: int) -> list[str]:
+        query = select(_P.c.profile_id).order_by(_P.c.profile_id).limit(limit)
+        if after is not None:
+            query = query.where(_P.c.profile_id > after)
+        return [str(pid) for pid in self._conn.execute(query).scalars()]
+
     def erase(self, profile_id: str) -> int:
         """Everything about the person goes, including log events never attributed to them
         (bot-flagged, or not processed yet), found by their ids. Their suppression stays, no
         longer tied to a profile: an address that unsubscribed must not be mailed again when
         it is re-imported."""
-        e = tables.events
-        ids = sorted({profile_id, *(value for _kind, value in self.identities(profile_id))})
-        attributed = select(_PE.c.seq).where(_PE.c.profile_id == profile_id).scalar_subquery()
         erased = self._conn.execute(
-            delete(e).where(
-                e.c.seq.in_(attributed)
-                | e.c.user_id.in_(ids)
-                | e.c.anonymous_id.in_(ids)
-                | e.c.previous_id.in_(ids)
-            )
+            delete(tables.events).where(events_of(profile_id, self.identities(profile_id)))
         ).rowcount
         self._conn.execute(
             update(tables.suppressions)
@@ -217,7 +234,11 @@ class SqlProfileStore:
             tables.timers,
             tables.journey_instances,
             tables.outbox,
+            tables.consent,
             _P,
         ):
             self._conn.execute(delete(table).where(table.c.profile_id == profile_id))
+        # What their events wrote into the shared catalogue goes with them.
+        products = tables.products
+        self._conn.execute(delete(products).where(products.c.described_by == profile_id))
         return int(erased)

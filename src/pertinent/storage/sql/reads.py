@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
+from pertinent.events.model import LoggedEvent
 from pertinent.storage.ports import (
     Member,
+    PersonRecord,
     ProfileView,
     SentEmail,
     Status,
@@ -17,12 +20,13 @@ from pertinent.storage.ports import (
     ViolationCount,
 )
 from pertinent.storage.sql import tables
+from pertinent.storage.sql.consent import SqlConsentStore
 from pertinent.storage.sql.database import Database
-from pertinent.storage.sql.dialect import fetch, mark, partition_of
+from pertinent.storage.sql.dialect import fetch, in_ids, mark, partition_of
 from pertinent.storage.sql.journeys import SqlJourneyStore
 from pertinent.storage.sql.log import read_columns, row_event
 from pertinent.storage.sql.outbox import item_of
-from pertinent.storage.sql.profiles import SqlProfileStore
+from pertinent.storage.sql.profiles import SqlProfileStore, events_of
 from pertinent.storage.sql.violations import SqlViolations
 
 _M = tables.segment_membership
@@ -89,19 +93,20 @@ class SqlReadModel:
         return self._read(query)
 
     def profile(self, profile_id: str) -> ProfileView | None:
-        def query(conn: Connection) -> ProfileView | None:
-            profiles = SqlProfileStore(conn)
-            state = profiles.load([profile_id]).get(profile_id)
-            if state is None:
-                return None
-            segments = conn.execute(
-                select(_M.c.segment_key)
-                .where(_M.c.profile_id == profile_id, _M.c.exited_at.is_(None))
-                .order_by(_M.c.segment_key)
-            ).scalars()
-            return ProfileView(state, profiles.identities(profile_id), list(segments))
+        return self._read(lambda conn: self._profile(conn, profile_id))
 
-        return self._read(query)
+    @staticmethod
+    def _profile(conn: Connection, profile_id: str) -> ProfileView | None:
+        profiles = SqlProfileStore(conn)
+        state = profiles.load([profile_id]).get(profile_id)
+        if state is None:
+            return None
+        segments = conn.execute(
+            select(_M.c.segment_key)
+            .where(_M.c.profile_id == profile_id, _M.c.exited_at.is_(None))
+            .order_by(_M.c.segment_key)
+        ).scalars()
+        return ProfileView(state, profiles.identities(profile_id), list(segments))
 
     def profile_ids(self, limit: int, offset: int) -> list[str]:
         def query(conn: Connection) -> list[str]:
@@ -147,6 +152,26 @@ class SqlReadModel:
 
         return self._read(query)
 
+    def members_at(self, key: str, at: datetime, limit: int, offset: int) -> list[Member]:
+        def query(conn: Connection) -> list[Member]:
+            rows = conn.execute(
+                select(_M.c.profile_id, _M.c.entered_at)
+                .where(_M.c.segment_key == key, *_inside(at))
+                .order_by(_M.c.entered_at, _M.c.profile_id)
+                .limit(limit)
+                .offset(offset)
+            )
+            return [Member(r.profile_id, r.entered_at) for r in rows]
+
+        return self._read(query)
+
+    def segment_history(self, key: str, points: Sequence[datetime]) -> list[int]:
+        def query(conn: Connection) -> list[int]:
+            count = select(func.count()).select_from(_M).where(_M.c.segment_key == key)
+            return [int(conn.execute(count.where(*_inside(at))).scalar_one()) for at in points]
+
+        return self._read(query)
+
     def emails(self, limit: int) -> list[SentEmail]:
         def query(conn: Connection) -> list[SentEmail]:
             rows = conn.execute(select(_O).order_by(_O.c.id.desc()).limit(limit))
@@ -161,8 +186,59 @@ class SqlReadModel:
 
         return self._read(query)
 
+    def person(self, profile_id: str) -> PersonRecord | None:
+        def query(conn: Connection) -> PersonRecord | None:
+            view = self._profile(conn, profile_id)
+            if view is None:
+                return None
+            seqs = list(
+                conn.execute(
+                    select(tables.events.c.seq)
+                    .where(events_of(profile_id, view.identities))
+                    .order_by(tables.events.c.seq)
+                ).scalars()
+            )
+            where, param = in_ids(conn, "seq", seqs)
+            rows = fetch(
+                conn,
+                f"SELECT seq, {read_columns(conn)} FROM events WHERE {where} ORDER BY seq",
+                (param,),
+            )
+            memberships = conn.execute(
+                select(_M.c.segment_key, _M.c.entered_at, _M.c.exited_at)
+                .where(_M.c.profile_id == profile_id)
+                .order_by(_M.c.entered_at, _M.c.id)
+            )
+            emails = conn.execute(select(_O).where(_O.c.profile_id == profile_id).order_by(_O.c.id))
+            s, p = tables.suppressions, tables.products
+            return PersonRecord(
+                profile=view,
+                events=[LoggedEvent(int(r[0]), row_event(r[1:])) for r in rows],
+                memberships=[(r.segment_key, r.entered_at, r.exited_at) for r in memberships],
+                journeys=SqlJourneyStore(conn).of_person(profile_id),
+                emails=[SentEmail(item_of(r), r.status, r.sent_at, r.last_error) for r in emails],
+                consent=SqlConsentStore(conn).history([profile_id]),
+                suppressed=sorted(
+                    conn.execute(
+                        select(s.c.address).where(s.c.profile_id == profile_id).distinct()
+                    ).scalars()
+                ),
+                described=sorted(
+                    conn.execute(
+                        select(p.c.item_id).where(p.c.described_by == profile_id)
+                    ).scalars()
+                ),
+            )
+
+        return self._read(query)
+
     def violations(self) -> list[ViolationCount]:
         return self._read(lambda conn: SqlViolations(conn).counts())
+
+
+def _inside(at: datetime) -> list[Any]:
+    """A membership that had begun at `at` and not yet ended."""
+    return [_M.c.entered_at <= at, or_(_M.c.exited_at.is_(None), _M.c.exited_at > at)]
 
 
 def _sizes(conn: Connection) -> dict[str, int]:

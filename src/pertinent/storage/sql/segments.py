@@ -15,12 +15,16 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    insert,
     select,
     union_all,
+    update,
 )
 
-from pertinent.segments.language import Condition, WindowedCondition
-from pertinent.storage.ports import Partition, partition_key
+from pertinent.segments.dates import parse_instant
+from pertinent.segments.language import Condition
+from pertinent.segments.timing import Clock
+from pertinent.storage.ports import DefinitionVersion, Partition, partition_key
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.conditions import ConditionCompiler
 from pertinent.storage.sql.dialect import (
@@ -39,6 +43,7 @@ _M = tables.segment_membership
 _T = tables.timers
 _P = tables.profiles
 _PE = tables.profile_events
+_V = tables.segment_versions
 
 
 def among_filter(conn: Connection, column: Any, ids: Collection[str]) -> ColumnElement[bool]:
@@ -79,20 +84,33 @@ class SqlSegmentStore:
                     found[key].add(row[0])
         return found
 
-    def window_times(
-        self, leaves: Sequence[WindowedCondition], now: datetime, among: Collection[str] | None
+    def anchors(
+        self, clocks: Sequence[Clock], now: datetime, among: Collection[str] | None
     ) -> list[tuple[int, str, datetime]]:
-        if not leaves or (among is not None and not among):
+        if not clocks or (among is not None and not among):
             return []
         compiler = self._compiler({})
-        parts: list[Any] = []
-        for index, leaf in enumerate(leaves):
-            part = compiler.window_time(index, leaf, now)
+        found: list[tuple[int, str, datetime]] = []
+        events: list[Any] = []
+        for index, clock in enumerate(clocks):
+            if clock.part != "date":
+                part = compiler.event_anchor(index, clock, now)
+                column = part.selected_columns[1]
+                if among is not None:
+                    part = part.where(among_filter(self._conn, column, among))
+                events.append(part)
+                continue
+            dated = compiler.date_anchor(index, clock)
             if among is not None:
-                part = part.where(among_filter(self._conn, _PE.c.profile_id, among))
-            parts.append(part)
-        query: Any = parts[0] if len(parts) == 1 else union_all(*parts)
-        return [(int(leaf), str(pid), from_time(at)) for leaf, pid, at in self._conn.execute(query)]
+                dated = dated.where(among_filter(self._conn, _P.c.profile_id, among))
+            for _, pid, text in self._conn.execute(dated):
+                at = parse_instant(text)
+                if at is not None:
+                    found.append((index, str(pid), at))
+        if events:
+            query: Any = events[0] if len(events) == 1 else union_all(*events)
+            found += [(int(i), str(pid), from_time(at)) for i, pid, at in self._conn.execute(query)]
+        return found
 
     def current(self, among: Collection[str] | None) -> dict[str, set[str]]:
         sql = "SELECT segment_key, profile_id FROM segment_membership WHERE exited_at IS NULL"
@@ -181,3 +199,47 @@ class SqlSegmentStore:
             .order_by(_M.c.entered_at, _M.c.id)
         )
         return [(r.profile_id, r.entered_at, r.exited_at) for r in rows]
+
+    def definitions(self) -> dict[str, DefinitionVersion]:
+        newest = (
+            select(_V.c.segment_key, func.max(_V.c.version).label("version"))
+            .group_by(_V.c.segment_key)
+            .subquery()
+        )
+        rows = self._conn.execute(
+            select(_V).join(
+                newest,
+                (newest.c.segment_key == _V.c.segment_key) & (newest.c.version == _V.c.version),
+            )
+        )
+        return {r.segment_key: _version(r) for r in rows if r.removed_at is None}
+
+    def save_definition(self, key: str, definition: Mapping[str, Any], at: datetime) -> int:
+        last = self._conn.execute(
+            select(func.coalesce(func.max(_V.c.version), 0)).where(_V.c.segment_key == key)
+        ).scalar_one()
+        number = int(last) + 1
+        self._conn.execute(
+            insert(_V).values(
+                segment_key=key, version=number, definition=dict(definition), saved_at=at
+            )
+        )
+        return number
+
+    def remove_definition(self, key: str, at: datetime) -> None:
+        last = select(func.max(_V.c.version)).where(_V.c.segment_key == key).scalar_subquery()
+        self._conn.execute(
+            update(_V)
+            .where(_V.c.segment_key == key, _V.c.version == last, _V.c.removed_at.is_(None))
+            .values(removed_at=at)
+        )
+
+    def versions(self, key: str) -> list[DefinitionVersion]:
+        rows = self._conn.execute(select(_V).where(_V.c.segment_key == key).order_by(_V.c.version))
+        return [_version(r) for r in rows]
+
+
+def _version(row: Any) -> DefinitionVersion:
+    return DefinitionVersion(
+        row.segment_key, int(row.version), row.definition, row.saved_at, row.removed_at
+    )

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from pertinent.events.model import Event
 from pertinent.storage.ports import AppendResult, Violation
 from pertinent.storage.sql.artefacts import SqlArtefacts, SqlCoordination
+from pertinent.storage.sql.consent import SqlConsentStore
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.journeys import SqlJourneyStore
 from pertinent.storage.sql.log import SqlCursors, SqlEventLog, encode_events, insert_events
@@ -31,6 +32,7 @@ class SqlTransaction:
         self.outbox = SqlOutbox(conn)
         self.suppressions = SqlSuppressions(conn)
         self.products = SqlProductStore(conn)
+        self.consent = SqlConsentStore(conn)
         self.artefacts = SqlArtefacts(conn)
         self.coordination = SqlCoordination(conn)
         self.violations = SqlViolations(conn)
@@ -65,6 +67,13 @@ class SqlStorage:
     def snapshot(self) -> Iterator[SqlTransaction]:
         with self.db.read() as conn:
             yield SqlTransaction(conn)
+
+    def forget_deleted(self) -> bool:
+        """SQLite: deleted content is zeroed as it goes (`secure_delete`), and the WAL, which
+        still holds the pages as they were, is copied into the database and truncated.
+        PostgreSQL: deleted rows stay in the table files until VACUUM reuses their space,
+        and in archived WAL; nothing to do from here (docs/privacy.md)."""
+        return self.db.checkpoint() if self.db.backend == "sqlite" else True
 
     def close(self) -> None:
         self.db.close()

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
 )
 
@@ -40,6 +41,8 @@ events = Table(
     Column("traits", Json, nullable=False),
     Column("context", Json, nullable=False),
     Column("is_bot", Boolean, nullable=False),
+    # Sent with a browser write key (`Event.browser_key`): never written into the catalogue.
+    Column("browser_key", Boolean, nullable=False, server_default=false()),
     # The partition key (`storage.ports.event_partition_key`); partition = pkey % count.
     Column("pkey", BigInteger, nullable=False, server_default="0"),
     # Why ingestion marked the event (`events.model.Flag`), as a JSON list; "[]" for most.
@@ -101,6 +104,7 @@ segment_membership = Table(
     Column("exited_at", UtcDateTime),
     Index("ix_membership_current", "segment_key", "exited_at", "profile_id"),
     Index("ix_membership_profile", "profile_id"),
+    Index("ix_membership_entered", "segment_key", "entered_at"),
     # One open membership per person and segment, whoever writes it.
     Index(
         "ux_membership_open",
@@ -110,6 +114,18 @@ segment_membership = Table(
         sqlite_where=text("exited_at IS NULL"),
         postgresql_where=text("exited_at IS NULL"),
     ),
+)
+
+# Every saved version of each segment's definition; the newest without `removed_at` is live.
+segment_versions = Table(
+    "segment_versions",
+    metadata,
+    Column("segment_key", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", Json, nullable=False),
+    Column("saved_at", UtcDateTime, nullable=False),
+    Column("removed_at", UtcDateTime),
+    PrimaryKeyConstraint("segment_key", "version"),
 )
 
 # Due-time wake-ups for segment window edges.
@@ -192,6 +208,24 @@ products = Table(
     Column("in_stock", Boolean, nullable=False),
     Column("created_at", UtcDateTime),
     Column("extra", Json, nullable=False),
+    # The person whose event last changed the row (None: an import or the products API), so
+    # that erasing them removes what they wrote into the shared catalogue.
+    Column("described_by", String(520), index=True),
+)
+
+# Each person's consent per topic, as history: the newest row of a topic (or of "*", every
+# topic) is the person's choice now. A pending opt-in names the address that must confirm it.
+consent = Table(
+    "consent",
+    metadata,
+    Column("id", SeqInt, primary_key=True, autoincrement=True),
+    Column("profile_id", String(520), nullable=False, index=True),
+    Column("topic", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("address", String(512)),
+    sqlite_autoincrement=True,  # history is in id order; an id is never handed out twice
 )
 
 # Trained models, as versioned blobs every process can load.
