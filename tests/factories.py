@@ -13,6 +13,9 @@ from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.events.model import Event
+from pertinent.journeys.caps import SendPolicy
+from pertinent.journeys.timing import UTC_ZONE
+from pertinent.journeys.versions import JourneySet
 from pertinent.processor.batch import Pipeline, Processor
 from pertinent.processor.compose import Composer
 from pertinent.segments.definitions import SegmentSet
@@ -98,5 +101,10 @@ def processor(
 ) -> Processor:
     """A processor with these segments and no journeys (so it never renders an email)."""
     renderer = Renderer(TemplateLibrary(Path("no-templates")), TokenSigner("s" * 16), "http://x")
-    pipeline = Pipeline(SegmentSet(list(segments)), {}, Composer(renderer, "s" * 16))
+    pipeline = Pipeline(
+        SegmentSet(list(segments)),
+        JourneySet.of([]),
+        Composer(renderer, "s" * 16),
+        SendPolicy((), None, UTC_ZONE, lambda _template: "marketing"),
+    )
     return Processor(storage, clock, pipeline, batch_size=batch_size, partitions=partitions)

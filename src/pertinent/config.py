@@ -21,6 +21,7 @@ from pertinent.delivery.settings import DeliverySettings
 from pertinent.errors import ConfigError
 from pertinent.experiments.settings import ExperimentSettings
 from pertinent.journeys.model import JourneyDefinition
+from pertinent.journeys.settings import JourneySettings
 from pertinent.privacy.settings import ConsentSettings
 from pertinent.profiles.settings import ProfileSettings
 from pertinent.recommend.settings import RecommendationSettings
@@ -147,6 +148,7 @@ class Settings(_Strict):
     profiles: ProfileSettings = Field(default_factory=ProfileSettings)
     experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    journeys: JourneySettings = Field(default_factory=JourneySettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
 

@@ -129,7 +129,7 @@ def test_the_newest_email_to_an_address_is_found_by_the_address(storage: Storage
         assert tx.outbox.latest_to("nobody@example.com") is None
 
 
-def test_an_address_keeps_each_reason_and_only_a_hard_bounce_is_undeliverable(
+def test_an_address_keeps_each_reason_and_a_hard_bounce_speaks_for_it(
     storage: Storage,
 ) -> None:
     with storage.transaction() as tx:
@@ -140,8 +140,16 @@ def test_an_address_keeps_each_reason_and_only_a_hard_bounce_is_undeliverable(
     with storage.snapshot() as tx:
         asked = ["a@example.com", "B@example.com", "c@example.com"]
         assert tx.suppressions.suppressed(asked) == {"a@example.com", "c@example.com"}
-        assert tx.suppressions.undeliverable(asked) == {"a@example.com"}, (
-            "the bounce is known although the address had unsubscribed first"
+        assert tx.suppressions.reasons(asked) == {
+            "a@example.com": "bounced",
+            "c@example.com": "complained",
+        }, "the bounce is known although the address had unsubscribed first"
+        assert tx.suppressions.reasons(["A@EXAMPLE.COM"]) == {"A@EXAMPLE.COM": "bounced"}
+        assert tx.suppressions.reasons([]) == {}
+    with storage.transaction() as tx:
+        assert tx.suppressions.lift("a@example.com", "unsubscribed")
+        assert not tx.suppressions.lift("c@example.com", "unsubscribed"), "not its reason"
+    with storage.snapshot() as tx:
+        assert tx.suppressions.reasons(["a@example.com"]) == {"a@example.com": "bounced"}, (
+            "an opt-in lifts the unsubscribe, never the bounce"
         )
-        assert tx.suppressions.undeliverable(["A@EXAMPLE.COM"]) == {"A@EXAMPLE.COM"}
-        assert tx.suppressions.undeliverable([]) == set()

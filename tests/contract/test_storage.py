@@ -10,11 +10,18 @@ import pytest
 from conftest import START
 from factories import identify, track
 
+from pertinent.events.model import Flag
 from pertinent.journeys.model import Instance
 from pertinent.profiles.state import ProfileState
 from pertinent.segments.language import PerformedCondition, SegmentDefinition
 from pertinent.segments.timing import Clock
-from pertinent.storage.ports import ConcurrentUpdate, Partition, Storage, partition_key
+from pertinent.storage.ports import (
+    ConcurrentUpdate,
+    Partition,
+    Storage,
+    Violation,
+    partition_key,
+)
 
 
 def test_log_appends_in_order_and_skips_duplicate_message_ids(storage: Storage) -> None:
@@ -301,7 +308,7 @@ def _instance(key: str, wake: timedelta | None, **fields: object) -> Instance:
     values: dict[str, object] = {
         "journey_key": "cart",
         "profile_id": "u1",
-        "step": 0,
+        "step": "step1",
         "status": "waiting",
         "started_at": START,
         "trigger": {"name": "E"},
@@ -320,11 +327,13 @@ def test_journey_instances_are_saved_by_key_and_wake_when_due(storage: Storage) 
         assert tx.journeys.next_due(everything) == START + timedelta(hours=1)
         assert [i.key for i in tx.journeys.active({"u1"})] == ["k1"]
         assert tx.journeys.active({"u1"})[0] == first
-        assert tx.journeys.entered(["welcome"], {"u1", "u2"}) == {("welcome", "u1")}
+        assert tx.journeys.last_entered(["welcome"], {"u1", "u2"}) == {("welcome", "u1"): START}
     with storage.transaction() as tx:
         assert tx.journeys.claim_due(START, 10, everything) == []
         assert tx.journeys.claim_due(START + timedelta(hours=1), 10, everything) == [first]
-        tx.journeys.save([replace(first, step=1, status="completed", wake_at=None, ended_at=START)])
+        tx.journeys.save(
+            [replace(first, step="step2", status="completed", wake_at=None, ended_at=START)]
+        )
     with storage.snapshot() as tx:
         assert tx.journeys.active({"u1"}) == []
         assert tx.journeys.next_due(everything) is None
@@ -412,3 +421,44 @@ def test_a_seq_is_never_handed_out_again_after_the_newest_events_are_erased(
         tx.artefacts.forget_erasures(first)
         tx.artefacts.record_erasure("y", START)
         assert [i for i, _ in tx.artefacts.erasures_after(0)] > [first]
+
+
+def test_an_event_keeps_the_flags_ingestion_gave_it(storage: Storage) -> None:
+    flagged = replace(
+        track("E", START, user="u1", message_id="f"),
+        flags=(Flag("future_timestamp", "/timestamp", "set to its arrival"),),
+    )
+    with storage.transaction() as tx:
+        tx.log.append([flagged, track("E", START, user="u1", message_id="plain")])
+    with storage.snapshot() as tx:
+        read = [e.event for e in tx.log.read_after(0, 10)]
+    assert [e.flags for e in read] == [flagged.flags, ()]
+
+
+def test_violations_are_counted_per_event_field_and_outcome(storage: Storage) -> None:
+    later = START + timedelta(hours=1)
+    storage.append(
+        [[track("E", START, user="u1")]],
+        [
+            Violation("Order Completed", "/properties/revenue", True, START),
+            Violation("Order Completed", "/properties/revenue", True, later),
+            Violation("Order Completed", "/properties/revenue", False, START),
+        ],
+    )
+    with storage.transaction() as tx:
+        tx.violations.add(
+            [
+                Violation("Order Completed", "/properties/revenue", True, START),
+                Violation("Signed Up", "/event", False, later),
+            ]
+        )
+    counts = [(v.event, v.field, v.rejected, v.count) for v in storage.reads.violations()]
+    assert counts == [
+        ("Order Completed", "/properties/revenue", True, 3),
+        ("Order Completed", "/properties/revenue", False, 1),
+        ("Signed Up", "/event", False, 1),
+    ]
+    first = storage.reads.violations()[0]
+    assert (first.first_seen, first.last_seen) == (START, later)
+    with storage.snapshot() as tx:
+        assert len(tx.log.read_after(0, 10)) == 1, "the batch was appended with its counts"

@@ -58,7 +58,7 @@ class Served:
     def suppressed(self, reason: str) -> bool:
         with self.system.storage.snapshot() as tx:
             if reason == "bounced":
-                return bool(tx.suppressions.undeliverable(["ann@example.com"]))
+                return tx.suppressions.reasons(["ann@example.com"]) == {"ann@example.com": reason}
             return bool(tx.suppressions.suppressed(["ann@example.com"]))
 
 

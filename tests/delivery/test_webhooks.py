@@ -137,11 +137,11 @@ class Hooked:
         ]
 
     def suppressed(self, address: str) -> tuple[bool, bool]:
-        """(suppressed for marketing, undeliverable)."""
+        """(suppressed for marketing, hard-bounced: no mail at all)."""
         with self.system.storage.snapshot() as tx:
             return (
                 bool(tx.suppressions.suppressed([address])),
-                bool(tx.suppressions.undeliverable([address])),
+                tx.suppressions.reasons([address]).get(address) == "bounced",
             )
 
 
@@ -162,7 +162,7 @@ def hooked(workspace: Path, clock: SimClock, sink: SmtpSink) -> Iterator[Hooked]
     system = build_system(load_workspace(workspace), clock=clock)
     sns_key, certificate = _test_certificate()
     amazon = FakeAmazon(certificate)
-    system.webhooks.ses = SesWebhook(SesSettings(topic_arns=[TOPIC]), amazon.fetch)
+    system.esp.ses = SesWebhook(SesSettings(topic_arns=[TOPIC]), amazon.fetch)
     system.ingestor.ingest(
         [
             {"type": "identify", "userId": "ann", "traits": {"email": "ann@example.com"}},

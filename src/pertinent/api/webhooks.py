@@ -25,7 +25,7 @@ MAX_BODY_BYTES = 5 * 1024 * 1024  # SendGrid batches many events in one request
 
 def build_router(system: System) -> APIRouter:
     router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-    hooks = system.webhooks
+    hooks = system.esp
 
     async def handle(
         request: Request, esp: str, read: Callable[[bytes], list[Feedback]] | None

@@ -12,6 +12,7 @@ from pertinent.cli import (  # noqa: F401  (registers their commands)
     delivery,
     experiments,
     imports,
+    journeys,
     keys,
     recommend,
     run,

@@ -8,8 +8,9 @@ logged and retried after a pause that grows while it keeps failing (a batch that
 rolled back; nothing is lost or done twice).
 
 The sender delivers due outbox rows, first taking back the rows it had claimed before a
-restart, and heartbeats under its slot's name. The sender of slot 0 also serves the bounce
-address (`delivery.bounces`), on the same event loop.
+restart, and heartbeats under its slot's name; it also makes the due webhook calls of
+journey steps. The sender of slot 0 also serves the bounce address (`delivery.bounces`), on
+the same event loop.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def run_processor(system: System, stop: threading.Event, *, slot: int = 0) -> No
                 system.sync_segments()
             if now >= models_at:
                 system.models.poll()
+                if system.follow_definitions():
+                    log.info("definitions applied elsewhere are live here now")
                 # One trainer for the deployment: whoever holds partition 0.
                 if any(p.index == 0 for p in partitions):
                     trainer.maybe_start()
@@ -122,13 +125,14 @@ async def _send(system: System, stop: threading.Event, slot: int) -> None:
                         await bounces.keep_listening()
                     beat_at = monotonic() + 2
                 report = await sender.send_due()
+                called = await system.webhooks.deliver_due()
                 failures = 0
             except Exception:
                 failures += 1
                 log.exception("sending failed; retrying")
                 await asyncio.sleep(min(MAX_PAUSE_SECONDS, 0.1 * 2**failures))
                 continue
-            if not report:
+            if not report and not called:
                 await asyncio.sleep(poll)
     finally:
         if bounces is not None:

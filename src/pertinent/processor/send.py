@@ -40,6 +40,7 @@ from pertinent.events.system import system_event
 from pertinent.privacy.consent import ConsentPolicy, by_person
 from pertinent.privacy.settings import ConsentSettings
 from pertinent.processor.apply import apply
+from pertinent.processor.compose import blocked
 from pertinent.processor.effects import (
     Defer,
     Effect,
@@ -182,17 +183,17 @@ class Sender:
         with self._storage.transaction() as tx:
             return tx.outbox.release(self.owner, self._clock.now())
 
-    def _claim(self, limit: int) -> tuple[list[PendingEmail], set[str], dict[int, str]]:
-        """Due rows, the addresses of theirs now suppressed, and the rows whose person left
-        the email's topic since it was written (by row id, why)."""
+    def _claim(self, limit: int) -> tuple[list[PendingEmail], dict[str, str], dict[int, str]]:
+        """Due rows, why each of their addresses is suppressed now (if it is), and the rows
+        whose person left the email's topic since it was written (by row id, why)."""
         # A look in a snapshot first: an idle poll must not take SQLite's one writer.
         with self._storage.snapshot() as tx:
             first = tx.outbox.next_due()
         if first is None or first > self._clock.now():
-            return [], set(), {}
+            return [], {}, {}
         with self._storage.transaction() as tx:
             due = tx.outbox.claim(self._clock.now(), self._lease, limit, self.owner)
-            suppressed = tx.suppressions.suppressed({p.item.to_address for p in due})
+            suppressed = tx.suppressions.reasons({p.item.to_address for p in due})
             topical = [p for p in due if p.item.meta.get("topic")]
             history = by_person(tx.consent.history({p.item.profile_id for p in topical}))
         refused = {
@@ -245,9 +246,10 @@ class Sender:
         )
         return Envelope(originator.return_path(item.message_id), address, data)
 
-    async def _deliver(self, pending: PendingEmail, suppressed: set[str]) -> list[Effect]:
+    async def _deliver(self, pending: PendingEmail, suppressed: dict[str, str]) -> list[Effect]:
         now = self._clock.now()
-        if pending.item.to_address in suppressed:
+        category = str(pending.item.meta.get("category", "marketing"))
+        if blocked(category, suppressed.get(pending.item.to_address)):
             return [MarkFailed(pending.id, "suppressed before sending")]
         try:
             envelope = self._envelope(pending, now)

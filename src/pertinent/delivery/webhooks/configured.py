@@ -1,4 +1,4 @@
-"""The webhooks a workspace turned on, built from `delivery.webhooks` in pertinent.yaml."""
+"""The ESP webhooks a workspace turned on, built from `delivery.webhooks` in pertinent.yaml."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from pertinent.delivery.webhooks.ses import Fetch, SesWebhook, fetch_https
 
 
 @dataclass
-class Webhooks:
+class EspWebhooks:
     ses: SesWebhook | None = None
     sendgrid: SendgridWebhook | None = None
     postmark: PostmarkWebhook | None = None
 
     @classmethod
-    def from_settings(cls, settings: WebhookSettings, fetch: Fetch = fetch_https) -> Webhooks:
+    def from_settings(cls, settings: WebhookSettings, fetch: Fetch = fetch_https) -> EspWebhooks:
         """`fetch` reaches Amazon SNS (certificates, subscription confirmations)."""
         return cls(
             ses=SesWebhook(settings.ses, fetch) if settings.ses else None,

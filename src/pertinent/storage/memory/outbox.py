@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from pertinent.delivery.outbox import OutboxItem, PendingEmail
+from pertinent.delivery.suppression import strongest
+from pertinent.journeys.caps import SentRecord
 from pertinent.storage.memory.state import OutboxRow, State, Suppression, stored_item, utc
 
 
@@ -127,6 +129,18 @@ class MemoryOutbox:
         newest = max(rows, key=lambda r: (r.item.created_at, r.id), default=None)
         return item_of(newest) if newest is not None else None
 
+    def history(self, profile_ids: Collection[str], since: datetime) -> list[SentRecord]:
+        wanted = set(profile_ids)
+        return [
+            SentRecord.of(
+                row.item.profile_id, utc(row.item.created_at), row.item.journey_key, row.item.meta
+            )
+            for row in self._state.outbox.values()
+            if row.item.profile_id in wanted
+            and row.item.created_at > since
+            and row.status != "failed"
+        ]
+
 
 def _normalized(address: str) -> str:
     return address.strip().lower()
@@ -141,17 +155,14 @@ class MemorySuppressions:
             (_normalized(address), reason), Suppression(profile_id, reason, utc(at))
         )
 
-    def _having(self, addresses: Collection[str], reasons: Collection[str] | None) -> set[str]:
-        found = {
-            a for a, reason in self._state.suppressions if reasons is None or reason in reasons
-        }
-        return {a for a in addresses if _normalized(a) in found}
-
     def suppressed(self, addresses: Collection[str]) -> set[str]:
-        return self._having(addresses, None)
+        return set(self.reasons(addresses))
 
-    def undeliverable(self, addresses: Collection[str]) -> set[str]:
-        return self._having(addresses, ("bounced",))
+    def reasons(self, addresses: Collection[str]) -> dict[str, str]:
+        held: dict[str, list[tuple[datetime, str]]] = {}
+        for (address, reason), row in self._state.suppressions.items():
+            held.setdefault(address, []).append((row.created_at, reason))
+        return {a: strongest(held[_normalized(a)]) for a in addresses if _normalized(a) in held}
 
     def lift(self, address: str, reason: str) -> bool:
         return self._state.suppressions.pop((_normalized(address), reason), None) is not None

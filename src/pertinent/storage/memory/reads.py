@@ -8,12 +8,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pertinent.events.model import LoggedEvent
+from pertinent.journeys.broadcasts import Broadcast, BroadcastNumbers
+from pertinent.journeys.webhooks import Delivery
+from pertinent.storage.memory.broadcasts import MemoryBroadcasts
 from pertinent.storage.memory.consent import MemoryConsentStore
 from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.outbox import item_of, row_of
 from pertinent.storage.memory.profiles import MemoryProfileStore, events_of
 from pertinent.storage.memory.state import OutboxRow, State, stored_event, stored_instance
 from pertinent.storage.memory.violations import MemoryViolations
+from pertinent.storage.memory.webhooks import MemoryWebhooks
 from pertinent.storage.ports import (
     Member,
     Partition,
@@ -21,6 +25,7 @@ from pertinent.storage.ports import (
     ProfileView,
     SentEmail,
     Status,
+    StepNumber,
     TimelineEntry,
     ViolationCount,
     event_partition_key,
@@ -143,6 +148,19 @@ class MemoryReadModel:
     def email(self, message_id: str) -> SentEmail | None:
         row = row_of(self._committed(), message_id)
         return _sent(row) if row is not None else None
+
+    def journey_numbers(self) -> list[StepNumber]:
+        return MemoryJourneyStore(self._committed()).numbers()
+
+    def webhook_deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
+        return MemoryWebhooks(self._committed()).deliveries(journey_key, limit)
+
+    def broadcasts(self, limit: int) -> list[Broadcast]:
+        found = self._committed().broadcasts
+        return [found[i] for i in sorted(found, reverse=True)[:limit]]
+
+    def broadcast_numbers(self, broadcast_id: int) -> BroadcastNumbers | None:
+        return MemoryBroadcasts(self._committed()).numbers(broadcast_id)
 
     def person(self, profile_id: str) -> PersonRecord | None:
         state = self._committed()

@@ -9,13 +9,17 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from pertinent.delivery.outbox import OutboxItem, PendingEmail
+from pertinent.delivery.suppression import strongest
+from pertinent.journeys.caps import SentRecord
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.dialect import (
     execute_values,
     fetch,
+    from_json,
     from_time,
     in_ids,
     insert_ignoring,
+    is_postgresql,
     json_dumps,
     json_mark,
     mark,
@@ -184,6 +188,23 @@ class SqlOutbox:
         ).first()
         return item_of(row) if row is not None else None
 
+    def history(self, profile_ids: Collection[str], since: datetime) -> list[SentRecord]:
+        if not profile_ids:
+            return []
+        conn = self._conn
+        where, param = in_ids(conn, "profile_id", profile_ids)
+        text = "::text" if is_postgresql(conn) else ""
+        rows = fetch(
+            conn,
+            f"SELECT profile_id, created_at, journey_key, meta{text} FROM outbox WHERE {where}"
+            f" AND created_at > {mark(conn)} AND status <> 'failed' ORDER BY created_at, id",
+            (param, native_time(conn, since)),
+        )
+        return [
+            SentRecord.of(pid, from_time(at), journey, from_json(meta))
+            for pid, at, journey, meta in rows
+        ]
+
 
 def normalized(address: str) -> str:
     return address.strip().lower()
@@ -207,26 +228,25 @@ class SqlSuppressions:
             ],
         )
 
-    def _having(self, addresses: Collection[str], reason: str | None) -> set[str]:
+    def suppressed(self, addresses: Collection[str]) -> set[str]:
+        return set(self.reasons(addresses))
+
+    def reasons(self, addresses: Collection[str]) -> dict[str, str]:
         if not addresses:
-            return set()
+            return {}
         by_normal: dict[str, list[str]] = {}
         for address in addresses:
             by_normal.setdefault(normalized(address), []).append(address)
         where, param = in_ids(self._conn, "address", by_normal)
-        sql = f"SELECT DISTINCT address FROM suppressions WHERE {where}"
-        params: tuple[object, ...] = (param,)
-        if reason is not None:
-            sql += f" AND reason = {mark(self._conn)}"
-            params = (param, reason)
-        found = fetch(self._conn, sql, params)
-        return {given for (normal,) in found for given in by_normal[normal]}
-
-    def suppressed(self, addresses: Collection[str]) -> set[str]:
-        return self._having(addresses, None)
-
-    def undeliverable(self, addresses: Collection[str]) -> set[str]:
-        return self._having(addresses, "bounced")
+        found = fetch(
+            self._conn,
+            f"SELECT address, created_at, reason FROM suppressions WHERE {where}",
+            (param,),
+        )
+        held: dict[str, list[tuple[datetime, str]]] = {}
+        for normal, at, reason in found:
+            held.setdefault(normal, []).append((from_time(at), str(reason)))
+        return {given: strongest(held[n]) for n in held for given in by_normal[n]}
 
     def lift(self, address: str, reason: str) -> bool:
         lifted = self._conn.execute(

@@ -10,16 +10,20 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, func, or_, select
 
 from pertinent.events.model import LoggedEvent
+from pertinent.journeys.broadcasts import Broadcast, BroadcastNumbers
+from pertinent.journeys.webhooks import Delivery
 from pertinent.storage.ports import (
     Member,
     PersonRecord,
     ProfileView,
     SentEmail,
     Status,
+    StepNumber,
     TimelineEntry,
     ViolationCount,
 )
 from pertinent.storage.sql import tables
+from pertinent.storage.sql.broadcasts import SqlBroadcasts, broadcast_numbers
 from pertinent.storage.sql.consent import SqlConsentStore
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.dialect import fetch, in_ids, mark, partition_of
@@ -28,6 +32,7 @@ from pertinent.storage.sql.log import read_columns, row_event
 from pertinent.storage.sql.outbox import item_of
 from pertinent.storage.sql.profiles import SqlProfileStore, events_of
 from pertinent.storage.sql.violations import SqlViolations
+from pertinent.storage.sql.webhooks import SqlWebhooks
 
 _M = tables.segment_membership
 _O = tables.outbox
@@ -178,6 +183,24 @@ class SqlReadModel:
             return [SentEmail(item_of(r), r.status, r.sent_at, r.last_error) for r in rows]
 
         return self._read(query)
+
+    def journey_numbers(self) -> list[StepNumber]:
+        return self._read(lambda conn: SqlJourneyStore(conn).numbers())
+
+    def webhook_deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
+        return self._read(lambda conn: SqlWebhooks(conn).deliveries(journey_key, limit))
+
+    def broadcasts(self, limit: int) -> list[Broadcast]:
+        def query(conn: Connection) -> list[Broadcast]:
+            b = tables.broadcasts
+            ids = conn.execute(select(b.c.id).order_by(b.c.id.desc()).limit(limit)).scalars()
+            found = SqlBroadcasts(conn).get(list(ids))
+            return [found[i] for i in sorted(found, reverse=True)]
+
+        return self._read(query)
+
+    def broadcast_numbers(self, broadcast_id: int) -> BroadcastNumbers | None:
+        return self._read(lambda conn: broadcast_numbers(conn, broadcast_id))
 
     def email(self, message_id: str) -> SentEmail | None:
         def query(conn: Connection) -> SentEmail | None:
