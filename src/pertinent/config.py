@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from pertinent.content.settings import ContentSettings
+from pertinent.delivery.settings import DeliverySettings
 from pertinent.errors import ConfigError
 from pertinent.experiments.settings import ExperimentSettings
 from pertinent.journeys.model import JourneyDefinition
@@ -42,7 +43,8 @@ class StorageSettings(_Strict):
 
 
 class ServerSettings(_Strict):
-    base_url: str = "http://127.0.0.1:8000"
+    # None: the address `pertinent serve` listens on (--host, --port).
+    base_url: str | None = None
 
 
 # Which side of the shop a write key lives on. A browser key ships in JavaScript, so whoever
@@ -149,6 +151,7 @@ class Settings(_Strict):
     experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     journeys: JourneySettings = Field(default_factory=JourneySettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from pertinent.cli import (  # noqa: F401  (registers their commands)
+    delivery,
     experiments,
     imports,
     journeys,

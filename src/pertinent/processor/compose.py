@@ -23,7 +23,8 @@ from typing import Any
 
 from pertinent.content.context import ContextBuilder
 from pertinent.content.render import Renderer
-from pertinent.delivery.address import address_problem
+from pertinent.delivery.address import AddressError, normalize_address
+from pertinent.delivery.message import HeaderError, checked
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.errors import TemplateError
 from pertinent.events.model import Event
@@ -75,8 +76,10 @@ def addresses(
             continue
         state = profiles.get(_person(entry))
         value = state.traits.get("email") if state else None
-        if isinstance(value, str):
-            found.add(value)
+        try:
+            found.add(normalize_address(value))
+        except AddressError:
+            continue  # composed as a failed email with its reason; nothing to look up
     return found
 
 
@@ -197,9 +200,11 @@ class Composer:
                 **content,
             )
 
-        if (problem := address_problem(address)) is not None:
-            return item(error=f"bad address: {problem}"), f"bad address: {problem}"
-        assert isinstance(address, str)
+        try:
+            # The one form the address is sent, stored and matched against suppressions in.
+            address = normalize_address(address)
+        except AddressError as exc:
+            return item(error=f"bad address: {exc}"), f"bad address: {exc}"
         if blocked(request.category, suppressed.get(address)):
             return None, "suppressed"
         try:
@@ -219,6 +224,10 @@ class Composer:
             )
         except TemplateError as exc:
             return item(error=f"template error: {exc}"), f"template error: {exc}"
+        try:
+            checked("Subject", rendered.subject)
+        except HeaderError as exc:
+            return item(error=f"bad header: {exc}"), f"bad header: {exc}"
         recommended = context.get("recommendations")
         if recommended is not None and hasattr(recommended, "served_ids"):
             meta["recommended"] = list(recommended.served_ids)

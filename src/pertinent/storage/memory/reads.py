@@ -195,7 +195,7 @@ class MemoryReadModel:
             ],
             consent=MemoryConsentStore(state).history([profile_id]),
             suppressed=sorted(
-                a for a, s in state.suppressions.items() if s.profile_id == profile_id
+                {a for (a, _why), s in state.suppressions.items() if s.profile_id == profile_id}
             ),
             described=sorted(i for i, p in state.product_describers.items() if p == profile_id),
         )

@@ -258,7 +258,9 @@ class SqlReadModel:
                 emails=[SentEmail(item_of(r), r.status, r.sent_at, r.last_error) for r in emails],
                 consent=SqlConsentStore(conn).history([profile_id]),
                 suppressed=sorted(
-                    conn.execute(select(s.c.address).where(s.c.profile_id == profile_id)).scalars()
+                    conn.execute(
+                        select(s.c.address).where(s.c.profile_id == profile_id).distinct()
+                    ).scalars()
                 ),
                 described=sorted(
                     conn.execute(
