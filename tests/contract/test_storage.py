@@ -11,11 +11,18 @@ from conftest import START
 from factories import identify, outbox_item, track
 
 from pertinent.delivery.outbox import OutboxItem
+from pertinent.events.model import Flag
 from pertinent.journeys.model import Instance
 from pertinent.profiles.state import ProfileState
 from pertinent.segments.language import PerformedCondition, SegmentDefinition
 from pertinent.segments.timing import Clock
-from pertinent.storage.ports import ConcurrentUpdate, Partition, Storage, partition_key
+from pertinent.storage.ports import (
+    ConcurrentUpdate,
+    Partition,
+    Storage,
+    Violation,
+    partition_key,
+)
 
 
 def test_log_appends_in_order_and_skips_duplicate_message_ids(storage: Storage) -> None:
@@ -501,3 +508,44 @@ def test_a_seq_is_never_handed_out_again_after_the_newest_events_are_erased(
         tx.artefacts.forget_erasures(first)
         tx.artefacts.record_erasure("y", START)
         assert [i for i, _ in tx.artefacts.erasures_after(0)] > [first]
+
+
+def test_an_event_keeps_the_flags_ingestion_gave_it(storage: Storage) -> None:
+    flagged = replace(
+        track("E", START, user="u1", message_id="f"),
+        flags=(Flag("future_timestamp", "/timestamp", "set to its arrival"),),
+    )
+    with storage.transaction() as tx:
+        tx.log.append([flagged, track("E", START, user="u1", message_id="plain")])
+    with storage.snapshot() as tx:
+        read = [e.event for e in tx.log.read_after(0, 10)]
+    assert [e.flags for e in read] == [flagged.flags, ()]
+
+
+def test_violations_are_counted_per_event_field_and_outcome(storage: Storage) -> None:
+    later = START + timedelta(hours=1)
+    storage.append(
+        [[track("E", START, user="u1")]],
+        [
+            Violation("Order Completed", "/properties/revenue", True, START),
+            Violation("Order Completed", "/properties/revenue", True, later),
+            Violation("Order Completed", "/properties/revenue", False, START),
+        ],
+    )
+    with storage.transaction() as tx:
+        tx.violations.add(
+            [
+                Violation("Order Completed", "/properties/revenue", True, START),
+                Violation("Signed Up", "/event", False, later),
+            ]
+        )
+    counts = [(v.event, v.field, v.rejected, v.count) for v in storage.reads.violations()]
+    assert counts == [
+        ("Order Completed", "/properties/revenue", True, 3),
+        ("Order Completed", "/properties/revenue", False, 1),
+        ("Signed Up", "/event", False, 1),
+    ]
+    first = storage.reads.violations()[0]
+    assert (first.first_seen, first.last_seen) == (START, later)
+    with storage.snapshot() as tx:
+        assert len(tx.log.read_after(0, 10)) == 1, "the batch was appended with its counts"

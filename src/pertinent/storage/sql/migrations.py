@@ -82,9 +82,8 @@ def _segment_versions(conn: Connection) -> None:
 def _ingestion_flags(conn: Connection) -> None:
     """Version 4: events carry the flags ingestion gave them; tracking-plan violations are
     counted. (On SQLite, step 2 may have just rebuilt the events table, flags included.)"""
-    if "flags" not in {c["name"] for c in inspect(conn).get_columns("events")}:
-        kind = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
-        conn.execute(text(f"ALTER TABLE events ADD COLUMN flags {kind} NOT NULL DEFAULT '[]'"))
+    kind = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+    _add_missing_column(conn, "events", "flags", f"{kind} NOT NULL DEFAULT '[]'")
     tables.tracking_plan_violations.create(conn, checkfirst=True)
 
 
