@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pertinent.clock import Clock
+from pertinent.content.links import SystemUrls
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
 from pertinent.delivery.outbox import OutboxItem
@@ -21,7 +22,7 @@ from pertinent.processor.compose import Composer
 from pertinent.segments.definitions import SegmentSet
 from pertinent.segments.language import SegmentDefinition
 from pertinent.storage.ports import Storage
-from pertinent.tracking.tokens import TokenSigner
+from pertinent.tracking.tokens import TrackingTokens
 
 
 def track(
@@ -100,7 +101,8 @@ def processor(
     partitions: int = 1,
 ) -> Processor:
     """A processor with these segments and no journeys (so it never renders an email)."""
-    renderer = Renderer(TemplateLibrary(Path("no-templates")), TokenSigner("s" * 16), "http://x")
+    urls = SystemUrls("http://x", TrackingTokens("s" * 16))
+    renderer = Renderer(TemplateLibrary(Path("no-templates")), urls)
     pipeline = Pipeline(
         SegmentSet(list(segments)),
         JourneySet.of([]),

@@ -15,22 +15,28 @@ import orjson
 
 from pertinent.clock import Clock, WallClock
 from pertinent.config import Workspace, load_workspace
+from pertinent.content.context import ContextBuilder
+from pertinent.content.links import LinkRules, SystemUrls
+from pertinent.content.preview import Previewer
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
+from pertinent.delivery.dkim import load_signer
+from pertinent.delivery.message import Originator
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
+from pertinent.delivery.webhooks.configured import EspWebhooks
 from pertinent.errors import ConfigError, TemplateError
 from pertinent.ingest.pipeline import Ingestor, Rules
 from pertinent.journeys.caps import Category, SendPolicy
 from pertinent.journeys.plan import Plan, plan_files, workspace_files, write_files
 from pertinent.journeys.references import check_references
 from pertinent.journeys.settings import JourneySettings
-from pertinent.journeys.timing import QuietHours, zone_named
+from pertinent.journeys.timing import UTC_ZONE, QuietHours, zone_named
 from pertinent.journeys.versions import JourneySet, register
 from pertinent.journeys.webhooks import WebhookSender
 from pertinent.privacy.consent import ConsentPolicy
 from pertinent.processor.batch import Pipeline, Processor, retrying
 from pertinent.processor.compose import Composer
-from pertinent.processor.send import Sender, Transport
+from pertinent.processor.send import Outgoing, Sender, Transport
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.artefacts import ModelSync
 from pertinent.recommend.cache import make_cache
@@ -43,8 +49,9 @@ from pertinent.segments.sync import SegmentChange, sync_definitions
 from pertinent.storage.ports import Storage
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
-from pertinent.tracking.tokens import TokenSigner
+from pertinent.tracking.tokens import TrackingTokens
 
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 log = logging.getLogger("pertinent")
 # The artefact under which applied definitions travel to every process.
 DEFINITIONS = "workspace"
@@ -61,12 +68,15 @@ class System:
     segments: SegmentSet
     processor: Processor
     renderer: Renderer
-    signer: TokenSigner
+    tokens: TrackingTokens
+    contexts: ContextBuilder
+    previews: Previewer
     sender: Sender
     recommendations: RecommendationService
     models: ModelSync
     webhooks: WebhookSender
     templates: TemplateLibrary = field(repr=False)
+    esp: EspWebhooks = field(default_factory=EspWebhooks, repr=False)
     segments_synced: bool = False
     # The newest applied definitions this process runs on (artefact version; 0: its folder's).
     definitions_version: int = 0
@@ -227,15 +237,22 @@ def build_system(
     database_url: str | None = None,
     schema: str | None = None,
     slot: int = 0,
+    base_url: str = DEFAULT_BASE_URL,
 ) -> System:
     """Wire a workspace. `slot` names this process among its role's processes on this host
-    (the supervisor numbers them), so a restarted sender takes back its own rows."""
+    (the supervisor numbers them), so a restarted sender takes back its own rows. `base_url`
+    is where links point when the workspace does not say (`serve` passes its address)."""
     clock = clock or WallClock()
     settings = workspace.settings
     storage = storage or open_storage(workspace, database_url=database_url, schema=schema)
-    signer = TokenSigner(settings.secret)
-    templates = TemplateLibrary(workspace.templates_dir)
-    renderer = Renderer(templates, signer, settings.server.base_url)
+    tokens = TrackingTokens(settings.secret)
+    zone = zone_named(settings.journeys.timezone) or UTC_ZONE
+    templates = TemplateLibrary(workspace.templates_dir, settings.content, zone)
+    renderer = Renderer(
+        templates,
+        SystemUrls(settings.server.base_url or base_url, tokens),
+        LinkRules.of(settings.content.allowed_link_hosts),
+    )
     segments = SegmentSet(workspace.segments, settings.profiles)
     check_references(
         workspace.journeys, [s.key for s in segments], templates, workspace.templates_dir
@@ -259,12 +276,13 @@ def build_system(
             )
         }
 
+    contexts = ContextBuilder([recommendations_hook])
     consent = ConsentPolicy(settings.consent)
     journeys = retrying(lambda: register_journeys(storage, workspace, clock))
     pipeline = Pipeline(
         segments=segments,
         journeys=journeys,
-        composer=Composer(renderer, settings.secret, hooks=[recommendations_hook], consent=consent),
+        composer=Composer(renderer, settings.secret, contexts, consent=consent),
         policy=send_policy(settings.journeys, templates),
     )
     processor = Processor(
@@ -275,11 +293,20 @@ def build_system(
         partitions=settings.processor.partitions,
     )
     smtp = SmtpSettings.from_url(settings.smtp.url, timeout=settings.smtp.timeout_seconds)
+    delivery = settings.delivery
+    mail_from = Originator.from_settings(
+        settings.smtp.sender, delivery.bounces.address if delivery.bounces else None
+    )
+    outgoing = Outgoing(
+        mail_from,
+        load_signer(workspace.root, delivery.dkim, mail_from.domain),
+        delivery.rate_limits,
+    )
     sender = Sender(
         storage,
         clock,
-        transport or SmtpTransport(smtp),
-        settings.smtp.sender,
+        transport or SmtpTransport(smtp, connections=delivery.connections),
+        outgoing,
         owner=f"{socket.gethostname()}/sender-{slot}",
         retry_base=timedelta(seconds=settings.smtp.retry_seconds),
         consent=consent,
@@ -296,7 +323,9 @@ def build_system(
         segments=segments,
         processor=processor,
         renderer=renderer,
-        signer=signer,
+        tokens=tokens,
+        contexts=contexts,
+        previews=Previewer(renderer, contexts, storage.reads, workspace.journeys, clock),
         sender=sender,
         recommendations=recommendations,
         models=models,
@@ -307,6 +336,7 @@ def build_system(
             owner=f"{socket.gethostname()}/sender-{slot}",
         ),
         templates=templates,
+        esp=EspWebhooks.from_settings(delivery.webhooks),
     )
 
 

@@ -113,6 +113,13 @@ def _version_1_database(url: str, schema: str | None, backend: str) -> None:
             ),
             {"t": stamp},
         )
+        conn.execute(
+            text(
+                "INSERT INTO suppressions (address, profile_id, reason, created_at) VALUES"
+                " ('old@example.com', 'u1', 'unsubscribed', :t)"
+            ),
+            {"t": stamp},
+        )
     engine.dispose()
 
 
@@ -137,6 +144,9 @@ def test_a_version_1_database_comes_forward_with_its_data(
             assert (waiting.step, waiting.version) == ("step1", 1), "index 0 is step1 now"
             tx.segments.enter("s", {"u1"}, START)
             tx.artefacts.put("model", b"x", {}, START)
+            assert tx.suppressions.suppressed(["old@example.com"]) == {"old@example.com"}
+            tx.suppressions.add("old@example.com", "u1", "bounced", START)
+            assert tx.suppressions.reasons(["old@example.com"]) == {"old@example.com": "bounced"}
             tx.profiles.erase("u1")  # the newest event goes with its person
         storage.close()
         # Reopened: the first new event comes after every seq a reader may have seen.

@@ -13,7 +13,6 @@ from pertinent.clock import SimClock
 from pertinent.errors import ConfigError
 from pertinent.ingest.pipeline import Ingestor, Rules
 from pertinent.ingest.tracking_plan import load_tracking_plan
-from pertinent.scaffold import write_example_workspace
 from pertinent.storage.memory.storage import MemoryStorage
 
 ORDER = """
@@ -157,13 +156,3 @@ def test_a_wrong_plan_file_is_an_error_naming_the_file_and_the_path(
         load_tracking_plan(_plan(tmp_path, **files))
     assert str(raised.value.where).endswith(where)
     assert message in raised.value.message
-
-
-def test_the_example_workspace_plans_its_own_events(tmp_path: Path) -> None:
-    write_example_workspace(tmp_path / "ws")
-    assert sorted(load_tracking_plan(tmp_path / "ws").events) == [
-        "Order Completed",
-        "Product Added",
-        "Product Viewed",
-        "Signed Up",
-    ]

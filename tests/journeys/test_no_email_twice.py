@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pertinent.clock import SimClock
+from pertinent.content.links import SystemUrls
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
 from pertinent.events.model import Event
@@ -36,7 +37,7 @@ from pertinent.processor.batch import Pipeline, Processor
 from pertinent.processor.compose import Composer
 from pertinent.segments.definitions import SegmentSet
 from pertinent.storage.memory.storage import MemoryStorage
-from pertinent.tracking.tokens import TokenSigner
+from pertinent.tracking.tokens import TrackingTokens
 
 USERS = ["u0", "u1"]
 DEVICES = ["a0", "a1"]
@@ -117,7 +118,8 @@ class World:
     def __init__(self, templates: Path) -> None:
         self.storage = Crashy()
         self.clock = SimClock(START)
-        renderer = Renderer(TemplateLibrary(templates), TokenSigner("s" * 16), "http://x")
+        urls = SystemUrls("http://x", TrackingTokens("s" * 16))
+        renderer = Renderer(TemplateLibrary(templates), urls)
         self.composer = Composer(renderer, "s" * 16)
         self.definitions = [_welcome(1), CART]
         self.processor = self._processor()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import START
 
+from pertinent.content.links import SystemUrls
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
 from pertinent.journeys.model import Instance
@@ -14,7 +15,7 @@ from pertinent.processor.compose import Composer
 from pertinent.processor.effects import CountSteps, EmitEvents, EnqueueEmails
 from pertinent.processor.journeys import SendRequest
 from pertinent.profiles.state import ProfileState
-from pertinent.tracking.tokens import TokenSigner
+from pertinent.tracking.tokens import TrackingTokens
 
 
 @pytest.fixture
@@ -28,7 +29,9 @@ def composer(tmp_path: Path) -> Composer:
     (broken / "subject.liquid").write_text("Hi")
     (broken / "body.html").write_text("{% if %}")
     library = TemplateLibrary(tmp_path)
-    return Composer(Renderer(library, TokenSigner("k" * 16), "http://shop"), "k" * 16)
+    return Composer(
+        Renderer(library, SystemUrls("http://shop", TrackingTokens("k" * 16))), "k" * 16
+    )
 
 
 def _request(pid: str, template: str = "hello", category: str = "marketing") -> SendRequest:

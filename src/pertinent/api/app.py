@@ -20,8 +20,10 @@ from pertinent.api import (
     privacy,
     recommendations,
     segments,
+    templates,
     tracking,
     tracking_plan,
+    webhooks,
 )
 from pertinent.api.errors import install_error_handlers
 from pertinent.app import System
@@ -83,6 +85,8 @@ def create_app(system: System, *, dashboard: bool = False) -> FastAPI:
     app.include_router(tracking_plan.build_router(system))
     app.include_router(journeys.build_router(system))
     app.include_router(broadcasts.build_router(system))
+    app.include_router(templates.build_router(system))
+    app.include_router(webhooks.build_router(system))
     if dashboard:
         app.include_router(web.build_router(system))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from pertinent.cli import (  # noqa: F401  (registers their commands)
+    delivery,
     experiments,
     imports,
     journeys,
@@ -16,6 +17,7 @@ from pertinent.cli import (  # noqa: F401  (registers their commands)
     recommend,
     run,
     segments,
+    templates,
 )
 from pertinent.cli.root import app, err
 from pertinent.errors import PertinentError

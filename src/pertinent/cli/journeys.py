@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from pertinent.app import open_system
+from pertinent.app import DEFAULT_BASE_URL, open_system
 from pertinent.cli.root import WorkspaceOpt, app, console
 from pertinent.config import load_workspace
 from pertinent.errors import ConfigError, InputError, NotFoundError
@@ -109,7 +109,7 @@ def _server(workspace: Path, server: str | None, key: str | None) -> tuple[str, 
     found = key or os.environ.get("PERTINENT_ADMIN_KEY")  # the file keeps only hashes
     if not found:
         raise InputError("no admin key", hint="pass --key or set PERTINENT_ADMIN_KEY")
-    return (server or settings.server.base_url).rstrip("/"), found
+    return (server or settings.server.base_url or DEFAULT_BASE_URL).rstrip("/"), found
 
 
 def _send(workspace: Path, server: str | None, key: str | None, action: str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from pertinent.config import CONFIG_FILE, Workspace, load_workspace
-from pertinent.content.templates import TemplateLibrary
+from pertinent.content.templates import PARTIALS, TemplateLibrary
 from pertinent.errors import InputError, PertinentError
 from pertinent.journeys.references import check_references
 from pertinent.journeys.versions import JourneySet
@@ -239,7 +239,7 @@ def _templates(live: Workspace, proposed: Workspace) -> list[TemplatePlan]:
     now, after = contents(live.root), contents(proposed.root)
     library = TemplateLibrary(proposed.templates_dir)
     plans = []
-    for name in sorted(now.keys() | after.keys()):
+    for name in sorted((now.keys() | after.keys()) - {PARTIALS}):  # partials are no template
         plan = TemplatePlan(name, _change(now.get(name), after.get(name)))
         if name in after:
             try:

@@ -40,4 +40,4 @@ def check_references(
                     hint=f"templates are folders in {templates_dir}: "
                     f"{', '.join(sorted(known)) or 'none yet'}",
                 )
-            templates.get(step.template)  # a broken template.yaml is an error at start
+            templates.settings_of(step.template)  # a broken template.yaml is an error at start

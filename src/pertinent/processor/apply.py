@@ -15,6 +15,7 @@ from typing import assert_never
 from pertinent.events.model import Event
 from pertinent.processor.effects import (
     CountSteps,
+    Defer,
     DelayRecipients,
     Effect,
     EmitEvents,
@@ -84,6 +85,8 @@ def apply(tx: Transaction, effects: Iterable[Effect]) -> list[Event]:
                 tx.outbox.mark_failed(effect.outbox_id, effect.error)
             case Suppress():
                 tx.suppressions.add(effect.address, effect.profile_id, effect.reason, effect.at)
+            case Defer():
+                tx.outbox.defer(effect.outbox_id, effect.until)
             case _:
                 assert_never(effect)
     return emitted

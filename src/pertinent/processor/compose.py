@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pertinent.content.context import profile_context
+from pertinent.content.context import ContextBuilder
 from pertinent.content.render import Renderer
-from pertinent.delivery.address import address_problem
+from pertinent.delivery.address import AddressError, normalize_address
+from pertinent.delivery.message import HeaderError, checked
 from pertinent.delivery.outbox import OutboxItem
+from pertinent.delivery.suppression import HARD_BOUNCE
 from pertinent.errors import TemplateError
 from pertinent.events.model import Event
 from pertinent.events.system import system_event
@@ -42,17 +44,13 @@ from pertinent.processor.effects import (
 from pertinent.processor.journeys import Counts, SendRequest
 from pertinent.profiles.state import ProfileState
 
-# Extra template context per email (recommendations, experiments ...), computed lazily.
-ContextHook = Callable[[ProfileState, Mapping[str, Any]], Mapping[str, Any]]
-# Suppression reasons that stop even transactional email: the address does not exist.
-HARD_BOUNCES = frozenset({"bounced"})
-
 
 def blocked(category: str, reason: str | None) -> bool:
     """Whether a suppression (its reason; None: none) stops an email of this category."""
     if reason is None:
         return False
-    return category != "transactional" or reason in HARD_BOUNCES
+    # Transactional email stops only where the mailbox does not exist.
+    return category != "transactional" or reason == HARD_BOUNCE
 
 
 Request = SendRequest | BroadcastSend
@@ -77,8 +75,10 @@ def addresses(
             continue
         state = profiles.get(_person(entry))
         value = state.traits.get("email") if state else None
-        if isinstance(value, str):
-            found.add(value)
+        try:
+            found.add(normalize_address(value))
+        except AddressError:
+            continue  # composed as a failed email with its reason; nothing to look up
     return found
 
 
@@ -101,7 +101,7 @@ def _about(request: Request) -> tuple[dict[str, Any], dict[str, Any], str | None
 class Composer:
     renderer: Renderer
     secret: str
-    hooks: list[ContextHook] = field(default_factory=list)
+    contexts: ContextBuilder = field(default_factory=ContextBuilder)
     consent: ConsentPolicy = field(default_factory=lambda: ConsentPolicy(ConsentSettings()))
 
     def message_id(self, idempotency_key: str) -> str:
@@ -118,9 +118,11 @@ class Composer:
         suppressed: Mapping[str, str],
         now: datetime,
         consent: Mapping[str, Sequence[ConsentChange]] | None = None,
+        segments: Mapping[str, Collection[str]] | None = None,
     ) -> list[Effect]:
         """`suppressed`: the reason each suppressed address of the timeline's people is;
-        `consent`: their consent histories, by person. A journey's send is recorded as a
+        `consent`: their consent histories, by person; `segments`: the keys of the segments
+        each is in now (`profile.segments`). A journey's send is recorded as a
         `journey_step` event and counted at its step; a broadcast's outcome goes on its
         recipient row."""
         items: list[OutboxItem] = []
@@ -133,7 +135,8 @@ class Composer:
                 continue
             pid = _person(entry)
             history = (consent or {}).get(pid, ())
-            item, outcome = self._one(entry, profiles.get(pid), suppressed, history, now)
+            member_of = (segments or {}).get(pid, ())
+            item, outcome = self._one(entry, profiles.get(pid), suppressed, history, member_of, now)
             if item is not None:
                 items.append(item)
             sent = item is not None and item.error is None
@@ -171,6 +174,7 @@ class Composer:
         state: ProfileState | None,
         suppressed: Mapping[str, str],
         consent: Sequence[ConsentChange],
+        segments: Collection[str],
         now: datetime,
     ) -> tuple[OutboxItem | None, str]:
         if state is None:
@@ -195,9 +199,11 @@ class Composer:
                 **content,
             )
 
-        if (problem := address_problem(address)) is not None:
-            return item(error=f"bad address: {problem}"), f"bad address: {problem}"
-        assert isinstance(address, str)
+        try:
+            # The one form the address is sent, stored and matched against suppressions in.
+            address = normalize_address(address)
+        except AddressError as exc:
+            return item(error=f"bad address: {exc}"), f"bad address: {exc}"
         if blocked(request.category, suppressed.get(address)):
             return None, "suppressed"
         try:
@@ -210,15 +216,17 @@ class Composer:
             return None, refusal
         if settings.category == "marketing" and settings.topic is not None:
             meta["topic"] = settings.topic  # the sender checks it again; one click leaves it
-        context: dict[str, Any] = {"profile": profile_context(state, now), **seen}
-        for hook in self.hooks:
-            context.update(hook(state, context))
+        context = self.contexts.build(state, now, segments=segments, about=seen)
         try:
             rendered = self.renderer.render(
-                request.template, context, message_id=message_id, profile_id=pid
+                request.template, context, message_id=message_id, now=now
             )
         except TemplateError as exc:
             return item(error=f"template error: {exc}"), f"template error: {exc}"
+        try:
+            checked("Subject", rendered.subject)
+        except HeaderError as exc:
+            return item(error=f"bad header: {exc}"), f"bad header: {exc}"
         recommended = context.get("recommendations")
         if recommended is not None and hasattr(recommended, "served_ids"):
             meta["recommended"] = list(recommended.served_ids)
@@ -226,7 +234,7 @@ class Composer:
             subject=rendered.subject,
             html=rendered.html,
             text=rendered.text,
-            unsubscribe_url=self.renderer.unsubscribe_url(message_id, pid),
+            unsubscribe_url=rendered.unsubscribe_url,
             meta=meta,
         )
         return sent, "enqueued"

@@ -137,6 +137,14 @@ class MarkFailed:
 
 
 @dataclass(frozen=True)
+class Defer:
+    """A claimed email back to the queue, due at `until`, no attempt counted."""
+
+    outbox_id: int
+    until: datetime
+
+
+@dataclass(frozen=True)
 class Suppress:
     address: str
     profile_id: str | None
@@ -165,4 +173,5 @@ Effect = (
     | MarkRetry
     | MarkFailed
     | Suppress
+    | Defer
 )

@@ -261,4 +261,8 @@ class JourneyLoader:
         reasons = tx.suppressions.reasons(wanted) if wanted else {}
         sending = recipients(requests)
         consent = by_person(tx.consent.history(sending)) if sending else {}
-        return composer.compose(requests, profiles, reasons, now, consent)
+        segments: dict[str, set[str]] = defaultdict(set)  # for `profile.segments`
+        for key, members in (tx.segments.current(sending) if sending else {}).items():
+            for pid in members:
+                segments[pid].add(key)
+        return composer.compose(requests, profiles, reasons, now, consent, segments)

@@ -339,6 +339,15 @@ class Outbox(Protocol):
         recipient was erased)."""
         ...
 
+    def defer(self, outbox_id: int, until: datetime) -> None:
+        """Put a claimed row back, due at `until`, without counting an attempt (a rate limit
+        held it back; nothing was tried)."""
+        ...
+
+    def latest_to(self, address: str) -> OutboxItem | None:
+        """The newest email to this address (as stored, normalized), to tie a bounce or a
+        complaint that names no email to a person."""
+
     def history(self, profile_ids: Collection[str], since: datetime) -> list[SentRecord]:
         """The emails to these people created after `since` that did not fail, oldest first
         (what caps count and what says a step was already sent)."""
@@ -346,15 +355,24 @@ class Outbox(Protocol):
 
 
 class Suppressions(Protocol):
-    def add(self, address: str, profile_id: str | None, reason: str, at: datetime) -> None: ...
+    """Addresses not to mail, each for one or more reasons: `unsubscribed`, `complained`
+    (no more marketing mail) and `bounced` (a hard bounce: the mailbox does not exist, so no
+    mail at all, transactional included). Addresses match in their normalized form
+    (`delivery.address`), lowercase whatever the caller passes. A per-topic opt-out is a
+    narrower question, asked of consent, not of this list."""
+
+    def add(self, address: str, profile_id: str | None, reason: str, at: datetime) -> None:
+        """Record the reason; an address may hold several, each once (the first time kept)."""
+        ...
 
     def suppressed(self, addresses: Collection[str]) -> set[str]:
-        """Those of `addresses` (as given) that must not be mailed."""
+        """Those of `addresses` (as given) that must not get marketing mail, for any reason."""
         ...
 
     def reasons(self, addresses: Collection[str]) -> dict[str, str]:
-        """Why each suppressed one of `addresses` (as given) is suppressed (unsubscribed,
-        bounced ...); those not suppressed are left out."""
+        """Why each suppressed one of `addresses` (as given) is suppressed; one held for
+        several reasons answers `bounced` if it hard-bounced (what stops even transactional
+        mail), else its oldest reason. Those not suppressed are left out."""
         ...
 
     def lift(self, address: str, reason: str) -> bool:
@@ -671,6 +689,12 @@ class ReadModel(Protocol):
         ...
 
     def email(self, message_id: str) -> SentEmail | None: ...
+
+    def count_lacking(self, paths: Sequence[tuple[str, ...]]) -> tuple[int, list[int]]:
+        """How many profiles there are, and for each path how many of them lack a value
+        there (no key, null or empty text): what a template's variable would render empty
+        for. A path starts at "traits" or "computed": ("traits", "address", "city")."""
+        ...
 
     def journey_numbers(self) -> list[StepNumber]:
         """Every number per journey, version and step, with `waiting` counted now."""

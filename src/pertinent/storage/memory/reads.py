@@ -6,10 +6,12 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from pertinent.events.model import LoggedEvent
 from pertinent.journeys.broadcasts import Broadcast, BroadcastNumbers
 from pertinent.journeys.webhooks import Delivery
+from pertinent.profiles.state import ProfileState
 from pertinent.storage.memory.broadcasts import MemoryBroadcasts
 from pertinent.storage.memory.consent import MemoryConsentStore
 from pertinent.storage.memory.journeys import MemoryJourneyStore
@@ -149,6 +151,11 @@ class MemoryReadModel:
         row = row_of(self._committed(), message_id)
         return _sent(row) if row is not None else None
 
+    def count_lacking(self, paths: Sequence[tuple[str, ...]]) -> tuple[int, list[int]]:
+        profiles = self._committed().profiles.values()
+        counts = [sum(1 for p in profiles if _lacks(p, path)) for path in paths]
+        return len(profiles), counts
+
     def journey_numbers(self) -> list[StepNumber]:
         return MemoryJourneyStore(self._committed()).numbers()
 
@@ -188,13 +195,22 @@ class MemoryReadModel:
             ],
             consent=MemoryConsentStore(state).history([profile_id]),
             suppressed=sorted(
-                a for a, s in state.suppressions.items() if s.profile_id == profile_id
+                {a for (a, _why), s in state.suppressions.items() if s.profile_id == profile_id}
             ),
             described=sorted(i for i, p in state.product_describers.items() if p == profile_id),
         )
 
     def violations(self) -> list[ViolationCount]:
         return MemoryViolations(self._committed()).counts()
+
+
+def _lacks(profile: ProfileState, path: tuple[str, ...]) -> bool:
+    value: Any = {"traits": profile.traits, "computed": profile.computed}
+    for key in path:
+        if not isinstance(value, dict):
+            return True
+        value = value.get(key)
+    return value is None or value == ""
 
 
 def _sizes(state: State) -> dict[str, int]:

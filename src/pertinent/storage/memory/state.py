@@ -215,7 +215,7 @@ class State:
     broadcasts: dict[int, Broadcast] = field(default_factory=dict)
     recipients: dict[tuple[int, str], RecipientRow] = field(default_factory=dict)
     outbox: dict[int, OutboxRow] = field(default_factory=dict)
-    suppressions: dict[str, Suppression] = field(default_factory=dict)
+    suppressions: dict[tuple[str, str], Suppression] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     product_describers: dict[str, str] = field(default_factory=dict)  # products.described_by
     consent: list[ConsentChange] = field(default_factory=list)  # in the order recorded

@@ -87,6 +87,31 @@ def _ingestion_flags(conn: Connection) -> None:
     tables.tracking_plan_violations.create(conn, checkfirst=True)
 
 
+def _delivery_feedback(conn: Connection) -> None:
+    """Version 7: an address can be suppressed for several reasons at once (an unsubscribed
+    address that later hard-bounces must be known as bounced), and bounces that name
+    only an address find the email through an index on the outbox's recipient.
+
+    The table keeps whatever columns it has now (another step may have added some): only its
+    key changes, in place on PostgreSQL, by SQLite's copy-and-rename on SQLite."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE suppressions DROP CONSTRAINT suppressions_pkey"))
+        conn.execute(text("ALTER TABLE suppressions ADD PRIMARY KEY (address, reason)"))
+    else:
+        master = "SELECT sql FROM sqlite_master WHERE tbl_name = 'suppressions' AND type = "
+        create = conn.execute(text(master + "'table'")).scalar_one()
+        indexes = conn.execute(text(master + "'index' AND sql IS NOT NULL")).scalars().all()
+        keyed = create.replace("PRIMARY KEY (address)", "PRIMARY KEY (address, reason)")
+        assert keyed != create, f"unexpected suppressions table: {create}"
+        conn.execute(text(keyed.replace("suppressions", "suppressions_v7", 1)))
+        conn.execute(text("INSERT INTO suppressions_v7 SELECT * FROM suppressions"))
+        conn.execute(text("DROP TABLE suppressions"))
+        conn.execute(text("ALTER TABLE suppressions_v7 RENAME TO suppressions"))
+        for index in indexes:
+            conn.execute(text(index))
+    conn.execute(text("CREATE INDEX ix_outbox_to_address ON outbox (to_address, created_at)"))
+
+
 def _add_missing_column(conn: Connection, table: str, column: str, ddl: str) -> None:
     """Add a column unless the table has it (a step that rebuilt the table from the current
     `tables.py` may have given it already)."""
@@ -150,6 +175,7 @@ STEPS: list[tuple[int, Callable[[Connection], None]]] = [
     (3, _segment_versions),
     (4, _ingestion_flags),
     (5, _journey_graphs),
+    (7, _delivery_feedback),
     (8, _consent_and_provenance),
 ]
 

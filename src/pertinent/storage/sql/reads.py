@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, case, func, not_, or_, select
 
 from pertinent.events.model import LoggedEvent
 from pertinent.journeys.broadcasts import Broadcast, BroadcastNumbers
@@ -26,8 +26,9 @@ from pertinent.storage.sql import tables
 from pertinent.storage.sql.broadcasts import SqlBroadcasts, broadcast_numbers
 from pertinent.storage.sql.consent import SqlConsentStore
 from pertinent.storage.sql.database import Database
-from pertinent.storage.sql.dialect import fetch, in_ids, mark, partition_of
+from pertinent.storage.sql.dialect import fetch, in_ids, is_postgresql, mark, partition_of
 from pertinent.storage.sql.journeys import SqlJourneyStore
+from pertinent.storage.sql.json_values import JsonValue
 from pertinent.storage.sql.log import read_columns, row_event
 from pertinent.storage.sql.outbox import item_of
 from pertinent.storage.sql.profiles import SqlProfileStore, events_of
@@ -36,6 +37,7 @@ from pertinent.storage.sql.webhooks import SqlWebhooks
 
 _M = tables.segment_membership
 _O = tables.outbox
+_P = tables.profiles
 _PARTITION = re.compile(r"^processor/(\d+)of(\d+)$")
 T = TypeVar("T")
 
@@ -209,6 +211,20 @@ class SqlReadModel:
 
         return self._read(query)
 
+    def count_lacking(self, paths: Sequence[tuple[str, ...]]) -> tuple[int, list[int]]:
+        def query(conn: Connection) -> tuple[int, list[int]]:
+            pg = is_postgresql(conn)
+            columns = {"traits": _P.c.traits, "computed": _P.c.computed}
+            lacking = []
+            for root, *rest in paths:
+                value = JsonValue(columns[root], ".".join(rest), pg)
+                empty = or_(not_(value.present()), func.coalesce(value.string(), "x") == "")
+                lacking.append(func.coalesce(func.sum(case((empty, 1), else_=0)), 0))
+            row = conn.execute(select(func.count(), *lacking).select_from(_P)).one()
+            return int(row[0]), [int(n) for n in row[1:]]
+
+        return self._read(query)
+
     def person(self, profile_id: str) -> PersonRecord | None:
         def query(conn: Connection) -> PersonRecord | None:
             view = self._profile(conn, profile_id)
@@ -242,7 +258,9 @@ class SqlReadModel:
                 emails=[SentEmail(item_of(r), r.status, r.sent_at, r.last_error) for r in emails],
                 consent=SqlConsentStore(conn).history([profile_id]),
                 suppressed=sorted(
-                    conn.execute(select(s.c.address).where(s.c.profile_id == profile_id)).scalars()
+                    conn.execute(
+                        select(s.c.address).where(s.c.profile_id == profile_id).distinct()
+                    ).scalars()
                 ),
                 described=sorted(
                     conn.execute(

@@ -285,16 +285,19 @@ outbox = Table(
     Column("last_error", Text),
     Column("lease_owner", String(200)),
     Index("ix_outbox_due", "status", "next_attempt_at"),
+    # A bounce or complaint that names only the address finds its person through here.
+    Index("ix_outbox_to_address", "to_address", "created_at"),
 )
 
-# Addresses never to send to again (unsubscribed, hard-bounced).
+# Addresses never to send to again, for each reason (unsubscribed, complained, bounced).
 suppressions = Table(
     "suppressions",
     metadata,
-    Column("address", String(512), primary_key=True),
+    Column("address", String(512), nullable=False),
     Column("profile_id", String(520), index=True),
     Column("reason", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("address", "reason"),
 )
 
 products = Table(
