@@ -138,3 +138,21 @@ def test_a_model_an_older_version_published_is_retrained_not_loaded(
     processor.processor.run_until_idle()
     trained = processor.train_recommendations()
     assert api.models.poll() and api.recommendations.current.version == trained.version
+
+
+def test_a_fresh_process_keeps_the_choice_it_finds_published(
+    two_processes: tuple[System, System],
+) -> None:
+    """`pertinent recommend train` starts with nothing loaded: the published model's choice
+    is still the one to beat."""
+    processor, api = two_processes
+    _shop(processor, people=40)
+    processor.processor.run_until_idle()
+    processor.train_recommendations()
+    first = processor.recommendations.current.selection
+    assert first is not None and api.recommendations.current.selection is None
+    assert isinstance(api.clock, SimClock)
+    api.clock.set(START + timedelta(hours=1))
+    api.train_recommendations()
+    again = api.recommendations.current.selection
+    assert again is not None and again.chosen == first.chosen and again.chosen_at == START

@@ -78,6 +78,7 @@ class ModelSync:
         The artefact carries the leaderboard."""
         selection = None
         if self._service.settings.model == "auto":
+            self.poll()  # the model published last is the one to keep unless clearly beaten
             with self._storage.snapshot() as tx:
                 rows = tx.profiles.actions(list(EVENT_KINDS))
             selection = self._service.select(
