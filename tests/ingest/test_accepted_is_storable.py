@@ -65,13 +65,14 @@ def test_every_accepted_event_is_stored_and_read_back_as_it_was(
 
 
 def _numbers_as_floats(value: Any) -> Any:
-    """JSON as equal numbers compare: PostgreSQL's jsonb gives 5.5e16 back as 55000000000000000."""
+    """JSON as equal numbers compare: PostgreSQL's jsonb gives 5.5e16 back as 55000000000000000,
+    and -0.0 as 0 (its numeric type has no negative zero)."""
     if isinstance(value, dict):
         return {k: _numbers_as_floats(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_numbers_as_floats(v) for v in value]
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        return float(value) + 0.0  # -0.0 + 0.0 is 0.0
     return value
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import time
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from pertinent.journeys.model import Cap
-from pertinent.journeys.timing import zone_named
+from pertinent.journeys.timing import ZoneName
 
 
 class _Strict(BaseModel):
@@ -31,7 +31,7 @@ class WebhookSettings(_Strict):
 
 
 class JourneySettings(_Strict):
-    timezone: str = Field(
+    timezone: ZoneName = Field(
         default="UTC", description="the zone of people without a valid `timezone` trait"
     )
     quiet_hours: QuietHoursSettings | None = Field(
@@ -42,10 +42,3 @@ class JourneySettings(_Strict):
         default_factory=list, description="marketing emails per person, across all sends"
     )
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        if zone_named(value) is None:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Paris")
-        return value

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim
+from pydantic import AfterValidator
 
 UTC_ZONE = ZoneInfo("UTC")
 TIMEZONE_TRAIT = "timezone"
@@ -30,6 +31,16 @@ def zone_named(name: str) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return None
+
+
+def known_zone(name: str) -> str:
+    """A validator: `name` if it is an IANA zone, else a ValueError saying what to write."""
+    if zone_named(name) is None:
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name like Europe/Paris")
+    return name
+
+
+ZoneName = Annotated[str, AfterValidator(known_zone)]
 
 
 def person_zone(traits: Mapping[str, Any], default: ZoneInfo) -> ZoneInfo:

@@ -46,6 +46,13 @@ class JourneySet:
     def __init__(self, versions: Iterable[Version], live: Mapping[str, int]):
         self._versions = {(v.key, v.number): v for v in versions}
         self._live = dict(live)
+        # Live versions by the action that can start them: most events start nothing, and
+        # the journeys phase sees every event of interest.
+        self._starters: dict[str | None, list[Version]] = {}
+        for version in self.live():
+            trigger = version.definition.trigger
+            action = trigger.event if isinstance(trigger, EventTrigger) else trigger.type
+            self._starters.setdefault(action, []).append(version)
 
     @classmethod
     def of(cls, definitions: Sequence[JourneyDefinition]) -> JourneySet:
@@ -60,6 +67,10 @@ class JourneySet:
 
     def get(self, key: str, number: int) -> Version | None:
         return self._versions.get((key, number))
+
+    def starting_on(self, action: str | None) -> list[Version]:
+        """The live versions whose trigger is this action (a schedule's: `schedule`)."""
+        return self._starters.get(action, [])
 
     def live(self) -> list[Version]:
         return [v for key in self._live if (v := self.latest(key)) is not None]

@@ -26,6 +26,7 @@ from pertinent.content.render import Renderer
 from pertinent.delivery.address import AddressError, normalize_address
 from pertinent.delivery.message import HeaderError, checked
 from pertinent.delivery.outbox import OutboxItem
+from pertinent.delivery.suppression import HARD_BOUNCE
 from pertinent.errors import TemplateError
 from pertinent.events.model import Event
 from pertinent.events.system import system_event
@@ -43,15 +44,13 @@ from pertinent.processor.effects import (
 from pertinent.processor.journeys import Counts, SendRequest
 from pertinent.profiles.state import ProfileState
 
-# Suppression reasons that stop even transactional email: the address does not exist.
-HARD_BOUNCES = frozenset({"bounced"})
-
 
 def blocked(category: str, reason: str | None) -> bool:
     """Whether a suppression (its reason; None: none) stops an email of this category."""
     if reason is None:
         return False
-    return category != "transactional" or reason in HARD_BOUNCES
+    # Transactional email stops only where the mailbox does not exist.
+    return category != "transactional" or reason == HARD_BOUNCE
 
 
 Request = SendRequest | BroadcastSend

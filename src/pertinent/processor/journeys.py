@@ -450,7 +450,7 @@ def on_events(
             if inst.status == "waiting":
                 still.append(inst)
         running = {i.journey_key for i in still}
-        for version in journeys.live():
+        for version in journeys.starting_on(event.action):
             if version.key in running or not triggers(version, event):
                 continue
             if not _may_enter(version, state, pid, now):

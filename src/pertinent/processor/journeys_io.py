@@ -114,7 +114,8 @@ class JourneyLoader:
         starting = {
             pid
             for pid, event in inputs
-            if not is_historic(event) and any(triggers(v, event) for v in live)
+            if not is_historic(event)
+            and any(triggers(v, event) for v in self.journeys.starting_on(event.action))
         }
         goals = {g.event: g.within for v in self.journeys.all() if (g := v.definition.goal)}
         windows = [goals[e.action] for _, e in inputs if e.action in goals]

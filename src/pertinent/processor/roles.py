@@ -26,6 +26,7 @@ from pertinent.app import System
 from pertinent.clock import monotonic
 from pertinent.delivery.feedback import Feedback, FeedbackReport, record_feedback
 from pertinent.delivery.inbound import serve_bounces
+from pertinent.processor.batch import retrying
 from pertinent.processor.leases import PartitionLeases, check_partitioning
 from pertinent.storage.ports import ConcurrentUpdate, Partition
 
@@ -83,7 +84,9 @@ def run_processor(system: System, stop: threading.Event, *, slot: int = 0) -> No
                     log.info("working on partitions %s", [p.index for p in held])
                 partitions, renew_at = held, now + settings.lease_seconds / 4
             if not system.segments_synced:
-                system.sync_segments()
+                # Processors starting together race to save the same definitions: the
+                # loser runs again and finds them saved.
+                retrying(system.sync_segments)
             if now >= models_at:
                 system.models.poll()
                 if system.follow_definitions():
