@@ -30,6 +30,7 @@ bench: $(STAMP) services
 	$(BIN)/python bench/latency.py --quick
 	$(BIN)/python bench/recommend.py --quick
 	$(BIN)/python bench/experiments.py --quick
+	$(BIN)/python bench/segments.py --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -22,6 +22,7 @@ from pertinent.journeys.model import SendStep
 from pertinent.privacy.consent import ConsentPolicy
 from pertinent.processor.batch import Pipeline, Processor
 from pertinent.processor.compose import Composer
+from pertinent.processor.rfm import RfmRun, rfm_due, score_rfm
 from pertinent.processor.send import Sender, Transport
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.artefacts import ModelSync
@@ -87,6 +88,15 @@ class System:
         minimum = self.workspace.settings.segments.min_size
         return undersized(self.storage.reads.segment_sizes(), in_use, minimum)
 
+    def rfm_due(self) -> bool:
+        every = timedelta(hours=self.workspace.settings.profiles.rfm.every_hours)
+        return rfm_due(self.storage, self.clock.now(), every)
+
+    def score_rfm(self) -> RfmRun:
+        """Score every customer's recency, frequency and monetary value now, and move the
+        people whose segments read the scores (`processor.rfm`)."""
+        return score_rfm(self.storage, self.segments, self.clock.now())
+
     def train_recommendations(self, progress: Progress | None = None) -> TrainResult:
         """Train on the whole log now and publish the model to every process."""
         return self.models.train(progress)
@@ -102,6 +112,9 @@ class System:
             done = self.processor.run_until_idle()
             if self.models.retrain_due():
                 self.models.train()
+            if self.rfm_due():
+                self.score_rfm()
+                done += self.processor.run_until_idle()
             sent = asyncio.run(self.sender.send_due())
             total += done
             if not done and not sent:
@@ -193,7 +206,13 @@ def build_system(
     pipeline = Pipeline(
         segments=segments,
         journeys={j.key: j for j in workspace.journeys},
-        composer=Composer(renderer, settings.secret, hooks=[recommendations_hook], consent=consent),
+        composer=Composer(
+            renderer,
+            settings.secret,
+            hooks=[recommendations_hook],
+            consent=consent,
+            profiles=settings.profiles,
+        ),
     )
     processor = Processor(
         storage,

@@ -42,7 +42,8 @@ from pertinent.processor.journeys import (
     on_wake,
 )
 from pertinent.processor.known import Known
-from pertinent.processor.segments import SegmentView, Work, clocks_of, evaluate, work_for
+from pertinent.processor.segments import Work, evaluate, load_view, work_for
+from pertinent.profiles.custom import custom_values, with_custom
 from pertinent.profiles.identity import candidate_profiles, identity_keys
 from pertinent.profiles.state import ProfileState, is_anonymous
 from pertinent.segments.definitions import SegmentSet
@@ -157,14 +158,7 @@ class Processor:
 
     def _evaluate(self, tx: Transaction, work: Work, now: datetime, origin: str) -> list[Event]:
         segments = self._pipeline.segments
-        clocks = clocks_of(segments, work.keys)
-        view = SegmentView(
-            matching=tx.segments.matching(segments.conditions, work.keys, now, work.among),
-            current=tx.segments.current(work.among),
-            anchors=tx.segments.anchors([clock for _, clock in clocks], now, work.among)
-            if clocks
-            else [],
-        )
+        view = load_view(tx, segments, work, now)
         return apply(tx, evaluate(segments, work, view, now, origin))
 
     def _journeys(self, tx: Transaction, folded: Folded, now: datetime) -> list[Event]:
@@ -191,6 +185,9 @@ class Processor:
         wanted = addresses(advanced.timeline, profiles)
         suppressed = tx.suppressions.suppressed(wanted) if wanted else set()
         sending = recipients(advanced.timeline)
+        custom = self._pipeline.segments.profiles.computed
+        if custom and sending:  # what a template shows of them, as of now
+            profiles = with_custom(profiles, custom_values(custom, tx.profiles, sending, now))
         consent = by_person(tx.consent.history(sending)) if sending else {}
         effects += self._pipeline.composer.compose(
             advanced.timeline, profiles, suppressed, now, consent
@@ -232,7 +229,7 @@ class Processor:
             if people:
                 tx.profiles.touch(people)
                 # Every segment, not just the one whose edge passed: others may refer to it.
-                work = Work([s.key for s in self._pipeline.segments], frozenset(people))
+                work = Work.of([s.key for s in self._pipeline.segments], frozenset(people))
                 origin = f"timers@{now.isoformat()}#{tx.log.last_seq()}"
                 emitted += self._evaluate(tx, work, now, origin)
             waking = tx.journeys.claim_due(now, limit, partition)

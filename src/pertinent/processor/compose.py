@@ -27,6 +27,7 @@ from pertinent.privacy.consent import ConsentChange, ConsentPolicy
 from pertinent.privacy.settings import ConsentSettings
 from pertinent.processor.effects import Effect, EmitEvents, EnqueueEmails
 from pertinent.processor.journeys import SendRequest, Timeline
+from pertinent.profiles.settings import ProfileSettings
 from pertinent.profiles.state import ProfileState
 
 # Extra template context per email (recommendations, experiments ...), computed lazily.
@@ -56,6 +57,7 @@ class Composer:
     secret: str
     hooks: list[ContextHook] = field(default_factory=list)
     consent: ConsentPolicy = field(default_factory=lambda: ConsentPolicy(ConsentSettings()))
+    profiles: ProfileSettings = field(default_factory=ProfileSettings)
 
     def message_id(self, idempotency_key: str) -> str:
         """The email's id, derived from its idempotency key under the workspace secret: the
@@ -137,7 +139,7 @@ class Composer:
         ):
             return None, refusal
         context: dict[str, Any] = {
-            "profile": profile_context(state, now),
+            "profile": profile_context(state, now, self.profiles),
             "event": inst.trigger,
             "journey": {"key": inst.journey_key, "step": request.step},
         }

@@ -104,12 +104,24 @@ def _consent_and_provenance(conn: Connection) -> None:
     tables.consent.create(conn, checkfirst=True)
 
 
+def _events_by_action(conn: Connection) -> None:
+    """Version 13: processed events found by action and time, for segments evaluated over
+    everyone (a backfill reads each event of a window once, not each person's)."""
+    conn.execute(
+        text(
+            "CREATE INDEX ix_profile_events_action"
+            " ON profile_events (action, timestamp, profile_id)"
+        )
+    )
+
+
 # (version, step) after the baseline, in order.
 STEPS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, _processes_and_partitions),
     (3, _segment_versions),
     (4, _ingestion_flags),
     (8, _consent_and_provenance),
+    (13, _events_by_action),
 ]
 
 
