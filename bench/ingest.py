@@ -2,9 +2,10 @@
 into SQLite.
 
 Reference, measured in the same run: json.loads of the same request bodies + executemany of
-the same rows into a bare SQLite table (WAL, one commit per request). Three served runs:
-the API alone (`serve --no-worker`); a processor alone (`serve --only processor`) started
-on the backlog the first run left, timed until the lag is 0; and `pertinent serve` as it
+the same rows into a bare SQLite table (WAL, one commit per request). Served runs: the API
+alone (`serve --no-worker`), without and with a tracking plan for the event; a processor
+alone (`serve --only processor`) started on the backlog the first run left, timed until the
+lag is 0; and `pertinent serve` as it
 runs by default (API, processor and sender as separate processes on the same two cores),
 timed for ingestion, for what the processor folded while the load ran, and for how long the
 lag takes to drain after the last request. The client is an asyncio httpx loop with a few
@@ -38,6 +39,17 @@ from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 
 BATCH = 100
+# A tracking plan for the events sent (docs/tracking-plan.md), in flag mode: all of them pass.
+PLAN = """
+event: Product Viewed
+schema:
+  type: object
+  required: [product_id]
+  properties:
+    product_id: {type: string}
+    category: {type: string}
+    price: {type: number, minimum: 0}
+"""
 START = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
 
@@ -202,6 +214,11 @@ def main() -> None:
         with serving(folder / "api", "--no-worker") as base:
             api_only = asyncio.run(send_all(base, bodies, args.connections, drain=False))
         capacity = drain_backlog(folder / "api", total)
+        pertinent("init", str(folder / "plan"))
+        (folder / "plan" / "tracking_plan").mkdir()
+        (folder / "plan" / "tracking_plan" / "product_viewed.yaml").write_text(PLAN)
+        with serving(folder / "plan", "--no-worker") as base:
+            planned = asyncio.run(send_all(base, bodies, args.connections, drain=False))
         pertinent("init", str(folder / "all"))
         with serving(folder / "all") as base:
             full = asyncio.run(send_all(base, bodies, args.connections, drain=True))
@@ -211,6 +228,10 @@ def main() -> None:
             ("events", f"{total:,}"),
             ("raw json.loads + executemany (reference), events/s", f"{raw:,.0f}"),
             ("API alone (serve --no-worker), events/s", f"{api_only.ingest_rate:,.0f}"),
+            (
+                "API alone, every event checked by a tracking plan, events/s",
+                f"{planned.ingest_rate:,.0f} ({planned.ingest_rate / raw:.2f}x)",
+            ),
             ("serve (API + processor + sender), events/s", f"{full.ingest_rate:,.0f}"),
             (
                 "ratio to raw (API alone / serve)",

@@ -9,16 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from pertinent.clock import Clock
+from pertinent.content.links import SystemUrls
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.events.model import Event
+from pertinent.journeys.caps import SendPolicy
+from pertinent.journeys.timing import UTC_ZONE
+from pertinent.journeys.versions import JourneySet
 from pertinent.processor.batch import Pipeline, Processor
 from pertinent.processor.compose import Composer
 from pertinent.segments.definitions import SegmentSet
 from pertinent.segments.language import SegmentDefinition
 from pertinent.storage.ports import Storage
-from pertinent.tracking.tokens import TokenSigner
+from pertinent.tracking.tokens import TrackingTokens
 
 
 def track(
@@ -97,6 +101,12 @@ def processor(
     partitions: int = 1,
 ) -> Processor:
     """A processor with these segments and no journeys (so it never renders an email)."""
-    renderer = Renderer(TemplateLibrary(Path("no-templates")), TokenSigner("s" * 16), "http://x")
-    pipeline = Pipeline(SegmentSet(list(segments)), {}, Composer(renderer, "s" * 16))
+    urls = SystemUrls("http://x", TrackingTokens("s" * 16))
+    renderer = Renderer(TemplateLibrary(Path("no-templates")), urls)
+    pipeline = Pipeline(
+        SegmentSet(list(segments)),
+        JourneySet.of([]),
+        Composer(renderer, "s" * 16),
+        SendPolicy((), None, UTC_ZONE, lambda _template: "marketing"),
+    )
     return Processor(storage, clock, pipeline, batch_size=batch_size, partitions=partitions)

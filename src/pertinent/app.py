@@ -6,24 +6,38 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from pertinent.clock import Clock, WallClock
 from pertinent.config import Workspace, load_workspace
+from pertinent.content.context import ContextBuilder
+from pertinent.content.links import LinkRules, SystemUrls
+from pertinent.content.preview import Previewer
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
+from pertinent.delivery.dkim import load_signer
+from pertinent.delivery.message import Originator
 from pertinent.delivery.smtp import SmtpSettings, SmtpTransport
+from pertinent.delivery.webhooks.configured import EspWebhooks
 from pertinent.errors import ConfigError, TemplateError
 from pertinent.ingest.pipeline import Ingestor, Rules
-from pertinent.journeys.model import SendStep
+from pertinent.journeys.caps import Category, SendPolicy
+from pertinent.journeys.plan import Plan, plan_files, workspace_files, write_files
+from pertinent.journeys.references import check_references
+from pertinent.journeys.settings import JourneySettings
+from pertinent.journeys.timing import UTC_ZONE, QuietHours, zone_named
+from pertinent.journeys.versions import JourneySet, register
+from pertinent.journeys.webhooks import WebhookSender
 from pertinent.privacy.consent import ConsentPolicy
-from pertinent.processor.batch import Pipeline, Processor
+from pertinent.processor.batch import Pipeline, Processor, retrying
 from pertinent.processor.compose import Composer
 from pertinent.processor.rfm import RfmRun, rfm_due, score_rfm
-from pertinent.processor.send import Sender, Transport
+from pertinent.processor.send import Outgoing, Sender, Transport
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.artefacts import ModelSync
 from pertinent.recommend.cache import make_cache
@@ -36,9 +50,12 @@ from pertinent.segments.sync import SegmentChange, sync_definitions
 from pertinent.storage.ports import Storage
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
-from pertinent.tracking.tokens import TokenSigner
+from pertinent.tracking.tokens import TrackingTokens
 
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 log = logging.getLogger("pertinent")
+# The artefact under which applied definitions travel to every process.
+DEFINITIONS = "workspace"
 
 
 @dataclass
@@ -52,12 +69,18 @@ class System:
     segments: SegmentSet
     processor: Processor
     renderer: Renderer
-    signer: TokenSigner
+    tokens: TrackingTokens
+    contexts: ContextBuilder
+    previews: Previewer
     sender: Sender
     recommendations: RecommendationService
     models: ModelSync
+    webhooks: WebhookSender
     templates: TemplateLibrary = field(repr=False)
+    esp: EspWebhooks = field(default_factory=EspWebhooks, repr=False)
     segments_synced: bool = False
+    # The newest applied definitions this process runs on (artefact version; 0: its folder's).
+    definitions_version: int = 0
 
     def sync_segments(
         self, progress: Callable[[int, int], None] | None = None
@@ -116,30 +139,85 @@ class System:
                 self.score_rfm()
                 done += self.processor.run_until_idle()
             sent = asyncio.run(self.sender.send_due())
+            called = asyncio.run(self.webhooks.deliver_due())
             total += done
-            if not done and not sent:
+            if not done and not sent and not called:
                 return total
+
+    def reload_definitions(self) -> None:
+        """Load the workspace folder's segments, journeys and templates again and run on
+        them from the next batch (a changed journey is registered as a new version)."""
+        workspace = load_workspace(self.workspace.root)
+        segments = SegmentSet(workspace.segments, workspace.settings.profiles)
+        check_references(
+            workspace.journeys, [s.key for s in segments], self.templates, workspace.templates_dir
+        )
+        journeys = retrying(lambda: register_journeys(self.storage, workspace, self.clock))
+        pipeline = replace(self.processor.pipeline, segments=segments, journeys=journeys)
+        self.processor.reload(pipeline)
+        self.workspace, self.segments = workspace, segments
+        self.sync_segments()  # new and changed segments backfill, removed ones close
+
+    def apply_definitions(self, files: Mapping[str, str]) -> Plan:
+        """Put these definition files live: checked whole, written into the workspace,
+        loaded here and published for every other process (`follow_definitions`)."""
+        plan = plan_files(
+            self.storage, self.workspace, self.processor.pipeline.journeys, files, self.clock.now()
+        )
+        broken = [f"{t.name}: {'; '.join(t.problems)}" for t in plan.templates if t.problems]
+        if broken:
+            raise ConfigError(
+                f"templates that cannot render: {' | '.join(broken)}", where="templates"
+            )
+        write_files(self.workspace.root, files)
+        self.reload_definitions()
+        with self.storage.transaction() as tx:
+            self.definitions_version = tx.artefacts.put(
+                DEFINITIONS, orjson.dumps(dict(files)), {"files": len(files)}, self.clock.now()
+            )
+            tx.artefacts.prune(DEFINITIONS, keep=5)
+        return plan
+
+    def follow_definitions(self) -> bool:
+        """Take definitions another process applied since this one last looked; True if
+        they changed anything here."""
+        with self.storage.snapshot() as tx:
+            latest = tx.artefacts.latest(DEFINITIONS)
+            if latest is None or latest.version <= self.definitions_version:
+                return False
+            blob = tx.artefacts.blob(DEFINITIONS, latest.version)
+        self.definitions_version = latest.version
+        files = orjson.loads(blob or b"{}")
+        if files == workspace_files(self.workspace.root):
+            return False
+        write_files(self.workspace.root, files)
+        self.reload_definitions()
+        return True
 
     def close(self) -> None:
         self.ingestor.close()
         self.storage.close()
 
 
-def _check_references(ws: Workspace, segments: SegmentSet, templates: TemplateLibrary) -> None:
-    known_templates = set(templates.names())
-    for journey in ws.journeys:
-        where = f"journeys/{journey.key}"
-        trigger = journey.trigger
-        if trigger.type == "segment_entered" and segments.by_key(trigger.segment) is None:
-            raise ConfigError(f"trigger names unknown segment {trigger.segment!r}", where=where)
-        for index, step in enumerate(journey.steps):
-            if isinstance(step, SendStep) and step.template not in known_templates:
-                raise ConfigError(
-                    f"steps.{index}.template: no template {step.template!r}",
-                    where=where,
-                    hint=f"templates are folders in {ws.templates_dir}: "
-                    f"{', '.join(sorted(known_templates)) or 'none yet'}",
-                )
+def register_journeys(storage: Storage, workspace: Workspace, clock: Clock) -> JourneySet:
+    """The workspace's journeys as versions in the store (a changed one is a new version)."""
+    with storage.transaction() as tx:
+        return register(tx.journeys, workspace.journeys, clock.now())
+
+
+def send_policy(settings: JourneySettings, templates: TemplateLibrary) -> SendPolicy:
+    def category_of(template: str) -> Category:
+        return templates.get(template).settings.category
+
+    quiet = settings.quiet_hours
+    zone = zone_named(settings.timezone)
+    assert zone is not None, "JourneySettings checks the zone"
+    return SendPolicy(
+        settings.caps,
+        QuietHours(quiet.start, quiet.end) if quiet is not None else None,
+        zone,
+        category_of,
+    )
 
 
 def _check_topics(consent: ConsentPolicy, templates: TemplateLibrary) -> None:
@@ -172,17 +250,26 @@ def build_system(
     database_url: str | None = None,
     schema: str | None = None,
     slot: int = 0,
+    base_url: str = DEFAULT_BASE_URL,
 ) -> System:
     """Wire a workspace. `slot` names this process among its role's processes on this host
-    (the supervisor numbers them), so a restarted sender takes back its own rows."""
+    (the supervisor numbers them), so a restarted sender takes back its own rows. `base_url`
+    is where links point when the workspace does not say (`serve` passes its address)."""
     clock = clock or WallClock()
     settings = workspace.settings
     storage = storage or open_storage(workspace, database_url=database_url, schema=schema)
-    signer = TokenSigner(settings.secret)
-    templates = TemplateLibrary(workspace.templates_dir)
-    renderer = Renderer(templates, signer, settings.server.base_url)
+    tokens = TrackingTokens(settings.secret)
+    zone = zone_named(settings.journeys.timezone) or UTC_ZONE
+    templates = TemplateLibrary(workspace.templates_dir, settings.content, zone)
+    renderer = Renderer(
+        templates,
+        SystemUrls(settings.server.base_url or base_url, tokens),
+        LinkRules.of(settings.content.allowed_link_hosts),
+    )
     segments = SegmentSet(workspace.segments, settings.profiles)
-    _check_references(workspace, segments, templates)
+    check_references(
+        workspace.journeys, [s.key for s in segments], templates, workspace.templates_dir
+    )
     _check_topics(ConsentPolicy(settings.consent), templates)
     recommendations = RecommendationService(
         settings.recommendations, make_cache(settings.recommendations.cache)
@@ -202,17 +289,14 @@ def build_system(
             )
         }
 
+    contexts = ContextBuilder([recommendations_hook], settings.profiles)
     consent = ConsentPolicy(settings.consent)
+    journeys = retrying(lambda: register_journeys(storage, workspace, clock))
     pipeline = Pipeline(
         segments=segments,
-        journeys={j.key: j for j in workspace.journeys},
-        composer=Composer(
-            renderer,
-            settings.secret,
-            hooks=[recommendations_hook],
-            consent=consent,
-            profiles=settings.profiles,
-        ),
+        journeys=journeys,
+        composer=Composer(renderer, settings.secret, contexts, consent=consent),
+        policy=send_policy(settings.journeys, templates),
     )
     processor = Processor(
         storage,
@@ -222,11 +306,20 @@ def build_system(
         partitions=settings.processor.partitions,
     )
     smtp = SmtpSettings.from_url(settings.smtp.url, timeout=settings.smtp.timeout_seconds)
+    delivery = settings.delivery
+    mail_from = Originator.from_settings(
+        settings.smtp.sender, delivery.bounces.address if delivery.bounces else None
+    )
+    outgoing = Outgoing(
+        mail_from,
+        load_signer(workspace.root, delivery.dkim, mail_from.domain),
+        delivery.rate_limits,
+    )
     sender = Sender(
         storage,
         clock,
-        transport or SmtpTransport(smtp),
-        settings.smtp.sender,
+        transport or SmtpTransport(smtp, connections=delivery.connections),
+        outgoing,
         owner=f"{socket.gethostname()}/sender-{slot}",
         retry_base=timedelta(seconds=settings.smtp.retry_seconds),
         consent=consent,
@@ -243,11 +336,20 @@ def build_system(
         segments=segments,
         processor=processor,
         renderer=renderer,
-        signer=signer,
+        tokens=tokens,
+        contexts=contexts,
+        previews=Previewer(renderer, contexts, storage.reads, workspace.journeys, clock),
         sender=sender,
         recommendations=recommendations,
         models=models,
+        webhooks=WebhookSender(
+            storage,
+            clock,
+            settings.journeys.webhooks,
+            owner=f"{socket.gethostname()}/sender-{slot}",
+        ),
         templates=templates,
+        esp=EspWebhooks.from_settings(delivery.webhooks),
     )
 
 

@@ -17,9 +17,12 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from pertinent.content.settings import ContentSettings
+from pertinent.delivery.settings import DeliverySettings
 from pertinent.errors import ConfigError
 from pertinent.experiments.settings import ExperimentSettings
 from pertinent.journeys.model import JourneyDefinition
+from pertinent.journeys.settings import JourneySettings
 from pertinent.privacy.settings import ConsentSettings
 from pertinent.profiles.settings import ProfileSettings
 from pertinent.recommend.settings import RecommendationSettings
@@ -40,7 +43,8 @@ class StorageSettings(_Strict):
 
 
 class ServerSettings(_Strict):
-    base_url: str = "http://127.0.0.1:8000"
+    # None: the address `pertinent serve` listens on (--host, --port).
+    base_url: str | None = None
 
 
 # Which side of the shop a write key lives on. A browser key ships in JavaScript, so whoever
@@ -139,12 +143,15 @@ class Settings(_Strict):
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
+    content: ContentSettings = Field(default_factory=ContentSettings)
     engagement: EngagementSettings = Field(default_factory=EngagementSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
     profiles: ProfileSettings = Field(default_factory=ProfileSettings)
     experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    journeys: JourneySettings = Field(default_factory=JourneySettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
 
 @dataclass(frozen=True)

@@ -169,9 +169,9 @@ class _Replay:
             pixel = next((u for u in tracked if "/t/o/" in u), None)
             products = []
             for url in clicks:
-                claims = self.system.signer.verify("click", url.rsplit("/", 1)[1])
-                if "/p/" in claims["u"]:
-                    products.append(claims["u"].rsplit("/", 1)[1])
+                destination = self.system.tokens.open("click", url.rsplit("/", 1)[1]).url or ""
+                if "/p/" in destination:
+                    products.append(destination.rsplit("/", 1)[1])
             email = SimEmail(
                 message_id=str(received.message["Message-ID"]),
                 to=received.rcpt_tos[0],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
@@ -200,3 +201,69 @@ def test_a_huge_body_is_refused_without_reading_it_all(base_url: str, system: Sy
     assert "the limit is 500 KB per batch" in answer.json()["error"]
     assert peak < 8_000_000
     assert _events(system) == []
+
+
+def test_the_answer_says_which_events_were_flagged_and_why(base_url: str, system: System) -> None:
+    googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    batch = {
+        "batch": [
+            {"type": "page", "anonymousId": "a1", "context": {"userAgent": googlebot}},
+            {"type": "page", "anonymousId": "a2", "context": {"userAgent": "curl/8.4.0"}},
+            {
+                "type": "track",
+                "event": "Product Viewed",
+                "userId": "u1",
+                "timestamp": "2031-01-01T00:00:00Z",
+            },
+        ]
+    }
+    answer = httpx.post(f"{base_url}/v1/batch", json=batch, auth=AUTH).json()
+
+    assert (answer["accepted"], answer["rejected"]) == (3, [])
+    assert answer["flagged"] == {"bot": 1, "future_timestamp": 1}
+    assert [(f["index"], f["kind"], f["field"]) for f in answer["flags"]] == [
+        (0, "bot", "/context/userAgent"),
+        (2, "future_timestamp", "/timestamp"),
+    ]
+    with system.storage.snapshot() as tx:
+        stored = [e.event for e in tx.log.read_after(0, 10)]
+    assert [e.is_bot for e in stored] == [True, False, False]
+    assert stored[2].timestamp == system.clock.now(), "moved back from 2031 to its arrival"
+    assert [f.kind for f in stored[2].flags] == ["future_timestamp"]
+
+
+def test_dates_and_nesting_that_used_to_be_a_500_are_a_400_naming_the_field(
+    base_url: str, system: System
+) -> None:
+    deep: object = "x"
+    for _ in range(300):
+        deep = {"a": deep}
+    year_9999 = {"userId": "u1", "event": "E", "timestamp": "9999-12-31T23:59:59-05:00"}
+    year_1 = {"userId": "u1", "event": "E", "timestamp": "0001-01-01T00:00:00Z"}
+    nested = {"userId": "u1", "event": "E", "properties": deep}
+    body = json.dumps(nested).encode()  # deeper than orjson (or httpx's json=) will write
+    key = f', "writeKey": "{WRITE_KEY}"}}'.encode()
+
+    answers = [
+        httpx.post(f"{base_url}/v1/track", json=year_9999, auth=AUTH),
+        httpx.post(
+            f"{base_url}/v1/track", json={**year_1, "sentAt": "0001-01-01T00:01:00Z"}, auth=AUTH
+        ),
+        httpx.post(f"{base_url}/v1/track", content=body, auth=AUTH),
+        httpx.get(
+            f"{base_url}/v1/pixel/track",
+            params={"data": base64.b64encode(body[:-1] + key).decode()},
+        ),
+    ]
+
+    assert [(a.status_code, a.json()["where"]) for a in answers] == [
+        (400, "timestamp"),
+        (400, "timestamp"),
+        (400, "properties"),
+        (400, "properties"),
+    ]
+    good = {"type": "track", "userId": "u1", "event": "Good", "messageId": "good"}
+    batch = {"batch": [{**year_9999, "type": "track"}, good, {**nested, "type": "track"}]}
+    kept = httpx.post(f"{base_url}/v1/batch", content=json.dumps(batch), auth=AUTH).json()
+    assert [r["index"] for r in kept["rejected"]] == [0, 2]
+    assert _events(system) == ["good"]

@@ -63,3 +63,5 @@ def test_segment_sdk_identify_track_page_alias_build_a_merged_profile(
     own = [e for e in timeline if e["action"] not in ("journey_step", "segment_entered")]
     assert len(own) == 6
     assert timeline[0]["timestamp"] >= timeline[-1]["timestamp"]
+    [page] = [e for e in timeline if e["action"] == "Page Viewed"]
+    assert page["properties"] == {"name": "Home", "path": "/"}, "the SDK's page name, filterable"

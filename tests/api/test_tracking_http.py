@@ -9,6 +9,7 @@ from apitools import ADMIN, settle
 from factories import outbox_item
 
 from pertinent.app import System
+from pertinent.tracking.tokens import Purpose
 
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
 
@@ -34,13 +35,17 @@ def _local(url: str, base_url: str) -> str:
     return url.replace("http://127.0.0.1:8000", base_url)
 
 
+def _link(system: System, purpose: Purpose, url: str | None = None) -> str:
+    """Email m1's link for `purpose`, made today."""
+    return system.renderer.urls.make(purpose, "m1", system.clock.now().date(), url)
+
+
 def test_open_pixel_and_click_redirect_record_events(base_url: str, system: System) -> None:
     _identify(system)
-    renderer = system.renderer
-    pixel = httpx.get(_local(renderer.open_url("m1", "u1"), base_url), headers=BROWSER)
+    pixel = httpx.get(_local(_link(system, "open"), base_url), headers=BROWSER)
     assert pixel.status_code == 200
     assert pixel.headers["content-type"] == "image/gif"
-    click = renderer.click_url("m1", "u1", "https://shop.example/p/k1")
+    click = _link(system, "click", "https://shop.example/p/k1")
     answer = httpx.get(_local(click, base_url), follow_redirects=False, headers=BROWSER)
     assert answer.status_code == 302
     assert answer.headers["location"] == "https://shop.example/p/k1"
@@ -67,11 +72,10 @@ def test_a_privacy_proxys_open_and_a_scanners_clicks_are_recorded_but_not_engage
     base_url: str, system: System
 ) -> None:
     _identify(system)
-    renderer = system.renderer
     proxy = {"User-Agent": "Mozilla/5.0"}
-    assert httpx.get(_local(renderer.open_url("m1", "u1"), base_url), headers=proxy).is_success
+    assert httpx.get(_local(_link(system, "open"), base_url), headers=proxy).is_success
     for n in range(3):  # every link of the email within a second
-        link = _local(renderer.click_url("m1", "u1", f"https://shop.example/p/{n}"), base_url)
+        link = _local(_link(system, "click", f"https://shop.example/p/{n}"), base_url)
         assert httpx.get(link, headers=BROWSER, follow_redirects=False).status_code == 302
     settle(system)
     assert _engagement(system) == [
@@ -94,7 +98,7 @@ def test_a_click_at_the_moment_of_delivery_is_a_link_scanners(
     with system.storage.transaction() as tx:
         [pending] = tx.outbox.claim(system.clock.now(), timedelta(minutes=5), 10, "test")
         tx.outbox.mark_sent(pending.id, system.clock.now())
-    link = _local(system.renderer.click_url("m1", "u1", "https://shop.example/"), base_url)
+    link = _local(_link(system, "click", "https://shop.example/"), base_url)
     assert httpx.get(link, headers=BROWSER, follow_redirects=False).status_code == 302
     system.clock.advance(timedelta(minutes=20))
     assert httpx.get(link, headers=BROWSER, follow_redirects=False).status_code == 302
@@ -106,7 +110,7 @@ def test_a_click_at_the_moment_of_delivery_is_a_link_scanners(
 
 
 def test_a_tampered_click_link_goes_nowhere(base_url: str, system: System) -> None:
-    click = system.renderer.click_url("m1", "u1", "https://shop.example/")
+    click = _link(system, "click", "https://shop.example/")
     token = click.rsplit("/", 1)[1]
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     answer = httpx.get(f"{base_url}/t/c/{forged}", follow_redirects=False)
@@ -117,7 +121,7 @@ def test_a_tampered_click_link_goes_nowhere(base_url: str, system: System) -> No
 
 def test_one_click_unsubscribe_suppresses_the_address(base_url: str, system: System) -> None:
     _identify(system)
-    url = system.renderer.unsubscribe_url("m1", "u1").replace("http://127.0.0.1:8000", base_url)
+    url = _link(system, "unsubscribe").replace("http://127.0.0.1:8000", base_url)
     page = httpx.get(url)
     assert page.status_code == 200 and "<form" in page.text
     assert "unsubscribed" not in _names(system), "a GET (link scanner) must not unsubscribe"
@@ -159,10 +163,10 @@ def test_erasing_a_person_removes_them_everywhere(base_url: str, system: System)
 def test_an_erased_persons_old_email_brings_nothing_back(base_url: str, system: System) -> None:
     _identify(system)
     assert httpx.delete(f"{base_url}/v1/profiles/u1", headers=ADMIN).status_code == 200
-    assert httpx.get(_local(system.renderer.open_url("m1", "u1"), base_url)).status_code == 200
-    click = _local(system.renderer.click_url("m1", "u1", "https://shop.example/"), base_url)
+    assert httpx.get(_local(_link(system, "open"), base_url)).status_code == 200
+    click = _local(_link(system, "click", "https://shop.example/"), base_url)
     assert httpx.get(click, follow_redirects=False).status_code == 302, "the link still works"
-    unsubscribe = _local(system.renderer.unsubscribe_url("m1", "u1"), base_url)
+    unsubscribe = _local(_link(system, "unsubscribe"), base_url)
     assert httpx.post(unsubscribe).status_code == 200
     settle(system)
     assert httpx.get(f"{base_url}/v1/profiles/u1", headers=ADMIN).status_code == 404
@@ -181,7 +185,7 @@ def test_unsubscribing_after_a_merge_suppresses_the_address_the_email_went_to(
         ]
     )
     settle(system)
-    unsubscribe = _local(system.renderer.unsubscribe_url("m1", "u1"), base_url)
+    unsubscribe = _local(_link(system, "unsubscribe"), base_url)
     assert httpx.post(unsubscribe).status_code == 200
     settle(system)
     with system.storage.snapshot() as tx:

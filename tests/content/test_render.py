@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from pertinent.content.links import SystemUrls
 from pertinent.content.render import Renderer
 from pertinent.content.templates import TemplateLibrary
 from pertinent.errors import TemplateError
-from pertinent.tracking.tokens import InvalidToken, TokenSigner
+from pertinent.tracking.tokens import Claims, InvalidToken, TrackingTokens
+
+NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+TOKENS = TrackingTokens("s" * 32)
 
 BODY = """<mjml><mj-body><mj-section><mj-column>
 <mj-text>Hello {{ profile.first_name | default: "friend" }} from {{ profile.city | default: "somewhere" }}</mj-text>
@@ -27,7 +32,7 @@ def renderer(tmp_path: Path) -> Renderer:
     (folder / "subject.liquid").write_text("{{ profile.first_name | default: 'Hi' }}, your cart")
     (folder / "body.mjml").write_text(BODY)
     return Renderer(
-        TemplateLibrary(tmp_path / "templates"), TokenSigner("s" * 32), "https://t.example"
+        TemplateLibrary(tmp_path / "templates"), SystemUrls("https://t.example", TOKENS)
     )
 
 
@@ -38,31 +43,32 @@ CONTEXT = {
 
 
 def test_the_persons_data_with_fallbacks_for_what_is_missing(renderer: Renderer) -> None:
-    email = renderer.render("cart", CONTEXT, message_id="m1", profile_id="u1")
+    email = renderer.render("cart", CONTEXT, message_id="m1", now=NOW)
     assert email.subject == "Ann, your cart"
     assert "Hello Ann from somewhere" in email.html
     assert "£39.00" in email.html
-    nobody = renderer.render("cart", {}, message_id="m2", profile_id="u2")
+    nobody = renderer.render("cart", {}, message_id="m2", now=NOW)
     assert nobody.subject == "Hi, your cart"
     assert "Hello friend from somewhere" in nobody.html
 
 
 def test_links_become_signed_redirects_to_exactly_the_original(renderer: Renderer) -> None:
-    email = renderer.render("cart", CONTEXT, message_id="m1", profile_id="u1")
+    email = renderer.render("cart", CONTEXT, message_id="m1", now=NOW)
     assert email.links == ("https://shop.example/p/k1",)
     assert "https://shop.example/p/k1" not in email.html
     assert "mailto:help@shop.example" in email.html
     token = email.tracked_links[0].rsplit("/", 1)[1]
-    signer = TokenSigner("s" * 32)
-    assert signer.verify("click", token) == {"m": "m1", "p": "u1", "u": "https://shop.example/p/k1"}
+    assert TOKENS.open("click", token) == Claims(
+        "m1", date(2026, 3, 1), "https://shop.example/p/k1"
+    )
     with pytest.raises(InvalidToken):
-        signer.verify("unsubscribe", token)
+        TOKENS.open("unsubscribe", token)
     assert "https://t.example/t/u/" in email.html
     assert 'src="https://t.example/t/o/' in email.html
 
 
 def test_the_text_part_carries_the_content_and_links(renderer: Renderer) -> None:
-    email = renderer.render("cart", CONTEXT, message_id="m1", profile_id="u1")
+    email = renderer.render("cart", CONTEXT, message_id="m1", now=NOW)
     assert "Hello Ann from somewhere" in email.text
     assert "Blue Kettle (https://t.example/t/c/" in email.text
     assert "<" not in email.text
@@ -73,16 +79,16 @@ def test_broken_liquid_names_the_file_and_line(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "subject.liquid").write_text("Hi")
     (folder / "body.html").write_text("<p>ok</p>\n<p>{% if x %}never closed</p>\n")
-    renderer = Renderer(TemplateLibrary(tmp_path / "templates"), TokenSigner("s" * 32), "http://t")
+    renderer = Renderer(TemplateLibrary(tmp_path / "templates"), SystemUrls("http://t", TOKENS))
     with pytest.raises(TemplateError) as caught:
-        renderer.render("bad", {}, message_id="m", profile_id="p")
+        renderer.render("bad", {}, message_id="m", now=NOW)
     assert "body.html" in str(caught.value)
     assert "endif" in str(caught.value)
 
 
 def test_an_unknown_template_lists_the_ones_there(renderer: Renderer) -> None:
     with pytest.raises(TemplateError) as caught:
-        renderer.render("nope", {}, message_id="m", profile_id="p")
+        renderer.render("nope", {}, message_id="m", now=NOW)
     assert "cart" in str(caught.value)
 
 
@@ -91,7 +97,7 @@ def _library_with(tmp_path: Path, name: str, files: dict[str, str]) -> Renderer:
     folder.mkdir(parents=True)
     for file_name, text in files.items():
         (folder / file_name).write_text(text)
-    return Renderer(TemplateLibrary(tmp_path / "templates"), TokenSigner("s" * 32), "http://t")
+    return Renderer(TemplateLibrary(tmp_path / "templates"), SystemUrls("http://t", TOKENS))
 
 
 SCRIPT = "<script>alert(1)</script>"
@@ -126,9 +132,7 @@ def test_the_persons_data_is_text_in_html_and_verbatim_in_plain_text_parts(
             "</p></body></html>",
         },
     )
-    email = renderer.render(
-        "hello", {"profile": {"first_name": SCRIPT}}, message_id="m", profile_id="p"
-    )
+    email = renderer.render("hello", {"profile": {"first_name": SCRIPT}}, message_id="m", now=NOW)
     elements = _Elements(email.html).found
     assert "script" not in [tag for tag, _ in elements]
     assert "Hello &lt;script&gt;alert(1)&lt;/script&gt; &amp; <i>you</i>" in email.html
@@ -136,9 +140,7 @@ def test_the_persons_data_is_text_in_html_and_verbatim_in_plain_text_parts(
     assert email.subject == f"Hi {SCRIPT}"
     assert email.preheader == f"For {SCRIPT}"
     assert email.text == f"Hello {SCRIPT}"
-    quoted = renderer.render(
-        "hello", {"profile": {"city": BREAKOUT}}, message_id="m", profile_id="p"
-    )
+    quoted = renderer.render("hello", {"profile": {"city": BREAKOUT}}, message_id="m", now=NOW)
     assert ("p", {"title": BREAKOUT}) in _Elements(quoted.html).found, "no attribute injected"
 
 
@@ -146,7 +148,7 @@ def test_links_built_from_data_with_ampersands_are_tracked_to_the_exact_url(
     renderer: Renderer,
 ) -> None:
     context = {"event": {"properties": {"product_id": "k1?colour=blue&size=2", "name": "A & B"}}}
-    email = renderer.render("cart", context, message_id="m1", profile_id="u1")
+    email = renderer.render("cart", context, message_id="m1", now=NOW)
     assert email.links == ("https://shop.example/p/k1?colour=blue&size=2",)
     assert "A &amp; B" in email.html
     assert "A & B (http" in email.text
@@ -163,7 +165,7 @@ def test_mjml_broken_after_liquid_is_a_template_error_naming_the_file(tmp_path: 
             "</mj-column></mj-section></mj-body></mjml>",
         },
     )
-    assert "Hi" in renderer.render("broken", {}, message_id="m", profile_id="p").html
+    assert "Hi" in renderer.render("broken", {}, message_id="m", now=NOW).html
     with pytest.raises(TemplateError) as caught:
-        renderer.render("broken", {"vip": True}, message_id="m", profile_id="p")
+        renderer.render("broken", {"vip": True}, message_id="m", now=NOW)
     assert "broken/body.mjml" in str(caught.value)

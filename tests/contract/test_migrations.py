@@ -38,6 +38,8 @@ def _versions(db: Database) -> list[int]:
 # Versions are handed out ahead, so a branch may have 1, 2 and 4 before 3 is merged.
 KNOWN = [migrations.BASELINE, *(v for v, _ in migrations.STEPS)]
 LATEST = max(KNOWN)
+RELEASED = [migrations.BASELINE, *(v for v, _ in migrations.STEPS)]  # versions are pre-assigned
+LATEST = max(RELEASED)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -57,6 +59,7 @@ def test_an_old_database_gets_each_missing_step_once(
     db = _open(request, tmp_path)
     assert runs == [LATEST + 1]
     assert _versions(db) == [*KNOWN, LATEST + 1]
+    assert _versions(db) == [*RELEASED, LATEST + 1]
     with db.write() as conn:
         conn.execute(text("UPDATE cursors SET note = 'x'"))  # the column is there
     db.close()
@@ -110,6 +113,13 @@ def _version_1_database(url: str, schema: str | None, backend: str) -> None:
             ),
             {"t": stamp},
         )
+        conn.execute(
+            text(
+                "INSERT INTO suppressions (address, profile_id, reason, created_at) VALUES"
+                " ('old@example.com', 'u1', 'unsubscribed', :t)"
+            ),
+            {"t": stamp},
+        )
     engine.dispose()
 
 
@@ -122,6 +132,7 @@ def test_a_version_1_database_comes_forward_with_its_data(
     storage = SqlStorage(Database(url, schema=schema))
     try:
         assert _versions(storage.db) == KNOWN
+        assert _versions(storage.db) == RELEASED
         with storage.transaction() as tx:
             [logged] = tx.log.read_after(0, 10, Partition(0, 1))
             assert logged.event.message_id == "m1"
@@ -130,8 +141,12 @@ def test_a_version_1_database_comes_forward_with_its_data(
             tx.profiles.save([profile])
             [waiting] = tx.journeys.claim_due(START, 10, Partition(0, 1))
             assert waiting.key.startswith("legacy-")
+            assert (waiting.step, waiting.version) == ("step1", 1), "index 0 is step1 now"
             tx.segments.enter("s", {"u1"}, START)
             tx.artefacts.put("model", b"x", {}, START)
+            assert tx.suppressions.suppressed(["old@example.com"]) == {"old@example.com"}
+            tx.suppressions.add("old@example.com", "u1", "bounced", START)
+            assert tx.suppressions.reasons(["old@example.com"]) == {"old@example.com": "bounced"}
             tx.profiles.erase("u1")  # the newest event goes with its person
         storage.close()
         # Reopened: the first new event comes after every seq a reader may have seen.

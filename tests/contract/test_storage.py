@@ -8,15 +8,21 @@ from datetime import timedelta
 
 import pytest
 from conftest import START
-from factories import identify, outbox_item, track
+from factories import identify, track
 
-from pertinent.delivery.outbox import OutboxItem
+from pertinent.events.model import Flag
 from pertinent.journeys.model import Instance
 from pertinent.profiles.rfm import Customer
 from pertinent.profiles.state import ProfileState
 from pertinent.segments.language import PerformedCondition, SegmentDefinition
 from pertinent.segments.timing import Clock
-from pertinent.storage.ports import ConcurrentUpdate, Partition, Storage, partition_key
+from pertinent.storage.ports import (
+    ConcurrentUpdate,
+    Partition,
+    Storage,
+    Violation,
+    partition_key,
+)
 
 
 def test_log_appends_in_order_and_skips_duplicate_message_ids(storage: Storage) -> None:
@@ -285,36 +291,6 @@ def test_customers_are_read_a_page_at_a_time_with_the_score_they_were_given(
     ]
 
 
-def test_a_persons_actions_are_read_by_name_from_an_instant(storage: Storage) -> None:
-    done = [
-        ("a", "V", START - timedelta(hours=2), {"n": 1}),
-        ("a", "O", START - timedelta(hours=1), {"n": 2}),
-        ("b", "V", START, {"n": 3}),
-        ("a", "V", START, {"n": 4}),
-    ]
-    with storage.transaction() as tx:
-        tx.log.append([track(name, at, user=pid, **props) for pid, name, at, props in done])
-        logged = tx.log.read_after(0, 10)
-        tx.profiles.record(
-            [
-                (e.seq, pid, name, at, props)
-                for e, (pid, name, at, props) in zip(logged, done, strict=True)
-            ]
-        )
-    with storage.snapshot() as tx:
-        assert tx.profiles.actions_of(["a"], ["V"], None) == [
-            ("a", "V", START - timedelta(hours=2), {"n": 1}),
-            ("a", "V", START, {"n": 4}),
-        ]
-        since = START - timedelta(hours=1)
-        assert [p["n"] for *_, p in tx.profiles.actions_of(["a", "b"], ["V", "O"], since)] == [
-            2,
-            3,
-            4,
-        ]
-        assert tx.profiles.actions_of([], ["V"], None) == []
-
-
 def test_membership_history_and_timers(storage: Storage) -> None:
     later = START + timedelta(hours=1)
     everything = Partition()
@@ -357,7 +333,7 @@ def _instance(key: str, wake: timedelta | None, **fields: object) -> Instance:
     values: dict[str, object] = {
         "journey_key": "cart",
         "profile_id": "u1",
-        "step": 0,
+        "step": "step1",
         "status": "waiting",
         "started_at": START,
         "trigger": {"name": "E"},
@@ -376,11 +352,13 @@ def test_journey_instances_are_saved_by_key_and_wake_when_due(storage: Storage) 
         assert tx.journeys.next_due(everything) == START + timedelta(hours=1)
         assert [i.key for i in tx.journeys.active({"u1"})] == ["k1"]
         assert tx.journeys.active({"u1"})[0] == first
-        assert tx.journeys.entered(["welcome"], {"u1", "u2"}) == {("welcome", "u1")}
+        assert tx.journeys.last_entered(["welcome"], {"u1", "u2"}) == {("welcome", "u1"): START}
     with storage.transaction() as tx:
         assert tx.journeys.claim_due(START, 10, everything) == []
         assert tx.journeys.claim_due(START + timedelta(hours=1), 10, everything) == [first]
-        tx.journeys.save([replace(first, step=1, status="completed", wake_at=None, ended_at=START)])
+        tx.journeys.save(
+            [replace(first, step="step2", status="completed", wake_at=None, ended_at=START)]
+        )
     with storage.snapshot() as tx:
         assert tx.journeys.active({"u1"}) == []
         assert tx.journeys.next_due(everything) is None
@@ -388,89 +366,6 @@ def test_journey_instances_are_saved_by_key_and_wake_when_due(storage: Storage) 
         "cart": {"completed": 1},
         "welcome": {"completed": 1},
     }
-
-
-def _item(key: str, message_id: str, **fields: object) -> OutboxItem:
-    return outbox_item(key, message_id, START, journey_key="cart", meta={"step": 1}, **fields)
-
-
-def test_outbox_enqueues_an_idempotency_key_once(storage: Storage) -> None:
-    with storage.transaction() as tx:
-        assert tx.outbox.next_due() is None
-        assert tx.outbox.enqueue([_item("1:1", "m1")]) == 1
-        assert tx.outbox.enqueue([_item("1:1", "m2")]) == 0
-        assert tx.outbox.next_due() == START
-    lease = timedelta(minutes=5)
-    with storage.transaction() as tx:
-        due = tx.outbox.claim(START, lease, 10, "s1")
-        assert [d.item.message_id for d in due] == ["m1"]
-        assert due[0].item == _item("1:1", "m1")
-        assert tx.outbox.claim(START, lease, 10, "s2") == [], (
-            "a claimed row is not handed out twice"
-        )
-        tx.outbox.mark_retry(due[0].id, START + timedelta(minutes=1), "busy")
-    with storage.transaction() as tx:
-        assert tx.outbox.next_due() == START + timedelta(minutes=1)
-        assert tx.outbox.claim(START, lease, 10, "s1") == []
-        due = tx.outbox.claim(START + timedelta(minutes=1), lease, 10, "s1")
-        assert due[0].attempts == 1
-        tx.outbox.mark_sent(due[0].id, START)
-    with storage.transaction() as tx:
-        assert tx.outbox.claim(START + timedelta(days=1), lease, 10, "s1") == []
-        found = tx.outbox.get("m1")
-        assert found is not None and found[1] == "sent"
-    [email] = storage.reads.emails(10)
-    assert (email.item.message_id, email.status, email.sent_at) == ("m1", "sent", START)
-    assert storage.reads.status().outbox == {"sent": 1}
-
-
-def test_an_email_that_could_not_be_built_is_stored_failed_with_its_reason(
-    storage: Storage,
-) -> None:
-    with storage.transaction() as tx:
-        tx.outbox.enqueue([_item("3:1", "m3", error="template error: line 2"), _item("4:1", "m4")])
-    with storage.transaction() as tx:
-        assert [
-            d.item.message_id for d in tx.outbox.claim(START, timedelta(minutes=5), 10, "s")
-        ] == ["m4"]
-    found = storage.reads.email("m3")
-    assert found is not None
-    assert (found.status, found.last_error, found.item.error) == (
-        "failed",
-        "template error: line 2",
-        "template error: line 2",
-    )
-
-
-def test_a_claim_whose_sender_died_is_retried_after_the_lease(storage: Storage) -> None:
-    lease = timedelta(minutes=5)
-    with storage.transaction() as tx:
-        tx.outbox.enqueue([_item("2:1", "m9")])
-        assert len(tx.outbox.claim(START, lease, 10, "dead")) == 1
-    with storage.transaction() as tx:
-        assert tx.outbox.claim(START + timedelta(minutes=4), lease, 10, "other") == []
-        assert len(tx.outbox.claim(START + lease, lease, 10, "other")) == 1
-
-
-def test_a_restarted_sender_takes_back_its_own_rows_at_once(storage: Storage) -> None:
-    lease = timedelta(minutes=5)
-    with storage.transaction() as tx:
-        tx.outbox.enqueue([_item("5:1", "m5"), _item("6:1", "m6")])
-        assert len(tx.outbox.claim(START, lease, 1, "host/sender-0")) == 1
-        assert len(tx.outbox.claim(START, lease, 1, "host/sender-1")) == 1
-    with storage.transaction() as tx:
-        assert tx.outbox.release("host/sender-0", START) == 1
-        again = tx.outbox.claim(START, lease, 10, "host/sender-0")
-    assert len(again) == 1, "its own row, not the other sender's"
-
-
-def test_suppressions_ignore_case_and_answer_as_asked(storage: Storage) -> None:
-    with storage.transaction() as tx:
-        tx.suppressions.add(" A@Example.com ", "u1", "unsubscribed", START)
-        tx.suppressions.add("a@example.com", "u1", "unsubscribed", START)
-    with storage.snapshot() as tx:
-        assert tx.suppressions.suppressed(["a@EXAMPLE.com", "b@example.com"]) == {"a@EXAMPLE.com"}
-        assert tx.suppressions.suppressed([]) == set()
 
 
 def test_artefacts_keep_versions_and_erasures_until_forgotten(storage: Storage) -> None:
@@ -551,3 +446,58 @@ def test_a_seq_is_never_handed_out_again_after_the_newest_events_are_erased(
         tx.artefacts.forget_erasures(first)
         tx.artefacts.record_erasure("y", START)
         assert [i for i, _ in tx.artefacts.erasures_after(0)] > [first]
+
+
+def test_an_event_keeps_the_flags_ingestion_gave_it(storage: Storage) -> None:
+    flagged = replace(
+        track("E", START, user="u1", message_id="f"),
+        flags=(Flag("future_timestamp", "/timestamp", "set to its arrival"),),
+    )
+    with storage.transaction() as tx:
+        tx.log.append([flagged, track("E", START, user="u1", message_id="plain")])
+    with storage.snapshot() as tx:
+        read = [e.event for e in tx.log.read_after(0, 10)]
+    assert [e.flags for e in read] == [flagged.flags, ()]
+
+
+def test_violations_are_counted_per_event_field_and_outcome(storage: Storage) -> None:
+    later = START + timedelta(hours=1)
+    storage.append(
+        [[track("E", START, user="u1")]],
+        [
+            Violation("Order Completed", "/properties/revenue", True, START),
+            Violation("Order Completed", "/properties/revenue", True, later),
+            Violation("Order Completed", "/properties/revenue", False, START),
+        ],
+    )
+    with storage.transaction() as tx:
+        tx.violations.add(
+            [
+                Violation("Order Completed", "/properties/revenue", True, START),
+                Violation("Signed Up", "/event", False, later),
+            ]
+        )
+    counts = [(v.event, v.field, v.rejected, v.count) for v in storage.reads.violations()]
+    assert counts == [
+        ("Order Completed", "/properties/revenue", True, 3),
+        ("Order Completed", "/properties/revenue", False, 1),
+        ("Signed Up", "/event", False, 1),
+    ]
+    first = storage.reads.violations()[0]
+    assert (first.first_seen, first.last_seen) == (START, later)
+    with storage.snapshot() as tx:
+        assert len(tx.log.read_after(0, 10)) == 1, "the batch was appended with its counts"
+
+
+def test_the_read_model_counts_the_profiles_that_lack_a_value(storage: Storage) -> None:
+    people = [
+        ProfileState("a", traits={"first_name": "Ann", "address": {"city": "Leeds"}}),
+        ProfileState("b", traits={"first_name": "", "address": {"city": None}}),
+        ProfileState("c", traits={"first_name": None, "address": "somewhere"}),
+        ProfileState("d", traits={"first_name": 0}, computed={"orders": 2}),
+    ]
+    with storage.transaction() as tx:
+        tx.profiles.save(people)
+    paths = [("traits", "first_name"), ("traits", "address", "city"), ("computed", "orders")]
+    assert storage.reads.count_lacking(paths) == (4, [2, 3, 3])
+    assert storage.reads.count_lacking([]) == (4, [])

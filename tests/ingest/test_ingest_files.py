@@ -5,6 +5,7 @@ one error line naming the file and line, and nothing is imported."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import subprocess
@@ -275,3 +276,48 @@ def test_a_file_that_cannot_be_read_is_one_error_line_and_nothing_is_imported(
     assert done.stderr.splitlines() == [done.stderr.strip()]
     assert done.stderr.startswith(f"error: {file}{expected}")
     assert _stored(workspace) == []
+
+
+def test_hostile_lines_in_an_import_are_rejected_one_by_one(
+    workspace: Path, tmp_path: Path
+) -> None:
+    deep: object = "x"
+    for _ in range(300):
+        deep = {"a": deep}
+    file = tmp_path / "events.jsonl"
+    file.write_text(
+        "\n".join(
+            json.dumps(record)
+            for record in [
+                {"type": "track", "event": "A", "userId": "u1"},
+                {
+                    "type": "track",
+                    "event": "B",
+                    "userId": "u1",
+                    "timestamp": "9999-12-31T23:59:59-05:00",
+                },
+                {"type": "track", "event": "C", "userId": "u1", "properties": deep},
+                {"type": "track", "event": "D", "userId": "u1", "properties": {"n": "a\x00b"}},
+                {
+                    "type": "track",
+                    "event": "E",
+                    "userId": "u1",
+                    "sentAt": "0001-01-01T00:00:00Z",
+                    "timestamp": "2026-01-01T00:00:00Z",
+                },
+                {"type": "track", "event": "F", "userId": "u1"},
+            ]
+        )
+        + "\n"
+    )
+
+    code, output = _run(workspace, "events", file)
+
+    assert code == 1
+    assert [(int(n), field) for n, field, _ in ROW.findall(output)] == [
+        (2, "timestamp"),
+        (3, "properties"),
+        (4, "properties.n"),
+        (5, "sentAt"),
+    ]
+    assert [name for _, name, _ in _stored(workspace)] == ["A", "F"]

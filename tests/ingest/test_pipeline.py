@@ -113,6 +113,101 @@ def test_known_bots_are_flagged_not_dropped() -> None:
     assert [e.is_bot for e in events] == [True, False]
 
 
+def _nested(levels: int) -> object:
+    """A value whose deepest object is at level `levels` of its event (the event is level 1,
+    its properties level 2)."""
+    value: object = "leaf"
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def test_nesting_deeper_than_32_levels_rejects_the_event_alone() -> None:
+    batch = [
+        {"type": "track", "event": "Deep", "userId": "u1", "properties": _nested(32)},
+        {"type": "track", "event": "Deeper", "userId": "u1", "properties": _nested(33)},
+        {"type": "identify", "userId": "u1", "traits": {"list": [[[[1]]]], "x": _nested(600)}},
+        {"type": "track", "event": "Deepest", "userId": "u1", "context": _nested(1000)},
+        {"type": "track", "event": "Fine", "userId": "u1"},
+    ]
+    prepared = prepare(batch, received_at=START)
+    assert [e.name or e.type for e in prepared.events] == ["Deep", "Fine"]
+    assert [(r.index, r.field) for r in prepared.rejections] == [
+        (1, "properties"),
+        (2, "traits"),
+        (3, "context"),
+    ]
+    assert prepared.rejections[0].reason == "objects and arrays nest deeper than 32 levels"
+
+
+def test_text_with_a_nul_character_rejects_its_event_naming_the_field() -> None:
+    batch = [
+        {"type": "track", "event": "E", "userId": "u1", "properties": {"note": "a\x00b"}},
+        {"type": "track", "event": "E\x00", "userId": "u1"},
+        {"type": "identify", "userId": "u1", "traits": {"tags": ["ok", {"k\x00": 1}]}},
+        {"type": "track", "event": "E", "userId": "u1", "properties": {"note": "fine"}},
+    ]
+    prepared = prepare(batch, received_at=START)
+    assert len(prepared.events) == 1
+    assert [(r.index, r.field) for r in prepared.rejections] == [
+        (0, "properties.note"),
+        (1, "event"),
+        (2, "traits.tags.1.k\x00"),
+    ]
+
+
+def test_names_are_limited_like_ids_so_every_store_can_keep_them() -> None:
+    long = "n" * 513
+    batch = [
+        {"type": "page", "anonymousId": "a", "name": long},
+        {"type": "screen", "anonymousId": "a", "name": long},
+        {"type": "page", "anonymousId": "a", "name": "n" * 512},
+    ]
+    prepared = prepare(batch, received_at=START)
+    assert [(r.index, r.field) for r in prepared.rejections] == [(0, "name"), (1, "name")]
+    assert len(prepared.events) == 1
+
+
+def test_page_and_screen_names_and_urls_become_properties_segments_can_filter() -> None:
+    server_side = {
+        "type": "page",
+        "userId": "u1",
+        "name": "Checkout",
+        "category": "Shop",
+        "properties": {"path": "/checkout"},
+        "context": {"page": {"url": "https://shop.example/checkout", "title": "Pay", "x": 1}},
+    }
+    browser = {
+        "type": "page",
+        "anonymousId": "a1",
+        "name": "Home",
+        "properties": {"name": "Home page", "url": "https://shop.example/"},
+        "context": {"page": {"url": "https://shop.example/?utm=x", "referrer": "https://t.co/"}},
+    }
+    screen = {"type": "screen", "userId": "u1", "name": "Cart", "properties": {"items": 2}}
+    page, sent, app_screen = prepare([server_side, browser, screen], received_at=START).events
+
+    assert page.properties == {
+        "name": "Checkout",
+        "category": "Shop",
+        "path": "/checkout",
+        "url": "https://shop.example/checkout",
+        "title": "Pay",
+    }
+    # What the call's properties say wins over the name and the context.
+    assert sent.properties == {
+        "name": "Home page",
+        "url": "https://shop.example/",
+        "referrer": "https://t.co/",
+    }
+    assert app_screen.properties == {"name": "Cart", "items": 2}
+    assert (page.name, page.action, app_screen.action) == (
+        "Checkout",
+        "Page Viewed",
+        "Screen Viewed",
+    )
+
+
 def test_a_client_cannot_write_pertinents_own_events_and_the_rest_of_the_batch_goes_in() -> None:
     # The write key is public: a forged open or send would count in experiments and engagement.
     forged = [

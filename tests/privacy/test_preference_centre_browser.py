@@ -13,7 +13,6 @@ from factories import outbox_item
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from pertinent.app import System
-from pertinent.content.links import preferences_url
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -75,7 +74,11 @@ def test_a_person_changes_their_topics_in_the_preference_centre(
     page: Page, base_url: str, system: System
 ) -> None:
     message_id = _cart_email(system)
-    page.goto(preferences_url(system.signer, base_url, message_id))
+    page.goto(
+        system.renderer.urls.make("preferences", message_id, system.clock.now().date()).replace(
+            "http://127.0.0.1:8000", base_url
+        )
+    )
     assert page.get_by_role("heading").inner_text() == "Email preferences"
     assert "ann@example.com" in page.content()
     assert page.get_by_label("Reminders").is_checked()
@@ -100,7 +103,7 @@ def test_a_person_unsubscribes_from_the_emails_topic_and_then_from_everything(
     page: Page, base_url: str, system: System
 ) -> None:
     message_id = _cart_email(system)
-    link = system.renderer.unsubscribe_url(message_id, "u1").replace(
+    link = system.renderer.urls.make("unsubscribe", message_id, system.clock.now().date()).replace(
         "http://127.0.0.1:8000", base_url
     )
     page.goto(link)

@@ -15,7 +15,6 @@ from factories import outbox_item
 
 from pertinent.app import System
 from pertinent.clock import SimClock
-from pertinent.content.links import preferences_url
 from pertinent.delivery.sink import SmtpSink
 from pertinent.privacy.consent import ConsentPolicy
 from pertinent.privacy.settings import ConsentSettings
@@ -70,7 +69,9 @@ def test_one_click_leaves_the_emails_topic_and_the_page_offers_everything(
     base_url: str, system: System
 ) -> None:
     message_id = _cart_email(system)
-    url = _local(system.renderer.unsubscribe_url(message_id, "u1"), base_url)
+    url = _local(
+        system.renderer.urls.make("unsubscribe", message_id, system.clock.now().date()), base_url
+    )
     page = httpx.get(url)
     assert page.status_code == 200
     assert "Unsubscribe from Reminders" in page.text and "Unsubscribe from everything" in page.text
@@ -96,7 +97,10 @@ def test_the_preference_centre_saves_choices_and_brings_back_an_unsubscribed_per
     base_url: str, system: System
 ) -> None:
     message_id = _cart_email(system)
-    page = _local(preferences_url(system.signer, "http://127.0.0.1:8000", message_id), base_url)
+    page = _local(
+        system.renderer.urls.make("preferences", message_id, system.clock.now().date()),
+        base_url,
+    )
     assert httpx.post(page, data={"action": "unsubscribe_all"}).status_code == 200
     assert _suppressed(system)
     shown = httpx.get(page)
@@ -156,7 +160,10 @@ def test_leaving_a_topic_after_the_email_was_written_stops_it_before_sending(
     system.processor.run_until_idle()  # written to the outbox, not sent yet
     [email] = system.storage.reads.emails(10)
     assert email.item.meta["topic"] == "reminders"
-    url = _local(system.renderer.unsubscribe_url(email.item.message_id, "u1"), base_url)
+    url = _local(
+        system.renderer.urls.make("unsubscribe", email.item.message_id, system.clock.now().date()),
+        base_url,
+    )
     assert httpx.post(url).status_code == 200
     asyncio.run(system.sender.send_due())
     assert sink.messages == []

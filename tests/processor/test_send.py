@@ -20,7 +20,7 @@ def _pending(attempts: int = 0) -> PendingEmail:
 
 
 def test_a_temporary_failure_is_retried_with_backoff_until_attempts_run_out() -> None:
-    busy = DeliveryError("SMTP 451: try later", retryable=True)
+    busy = DeliveryError("SMTP 451 at RCPT TO: try later", kind="temporary")
     assert not_sent(_pending(0), busy, START, BASE) == [MarkRetry(7, START + BASE, str(busy))]
     assert not_sent(_pending(2), busy, START, BASE) == [MarkRetry(7, START + 4 * BASE, str(busy))]
     last = not_sent(_pending(MAX_ATTEMPTS - 1), busy, START, BASE)
@@ -28,13 +28,23 @@ def test_a_temporary_failure_is_retried_with_backoff_until_attempts_run_out() ->
     assert not any(isinstance(e, Suppress) for e in last), "a temporary failure never suppresses"
 
 
-def test_a_permanent_refusal_fails_logs_a_bounce_and_suppresses_the_address() -> None:
-    refused = DeliveryError("SMTP 550 for a@example.com: no such user", retryable=False)
+def test_a_permanent_refusal_of_the_recipient_is_a_hard_bounce_and_suppresses_the_address() -> None:
+    refused = DeliveryError("SMTP 550 at RCPT TO: no such user", kind="recipient")
     effects = not_sent(_pending(0), refused, START, BASE)
     assert effects[0] == MarkFailed(7, str(refused))
     [bounce] = effects[1].events  # type: ignore[union-attr]
-    assert (bounce.name, bounce.properties["permanent"]) == ("email_bounced", True)
+    assert (bounce.name, bounce.properties["bounce"]) == ("email_bounced", "hard")
+    assert bounce.properties["reason"] == "SMTP 550 at RCPT TO: no such user"
     assert effects[2] == Suppress("a@example.com", "u1", "bounced", START)
+
+
+def test_a_refused_sender_fails_the_email_without_blaming_the_recipient() -> None:
+    refused = DeliveryError("SMTP 553 at MAIL FROM: sender not allowed", kind="message")
+    effects = not_sent(_pending(0), refused, START, BASE)
+    assert effects[0] == MarkFailed(7, str(refused))
+    [bounce] = effects[1].events  # type: ignore[union-attr]
+    assert bounce.properties["bounce"] == "soft"
+    assert not any(isinstance(e, Suppress) for e in effects), "the address is not at fault"
 
 
 def test_a_delivery_is_marked_sent_with_its_event() -> None:

@@ -45,7 +45,7 @@ def _customise(root: Path) -> None:
     )
     journey = root / "journeys" / "post_purchase.yaml"
     steps = yaml.safe_load(journey.read_text())
-    steps["steps"][0]["duration"] = "36h"
+    steps["steps"][0]["duration"] = "30h"
     journey.write_text(yaml.safe_dump(steps))
 
 
@@ -77,10 +77,10 @@ def test_an_email_and_the_profile_api_show_custom_properties_and_the_workspaces_
         )
         assert result.rejections == []
         system.run_until_idle()
-        clock.advance(timedelta(hours=37))
+        clock.advance(timedelta(hours=31))
         system.run_until_idle()
         subjects = sorted(str(m.message["Subject"]) for m in sink.messages)
-        # 36 hours after the last order: 'moderate' under these tiers ('high' by default).
+        # 30 hours after the last order: 'moderate' under these tiers ('high' by default).
         assert "40.5 k1 moderate" in subjects, subjects
         with serving(create_app(system)) as base:
             answer = httpx.get(f"{base}/v1/profiles/u1", headers=ADMIN)

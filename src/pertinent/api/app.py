@@ -13,13 +13,17 @@ from fastapi import FastAPI
 from pertinent import __version__
 from pertinent.api import (
     admin,
+    broadcasts,
     experiments,
     ingest,
+    journeys,
     privacy,
     recommendations,
     segments,
+    templates,
     tracking,
     tracking_plan,
+    webhooks,
 )
 from pertinent.api.errors import install_error_handlers
 from pertinent.app import System
@@ -37,6 +41,10 @@ async def _follow_models(system: System, stop: asyncio.Event) -> None:
             await asyncio.to_thread(system.models.poll)
         except Exception:
             log.exception("could not load the newest recommendation model; still serving the last")
+        try:
+            await asyncio.to_thread(system.follow_definitions)
+        except Exception:
+            log.exception("could not load the newest applied definitions; still running the last")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), MODEL_POLL_SECONDS)
 
@@ -75,6 +83,10 @@ def create_app(system: System, *, dashboard: bool = False) -> FastAPI:
     app.include_router(preferences.build_router(system))
     app.include_router(experiments.build_router(system))
     app.include_router(tracking_plan.build_router(system))
+    app.include_router(journeys.build_router(system))
+    app.include_router(broadcasts.build_router(system))
+    app.include_router(templates.build_router(system))
+    app.include_router(webhooks.build_router(system))
     if dashboard:
         app.include_router(web.build_router(system))
 

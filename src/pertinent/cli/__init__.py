@@ -9,12 +9,15 @@ from __future__ import annotations
 import sys
 
 from pertinent.cli import (  # noqa: F401  (registers their commands)
+    delivery,
     experiments,
     imports,
+    journeys,
     keys,
     recommend,
     run,
     segments,
+    templates,
 )
 from pertinent.cli.root import app, err
 from pertinent.errors import PertinentError

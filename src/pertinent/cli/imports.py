@@ -19,6 +19,7 @@ from pertinent.cli.root import WorkspaceOpt, app, console
 from pertinent.errors import InputError
 from pertinent.ingest.cell_types import CellError
 from pertinent.ingest.files import count_lines, read_events, read_people
+from pertinent.processor.journeys import HISTORIC_CONTEXT
 from pertinent.recommend.catalogue import load_products_csv
 
 import_app = typer.Typer(
@@ -42,7 +43,13 @@ Types = Annotated[
 ]
 
 
-def _import(system: System, records: Iterator[tuple[int, Any]], total: int, what: str) -> int:
+def _import(
+    system: System,
+    records: Iterator[tuple[int, Any]],
+    total: int,
+    what: str,
+    context: dict[str, Any] | None = None,
+) -> int:
     """Send the records through the pipeline in chunks; a record the reader could not read
     (an InputError in its place) is a rejection like any other, so the rest still goes in.
     Returns how many records were rejected."""
@@ -54,7 +61,7 @@ def _import(system: System, records: Iterator[tuple[int, Any]], total: int, what
 
     def flush() -> None:
         nonlocal accepted, duplicates
-        result = system.ingestor.ingest(chunk)
+        result = system.ingestor.ingest(chunk, context_defaults=context)
         rejected.extend((lines[r.index], r.field, r.reason) for r in result.rejections)
         accepted += result.accepted
         duplicates += result.duplicates
@@ -115,11 +122,17 @@ def import_events(
     workspace: WorkspaceOpt = Path("."),
     types: Types = None,
     allow_rejections: AllowRejections = False,
+    trigger_journeys: Annotated[
+        bool, typer.Option(help="treat the events as live: they may start journeys")
+    ] = False,
 ) -> None:
-    """Import events from FILE (.jsonl or .csv, optionally .gz)."""
+    """Import events from FILE (.jsonl or .csv, optionally .gz). They are history: they
+    update profiles and segments but start no journey (unless --trigger-journeys)."""
     system = open_system(workspace)
     try:
-        rejected = _import(system, read_events(file, types), count_lines(file), "events")
+        # History folds into profiles and segments but starts no journey.
+        context = None if trigger_journeys else HISTORIC_CONTEXT
+        rejected = _import(system, read_events(file, types), count_lines(file), "events", context)
     finally:
         system.close()
     _finish(rejected, allow_rejections)

@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 
 from pertinent.app import System, open_system
-from pertinent.cli.root import WorkspaceOpt, app, console
+from pertinent.cli.delivery import dkim_record
+from pertinent.cli.root import WorkspaceOpt, app, console, err
 from pertinent.errors import InputError
 from pertinent.scaffold import write_example_workspace
 
@@ -29,6 +30,7 @@ def init(directory: Path) -> None:
         f"  admin key          {keys.admin}",
         soft_wrap=True,
     )
+    dkim_record(directory)
     console.print(f"Next: pertinent serve --workspace {directory}")
 
 
@@ -49,9 +51,15 @@ def _refuse_demo_keys(system: System, host: str) -> None:
         )
 
 
+def _served_url(host: str, port: int) -> str:
+    """Where links point when pertinent.yaml sets no `server.base_url`: the address served."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
 def _run_role(role: str, workspace: Path, host: str, port: int, slot: int) -> None:
     """One role in this process, until Ctrl-C or SIGTERM."""
-    system = open_system(workspace, slot=slot)
+    system = open_system(workspace, slot=slot, base_url=_served_url(host, port))
     try:
         if role == "api":
             import uvicorn
@@ -68,7 +76,7 @@ def _run_role(role: str, workspace: Path, host: str, port: int, slot: int) -> No
         if role == "processor":
             run_processor(system, stop, slot=slot)
         else:
-            run_sender(system, stop)
+            run_sender(system, stop, slot=slot)
     finally:
         system.close()
 
@@ -96,6 +104,12 @@ def serve(
     system = open_system(workspace)  # fails here, once, on a bad workspace
     try:
         _refuse_demo_keys(system, host)
+        if system.workspace.settings.server.base_url is None and host not in _LOOPBACK:
+            err.print(
+                f"[yellow]warning:[/yellow] links in emails point to {_served_url(host, port)};"
+                " set server.base_url (or PERTINENT_BASE_URL) to the address people reach.",
+                soft_wrap=True,
+            )
     finally:
         system.close()
     if only is not None:

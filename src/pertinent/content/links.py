@@ -1,129 +1,155 @@
-"""Rewriting the links of a rendered email, and deriving its text part.
+"""Where the links of an email may go, and the URLs Pertinent itself puts into emails.
 
-Both use the standard library's HTML parser: it tokenizes real-world email HTML well enough
-for these two jobs, and an HTML-to-text or DOM library would add weight for no better answer.
-Link rewriting replaces only the `href` values of `<a>` tags and keeps every other byte as the
-template produced it.
+A click redirect is only made for a URL the template's author chose: one written in the
+template (`https://shop.example/cart`, or a written start followed by Liquid,
+`https://shop.example/p/{{ id }}`), or one on a host of the workspace's `allowed_link_hosts`
+(the shop's own domains, where catalogue and event URLs point). Any other URL that arrives in
+data (an event property, a trait, a catalogue entry written by a browser) is left unlinked:
+the text stays, the `href` goes, and lint reports it. `mailto:` and `tel:` links are kept as
+they are; `javascript:` and every other scheme from data are dropped.
+
+Every URL of Pertinent's own (tracking, unsubscribe, preferences, view in browser) is made
+by `system_url`, so a route that moves is changed in one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from html import escape, unescape
-from html.parser import HTMLParser
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
 
-from pertinent.tracking.tokens import TokenSigner
+from pertinent.tracking.tokens import Purpose, TrackingTokens
 
-_SKIP_TEXT = {"style", "script", "head", "title"}
-_BLOCK = {"p", "div", "br", "tr", "h1", "h2", "h3", "h4", "li", "table", "section"}
-
-
-def preferences_url(signer: TokenSigner, base_url: str, message_id: str) -> str:
-    """The preference centre of the person an email went to (`/p/{token}`), named by the
-    email: whoever holds the email may change what its recipient gets, as with unsubscribe."""
-    return f"{base_url.rstrip('/')}/p/{signer.sign('preferences', {'m': message_id})}"
+# A URL written in a template, up to where Liquid, a quote, markup or space starts.
+_WRITTEN = re.compile(r"""https?://[^\s"'<>{}|\\^`]+""")
+_LIQUID_START = ("{{", "{%")
 
 
-class _AnchorFinder(HTMLParser):
-    def __init__(self, source: str):
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[tuple[int, str, str]] = []  # (offset, raw tag, href)
-        self._line_starts = [0]
-        for index, char in enumerate(source):
-            if char == "\n":
-                self._line_starts.append(index + 1)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "a":
-            return
-        href = dict(attrs).get("href")
-        raw = self.get_starttag_text()
-        if href and raw:
-            line, column = self.getpos()
-            self.anchors.append((self._line_starts[line - 1] + column, raw, href))
+def system_url(base_url: str, purpose: Purpose, token: str) -> str:
+    """The URL of one of Pertinent's own pages for a token (the routes of `api/tracking.py`;
+    the preference centre lives at `/p/`)."""
+    match purpose:
+        case "click":
+            return f"{base_url}/t/c/{token}"
+        case "open":
+            return f"{base_url}/t/o/{token}.gif"
+        case "unsubscribe":
+            return f"{base_url}/t/u/{token}"
+        case "preferences":
+            return f"{base_url}/p/{token}"
+        case "view":
+            return f"{base_url}/t/v/{token}"
 
 
-def rewrite_links(html: str, rewrite: Callable[[str], str | None]) -> tuple[str, list[str]]:
-    """Replace each `<a href>` by `rewrite(url)` (None keeps it); return html and kept urls."""
-    finder = _AnchorFinder(html)
-    finder.feed(html)
-    finder.close()
-    out: list[str] = []
-    originals: list[str] = []
-    cursor = 0
-    for offset, raw, href in finder.anchors:
-        new = rewrite(href)
-        if new is None:
-            continue
-        originals.append(href)
-        replaced = _replace_href(raw, new)
-        out.append(html[cursor:offset])
-        out.append(replaced)
-        cursor = offset + len(raw)
-    out.append(html[cursor:])
-    return "".join(out), originals
+class SystemUrls:
+    """Pertinent's URLs for one workspace: sealed tokens under its base URL."""
+
+    def __init__(self, base_url: str, tokens: TrackingTokens):
+        self.base = base_url.rstrip("/")
+        self._tokens = tokens
+
+    def make(self, purpose: Purpose, message_id: str, issued: date, url: str | None = None) -> str:
+        return system_url(self.base, purpose, self._tokens.seal(purpose, message_id, issued, url))
+
+    def is_own(self, url: str) -> bool:
+        return url.startswith(self.base + "/")
 
 
-def _replace_href(raw_tag: str, new_url: str) -> str:
-    lowered = raw_tag.lower()
-    start = lowered.find("href")
-    equals = raw_tag.find("=", start)
-    value_start = equals + 1
-    while raw_tag[value_start] in " \t\n":
-        value_start += 1
-    quote = raw_tag[value_start]
-    if quote in "\"'":
-        value_end = raw_tag.find(quote, value_start + 1) + 1
-    else:
-        value_end = value_start
-        while value_end < len(raw_tag) and raw_tag[value_end] not in " \t\n>":
-            value_end += 1
-    return f'{raw_tag[:value_start]}"{escape(new_url)}"{raw_tag[value_end:]}'
+class Verdict(Enum):
+    TRACK = "track"  # through a click redirect
+    KEEP = "keep"  # as it is (mailto:, tel:, Pertinent's own pages)
+    DROP = "drop"  # left unlinked
 
 
-class _TextMaker(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-        self._href: str | None = None
-        self._link_text: list[str] = []
+@dataclass(frozen=True)
+class WrittenUrls:
+    """The URLs a template's author wrote: whole ones, and starts that Liquid completes."""
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TEXT:
-            self._skip += 1
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-        elif tag == "a":
-            self._href = dict(attrs).get("href")
-            self._link_text = []
+    whole: frozenset[str] = frozenset()
+    starts: tuple[str, ...] = ()
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TEXT:
-            self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-        elif tag == "a" and self._href is not None:
-            text = " ".join("".join(self._link_text).split())
-            self.parts.append(f"{text} ({self._href})" if text else self._href)
-            self._href = None
+    @classmethod
+    def of(cls, sources: Iterable[str]) -> WrittenUrls:
+        whole: set[str] = set()
+        starts: set[str] = set()
+        for source in sources:
+            for found in _WRITTEN.finditer(source):
+                url = found.group()
+                followed_by_liquid = source.startswith(_LIQUID_START, found.end())
+                (starts if followed_by_liquid else whole).add(url)
+        # A start counts only once its host is complete: `https://shop.example{{ x }}` could
+        # become `https://shop.example.evil.test`.
+        return cls(frozenset(whole), tuple(sorted(s for s in starts if _host_closed(s))))
 
-    def handle_data(self, data: str) -> None:
-        if self._skip:
-            return
-        if self._href is not None:
-            self._link_text.append(data)
-        else:
-            self.parts.append(data)
+    def allow(self, url: str) -> bool:
+        if url in self.whole or url.startswith(self.starts):
+            return True
+        # A written URL with a query or fragment added by Liquid (the `utm` filter).
+        base = url.split("#", 1)[0].split("?", 1)[0]
+        return base != url and base in self.whole
 
 
-def html_to_text(html: str) -> str:
-    """A readable plain-text version: block elements on their own lines, links as text (url)."""
-    maker = _TextMaker()
-    maker.feed(html)
-    maker.close()
-    lines = [" ".join(line.split()) for line in unescape("".join(maker.parts)).splitlines()]
-    text = "\n".join(lines)
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    return text.strip() + "\n"
+def _host_closed(url: str) -> bool:
+    rest = url.split("://", 1)[1]
+    return any(c in rest for c in "/?#")
+
+
+@dataclass(frozen=True)
+class LinkRules:
+    """The workspace's side of the rules: hosts whose URLs may come from data."""
+
+    hosts: frozenset[str] = frozenset()
+    domains: tuple[str, ...] = ()  # from `*.shop.example`: any subdomain, as ".shop.example"
+
+    @classmethod
+    def of(cls, allowed_hosts: Collection[str]) -> LinkRules:
+        hosts = {h.lower() for h in allowed_hosts if not h.startswith("*.")}
+        domains = tuple(sorted(h[1:].lower() for h in allowed_hosts if h.startswith("*.")))
+        return cls(frozenset(hosts), domains)
+
+    def allows_host(self, url: str) -> bool:
+        host = host_of(url)
+        return host is not None and (host in self.hosts or host.endswith(self.domains))
+
+
+_AUTHORITY_END = re.compile(r"[/?#]")
+_ODD = re.compile(r"[\\\s\x00-\x1f%]")
+
+
+def host_of(url: str) -> str | None:
+    """The host of a web URL, lower-case; None where browsers and parsers could disagree on
+    it (a backslash, space, control character or escape in the authority), so such a URL is
+    never taken for an allowed one."""
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    end = _AUTHORITY_END.search(rest)
+    authority = rest[: end.start()] if end else rest
+    if _ODD.search(authority):
+        return None
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.split(":", 1)[0].lower() or None
+
+
+def verdict(url: str, written: WrittenUrls, rules: LinkRules, urls: SystemUrls) -> Verdict:
+    """What becomes of a link whose URL came out of data."""
+    lowered = url[:8].lower()
+    if lowered.startswith(("https://", "http://")):
+        if urls.is_own(url):
+            return Verdict.KEEP
+        if written.allow(url) or rules.allows_host(url):
+            return Verdict.TRACK
+        return Verdict.DROP
+    if lowered.startswith(("mailto:", "tel:")):
+        return Verdict.KEEP
+    return Verdict.DROP
+
+
+def written_verdict(url: str, urls: SystemUrls) -> Verdict:
+    """What becomes of a link written whole in the template: tracked when it is a web URL,
+    kept otherwise (lint reports relative links, which no mail client can follow)."""
+    if url[:8].lower().startswith(("https://", "http://")) and not urls.is_own(url):
+        return Verdict.TRACK
+    return Verdict.KEEP

@@ -1,34 +1,48 @@
 """Rendering one email for one person.
 
-Liquid (the person's data) → MJML to HTML (mrml) → CSS inlined (css-inline) → links rewritten
-to signed click redirects → open pixel → text part.
+A template converted once (`mjml.py`) costs, per email, its Liquid (the HTML and the text
+part) and the filling of its link slots: a sealed click redirect where the link rules allow
+(`links.py`), the URL as it is for `mailto:` and Pertinent's own pages, nothing where a URL
+from data is not allowed. A template that must be converted per email goes Liquid → MJML →
+CSS inlined → slots and text derived, and then the same filling.
 
-MJML is converted per email, after Liquid, because Liquid tags may sit between MJML elements
-(`{% if %}` around a section); mrml is a compiled Rust port and takes a fraction of a
-millisecond, so doing it once per template would buy little and constrain templates.
-
-Every failure on the way (Liquid, MJML, CSS) is a TemplateError naming the file: the caller
-records it as a skipped email for this person and goes on, instead of failing the whole batch.
+The context gets, besides what the caller gives: `unsubscribe_url`, `preferences_url`,
+`view_in_browser_url` and `confirm_url` (sealed for this email; all but the first only when
+the template uses them). Every failure on the way (Liquid, MJML, CSS) is a TemplateError
+naming the file: the caller records it as a failed email for this person and goes on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections import defaultdict, deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
+from datetime import UTC, date, datetime
+from html import escape, unescape
 from typing import Any
 
-import css_inline
-import mrml
+from liquid import BoundTemplate
 from liquid.exceptions import LiquidError
 
-from pertinent.content.links import html_to_text, preferences_url, rewrite_links
-from pertinent.content.templates import TemplateLibrary
+from pertinent.content.derive import Marks, derive, tidy_text
+from pertinent.content.filters import NOW, TEMPLATE
+from pertinent.content.links import LinkRules, SystemUrls, Verdict, verdict, written_verdict
+from pertinent.content.mjml import ConversionError, frame, to_html
+from pertinent.content.templates import (
+    CompiledBody,
+    EmailTemplate,
+    TemplateLibrary,
+    syntax_error,
+)
 from pertinent.errors import TemplateError
-from pertinent.tracking.tokens import TokenSigner
+from pertinent.tracking.tokens import Purpose
 
-# Remote stylesheets (web fonts MJML links to) are left alone: rendering must not touch the network.
-_INLINER = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+# The URLs a template may use, and the token purpose behind each.
+_OPTIONAL_URLS: dict[str, Purpose] = {
+    "preferences_url": "preferences",
+    "view_in_browser_url": "view",
+}
 
 
 @dataclass(frozen=True)
@@ -37,96 +51,152 @@ class RenderedEmail:
     preheader: str
     html: str
     text: str
-    links: tuple[str, ...]
+    links: tuple[str, ...]  # the destinations of the tracked links, in order
     tracked_links: tuple[str, ...]
+    unlinked: tuple[str, ...] = ()  # URLs from data the link rules did not allow
+    unsubscribe_url: str = ""
+
+
+class _Links:
+    """One email's link slots, filled. The HTML's are filled first; the text part shows each
+    link's URL as its `href` was filled (the n-th text slot of a link, inside a loop, is its
+    n-th `href`), so Liquid makes each URL once."""
+
+    def __init__(
+        self,
+        template: EmailTemplate,
+        whole: Sequence[bool],
+        renderer: Renderer,
+        message_id: str,
+        issued: date,
+    ):
+        self._template = template
+        self._whole = whole
+        self._renderer = renderer
+        self._message_id = message_id
+        self._issued = issued
+        self._redirects: dict[str, str] = {}
+        self._shown: dict[int, deque[str]] = defaultdict(deque)  # per slot, "" if unlinked
+        self.tracked: list[str] = []
+        self.originals: list[str] = []
+        self.unlinked: list[str] = []
+
+    def _decide(self, index: int, url: str) -> Verdict:
+        r = self._renderer
+        if index < len(self._whole) and self._whole[index]:
+            return written_verdict(url, r.urls)
+        return verdict(url, self._template.written, r.rules, r.urls)
+
+    def _redirect(self, url: str) -> str:
+        found = self._redirects.get(url)
+        if found is None:
+            found = self._renderer.urls.make("click", self._message_id, self._issued, url)
+            self._redirects[url] = found
+        return found
+
+    def html(self, match: re.Match[str]) -> str:
+        index, value = int(match[1]), match[3]
+        url = unescape(value) if "&" in value else value
+        shown = self._shown[index]
+        match self._decide(index, url):
+            case Verdict.TRACK:
+                redirect = self._redirect(url)
+                self.originals.append(url)
+                self.tracked.append(redirect)
+                shown.append(redirect)
+                return f'href="{redirect}"'
+            case Verdict.KEEP:
+                shown.append(url)
+                return f'href="{value}"'
+            case Verdict.DROP:
+                if url.strip():  # an empty href is missing data, not a URL left out
+                    self.unlinked.append(url)
+                shown.append("")
+                return ""
+
+    def text(self, match: re.Match[str]) -> str:
+        slots = self._shown.get(int(match[1]))
+        url = slots.popleft() if slots else ""
+        if not url:
+            return ""
+        return url if match[2] == "b" else f" ({url})"
 
 
 class Renderer:
-    def __init__(self, library: TemplateLibrary, signer: TokenSigner, base_url: str):
+    def __init__(self, library: TemplateLibrary, urls: SystemUrls, rules: LinkRules | None = None):
         self.library = library
-        self._signer = signer
-        self._base = base_url.rstrip("/")
-
-    def unsubscribe_url(self, message_id: str, profile_id: str) -> str:
-        token = self._signer.sign("unsubscribe", {"m": message_id, "p": profile_id})
-        return f"{self._base}/t/u/{token}"
-
-    def click_url(self, message_id: str, profile_id: str, url: str) -> str:
-        token = self._signer.sign("click", {"m": message_id, "p": profile_id, "u": url})
-        return f"{self._base}/t/c/{token}"
-
-    def open_url(self, message_id: str, profile_id: str) -> str:
-        token = self._signer.sign("open", {"m": message_id, "p": profile_id})
-        return f"{self._base}/t/o/{token}.gif"
+        self.urls = urls
+        self.rules = rules or LinkRules()
 
     def render(
-        self, template_name: str, context: Mapping[str, Any], *, message_id: str, profile_id: str
+        self, template_name: str, context: Mapping[str, Any], *, message_id: str, now: datetime
     ) -> RenderedEmail:
         """The email for one person; raises TemplateError naming the file on a broken template."""
         template = self.library.get(template_name)
-        unsubscribe = self.unsubscribe_url(message_id, profile_id)
-        preferences = preferences_url(self._signer, self._base, message_id)
-        # The person's own pages are not tracked: a click on them is not engagement.
-        own = {unsubscribe, preferences, preferences + "/confirm"}
-        data = {
-            **context,
-            "unsubscribe_url": unsubscribe,
-            "preferences_url": preferences,
-            "confirm_url": preferences + "/confirm",
-        }
-        where = f"{self.library.root / template_name}"
-        try:
-            subject = " ".join(template.subject.render(**data).split())
-            preheader = template.preheader.render(**data).strip() if template.preheader else ""
-            body = template.body.render(**data)
-            text = template.text.render(**data) if template.text else None
-        except LiquidError as exc:
-            raise TemplateError(str(exc).strip(), where=where) from exc
-        html = _to_inlined_html(body, template.is_mjml, where)
-        tracked: list[str] = []
-
-        def track(url: str) -> str | None:
-            if url in own or not url.startswith(("http://", "https://")):
-                return None
-            tracked.append(self.click_url(message_id, profile_id, url))
-            return tracked[-1]
-
-        html, originals = rewrite_links(html, track)
-        pixel = (
-            f'<img src="{self.open_url(message_id, profile_id)}" width="1" height="1" '
-            'alt="" style="display:block;border:0">'
-        )
-        html = html.replace("</body>", pixel + "</body>", 1) if "</body>" in html else html + pixel
-        if preheader:
-            # The preheader is plain text (no autoescape), so it is escaped on its way into HTML.
-            hidden = (
-                '<div style="display:none;max-height:0;overflow:hidden">'
-                f"{escape(preheader, quote=False)}</div>"
-            )
-            html = html.replace("<body>", "<body>" + hidden, 1)
+        issued = now.astimezone(UTC).date()
+        unsubscribe = self.urls.make("unsubscribe", message_id, issued)
+        data: dict[str, Any] = {**context, "unsubscribe_url": unsubscribe}
+        for name, purpose in _OPTIONAL_URLS.items():
+            if name in template.names:
+                data[name] = self.urls.make(purpose, message_id, issued)
+        if "confirm_url" in template.names:  # a sign-up's confirmation (privacy/signup.py)
+            data["confirm_url"] = self.urls.make("preferences", message_id, issued) + "/confirm"
+        data[NOW] = now
+        data[TEMPLATE] = template_name
+        subject = " ".join(_render(template, template.subject, data).split())
+        preheader = _render(template, template.preheader, data).strip()
+        open_url = self.urls.make("open", message_id, issued)
+        if isinstance(template.body, CompiledBody):
+            data["__preheader"] = preheader
+            data["__open_url"] = open_url
+            marks, whole = template.body.marks, template.body.written_whole
+            marked = _render(template, template.body.html, data)
+        else:
+            marks, whole = Marks(), ()
+            derived = derive(self._convert(template, data), marks)
+            marked = frame(derived.html, escape(preheader, quote=False), open_url)
+        html, text = marks.split(marked)
+        links = _Links(template, whole, self, message_id, issued)
+        html = marks.links.sub(links.html, html)
+        if template.text is not None:
+            text = _render(template, template.text, data)
+        else:
+            text = tidy_text(marks.links.sub(links.text, text))
         return RenderedEmail(
             subject=subject,
             preheader=preheader,
             html=html,
-            text=text if text is not None else html_to_text(html),
-            links=tuple(originals),
-            tracked_links=tuple(tracked),
+            text=text,
+            links=tuple(links.originals),
+            tracked_links=tuple(links.tracked),
+            unlinked=tuple(links.unlinked),
+            unsubscribe_url=unsubscribe,
         )
 
+    @staticmethod
+    def _convert(template: EmailTemplate, data: Mapping[str, Any]) -> str:
+        body = _render(template, template.body_source, data)
+        try:
+            return to_html(body, template.is_mjml)
+        except ConversionError as exc:
+            kind = "MJML" if template.is_mjml else "HTML"
+            raise TemplateError(
+                f"{kind} does not convert after Liquid: {exc}",
+                where=template.body_source.name,
+                hint="the position is in the rendered body; check tags inside {% if %} or "
+                "{% for %}",
+            ) from exc
 
-def _to_inlined_html(body: str, is_mjml: bool, where: str) -> str:
-    """MJML to HTML and CSS inlined, with the bindings' errors as TemplateError.
 
-    mrml reports broken MJML as OSError and css-inline as InlineError (a ValueError); neither
-    is a LiquidError, and letting them escape would fail the caller's whole transaction.
-    """
-    source = f"{where}/body.mjml" if is_mjml else f"{where}/body.html"
+def _render(template: EmailTemplate, part: BoundTemplate | None, data: Mapping[str, Any]) -> str:
+    """One part rendered; a Liquid error as a TemplateError at the line of the file the
+    author wrote (a converted body's error is found again in the body as written)."""
+    if part is None:
+        return ""
     try:
-        html = mrml.to_html(body).content if is_mjml else body
-        return _INLINER.inline(html)
-    except (OSError, ValueError) as exc:
-        raise TemplateError(
-            f"{'MJML' if is_mjml else 'HTML'} does not convert after Liquid: {exc}",
-            where=source,
-            hint="the position is in the rendered body; check tags inside {% if %} or {% for %}",
-        ) from exc
+        return str(part.render(**data))
+    except LiquidError as exc:
+        body = template.body
+        if isinstance(body, CompiledBody) and part is body.html:
+            _render(template, template.body_source, data)  # raises at the author's line
+        raise syntax_error(exc, part.name) from exc

@@ -17,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 from pertinent.events.model import Flag
 from pertinent.events.validate import EventRejected
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)  # exclusive
+# The years a time may fall in, in UTC (compared as years: the bounds are whole years, and
+# an int compares faster than two aware datetimes, which this does twice per event).
+YEARS = range(1970, 2100)
 _RANGE = "times must fall between 1970-01-01 and 2099-12-31 (UTC)"
 
 
@@ -36,7 +37,7 @@ def checked_utc(instant: datetime, field: str) -> datetime:
         utc = as_utc(instant)
     except OverflowError:
         utc = None
-    if utc is None or not EARLIEST <= utc < LATEST:
+    if utc is None or utc.year not in YEARS:
         raise EventRejected(field, f"{instant.isoformat()} is out of range; {_RANGE}")
     return utc
 
@@ -66,7 +67,7 @@ def event_time(
     if sent_at is not None:
         skew = checked_utc(sent_at, sent_field) - happened
         happened = received_at - skew
-        if not EARLIEST <= happened < LATEST:
+        if happened.year not in YEARS:
             raise EventRejected(
                 original_field,
                 f"{original.isoformat()}, corrected by {sent_field} {sent_at.isoformat()} for "

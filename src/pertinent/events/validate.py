@@ -161,12 +161,18 @@ def _nul_path(value: Any, path: str) -> str | None:
 
 def check_raw(event: dict[str, Any]) -> None:
     """Raise `EventRejected` unless the event as sent can be stored: nesting, size, NUL."""
-    if (deep := _too_deep(event)) is not None:
-        raise EventRejected(deep, f"objects and arrays nest deeper than {MAX_DEPTH} levels")
     try:
         encoded = orjson.dumps(event)
-    except orjson.JSONEncodeError as exc:  # only from Python callers: a lone surrogate
-        raise EventRejected("(event)", f"cannot be stored as JSON: {exc}") from None
+    except orjson.JSONEncodeError as exc:  # over 254 levels, or (from Python) a lone surrogate
+        field = _too_deep(event)
+        if field is None:
+            raise EventRejected("(event)", f"cannot be stored as JSON: {exc}") from None
+        raise EventRejected(
+            field, f"objects and arrays nest deeper than {MAX_DEPTH} levels"
+        ) from None
+    # No deeper than its count of brackets: only an event with many is walked.
+    if encoded.count(b"{") + encoded.count(b"[") > MAX_DEPTH and (deep := _too_deep(event)):
+        raise EventRejected(deep, f"objects and arrays nest deeper than {MAX_DEPTH} levels")
     if len(encoded) > MAX_EVENT_BYTES:
         raise EventRejected(
             "(event)", f"event is {len(encoded)} bytes; the limit is 32 KB per event"

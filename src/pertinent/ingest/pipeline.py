@@ -27,7 +27,7 @@ from pertinent.events.validate import MAX_EVENT_BYTES, EventRejected, check_raw,
 from pertinent.ingest.bots import is_bot
 from pertinent.ingest.tracking_plan import NO_PLAN, TrackingPlan, load_tracking_plan
 from pertinent.ingest.writer import LogWriter
-from pertinent.storage.ports import Storage, Violation
+from pertinent.storage.ports import AppendResult, Storage, Violation
 
 __all__ = ["MAX_BATCH_BYTES", "MAX_EVENT_BYTES", "IngestResult", "Ingestor", "Rules", "prepare"]
 
@@ -73,6 +73,15 @@ class Prepared:
     rejections: list[Rejection] = field(default_factory=list)
     flagged: list[Flagged] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def writes(self) -> bool:
+        """Whether there is anything to write: events, or violations to count."""
+        return bool(self.events or self.violations)
+
+    def result(self, appended: AppendResult | None) -> IngestResult:
+        accepted, duplicates = (appended.accepted, appended.duplicates) if appended else (0, 0)
+        return IngestResult(accepted, duplicates, self.rejections, self.flagged)
 
 
 @dataclass(frozen=True)
@@ -169,7 +178,8 @@ def prepare(
             event = replace(event, flags=event.flags + verdict.breaches)
         if event.is_bot:
             out.flagged.append(Flagged(index, *BOT_FLAG))
-        out.flagged.extend(Flagged(index, f.kind, f.field, f.reason) for f in event.flags)
+        if event.flags:
+            out.flagged.extend(Flagged(index, f.kind, f.field, f.reason) for f in event.flags)
         out.events.append(event)
     return out
 
@@ -196,6 +206,7 @@ class Ingestor:
         batch_sent_at: object = None,
         default_type: str | None = None,
         context_defaults: dict[str, Any] | None = None,
+        browser_key: bool = False,
     ) -> IngestResult:
         """Validate and append; the accepted events are durable when it returns."""
         prepared = self._prepare(
@@ -203,13 +214,11 @@ class Ingestor:
             batch_sent_at=batch_sent_at,
             default_type=default_type,
             context_defaults=context_defaults,
+            browser_key=browser_key,
         )
-        if not prepared.events and not prepared.violations:
-            return IngestResult(0, 0, prepared.rejections, prepared.flagged)
-        result = self._writer.append(prepared.events, prepared.violations)
-        return IngestResult(
-            result.accepted, result.duplicates, prepared.rejections, prepared.flagged
-        )
+        if not prepared.writes:
+            return prepared.result(None)
+        return prepared.result(self._writer.append(prepared.events, prepared.violations))
 
     async def ingest_async(
         self,
@@ -229,13 +238,11 @@ class Ingestor:
             context_defaults=context_defaults,
             browser_key=browser_key,
         )
-        if not prepared.events and not prepared.violations:
-            return IngestResult(0, 0, prepared.rejections, prepared.flagged)
+        if not prepared.writes:
+            return prepared.result(None)
         future = self._writer.submit(prepared.events, prepared.violations)
-        result = await asyncio.wrap_future(future)
-        return IngestResult(
-            result.accepted, result.duplicates, prepared.rejections, prepared.flagged
-        )
+        appended: AppendResult = await asyncio.wrap_future(future)
+        return prepared.result(appended)
 
     def append(self, events: list[Event]) -> IngestResult:
         """Append already-normalized events (system events come this way)."""

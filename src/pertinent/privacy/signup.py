@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pertinent.delivery.address import address_problem
+from pertinent.delivery.address import AddressError, normalize_address
 from pertinent.errors import InputError
 from pertinent.events.system import system_event
 from pertinent.ingest.pipeline import prepare
@@ -43,9 +43,10 @@ def sign_up(
             raise InputError(problem, where=f"topics.{topic}")
     if (request.user_id is None) == (request.anonymous_id is None):
         raise InputError("give either userId or anonymousId", where="userId")
-    if request.email is not None and (problem := address_problem(request.email)):
-        raise InputError(problem, where="email")
-    email = request.email.strip().lower() if request.email else None
+    try:
+        email = normalize_address(request.email) if request.email is not None else None
+    except AddressError as exc:
+        raise InputError(exc.message, where="email") from None
     status: ConsentStatus = (
         "pending" if policy.settings.double_opt_in or browser_key else "opted_in"
     )

@@ -14,9 +14,13 @@ from typing import assert_never
 
 from pertinent.events.model import Event
 from pertinent.processor.effects import (
+    CountSteps,
+    Defer,
+    DelayRecipients,
     Effect,
     EmitEvents,
     EnqueueEmails,
+    EnqueueWebhooks,
     EnterSegment,
     ExitSegment,
     LinkIdentities,
@@ -25,10 +29,12 @@ from pertinent.processor.effects import (
     MarkSent,
     MergeProfiles,
     RecordEvents,
+    RecordOutcomes,
     SaveInstances,
     SaveProfiles,
     SetSegmentTimers,
     Suppress,
+    TargetBroadcast,
     UpsertProducts,
 )
 from pertinent.storage.ports import Transaction
@@ -57,6 +63,16 @@ def apply(tx: Transaction, effects: Iterable[Effect]) -> list[Event]:
                 tx.segments.set_timers(effect.key, effect.due, effect.clear)
             case SaveInstances():
                 tx.journeys.save(effect.instances)
+            case CountSteps():
+                tx.journeys.count(effect.counts)
+            case EnqueueWebhooks():
+                tx.webhooks.enqueue(effect.calls)
+            case TargetBroadcast():
+                tx.broadcasts.target(effect.broadcast_id, effect.recipients)
+            case DelayRecipients():
+                tx.broadcasts.delay(effect.recipients)
+            case RecordOutcomes():
+                tx.broadcasts.record(effect.outcomes)
             case EnqueueEmails():
                 tx.outbox.enqueue(effect.items)
             case EmitEvents():
@@ -69,6 +85,8 @@ def apply(tx: Transaction, effects: Iterable[Effect]) -> list[Event]:
                 tx.outbox.mark_failed(effect.outbox_id, effect.error)
             case Suppress():
                 tx.suppressions.add(effect.address, effect.profile_id, effect.reason, effect.at)
+            case Defer():
+                tx.outbox.defer(effect.outbox_id, effect.until)
             case _:
                 assert_never(effect)
     return emitted

@@ -21,31 +21,26 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pertinent.clock import Clock
 from pertinent.events.model import Event, LoggedEvent
-from pertinent.journeys.model import Instance, JourneyDefinition
-from pertinent.privacy.consent import by_person
+from pertinent.journeys.broadcasts import EARLIEST_OFFSET
+from pertinent.journeys.caps import SendPolicy
+from pertinent.journeys.versions import JourneySet
 from pertinent.processor.apply import apply
-from pertinent.processor.compose import Composer, addresses, recipients
-from pertinent.processor.effects import Effect, SaveInstances
+from pertinent.processor.compose import Composer
+from pertinent.processor.effects import EmitEvents
 from pertinent.processor.fold import Folded, FoldState, fold
-from pertinent.processor.journeys import (
-    Advanced,
-    JourneyState,
-    actions_of_interest,
-    on_events,
-    on_wake,
-)
+from pertinent.processor.journeys import HISTORIC_CONTEXT, is_historic
+from pertinent.processor.journeys_io import JourneyLoader
 from pertinent.processor.known import Known
 from pertinent.processor.segments import Work, evaluate, load_view, work_for
-from pertinent.profiles.custom import custom_values, with_custom
 from pertinent.profiles.identity import candidate_profiles, identity_keys
-from pertinent.profiles.state import ProfileState, is_anonymous
+from pertinent.profiles.state import is_anonymous
 from pertinent.segments.definitions import SegmentSet
 from pertinent.storage.ports import EVERYTHING, ConcurrentUpdate, Partition, Storage, Transaction
 
@@ -59,12 +54,13 @@ class Pipeline:
     """The workspace's definitions and how emails are made: what the phases run on."""
 
     segments: SegmentSet
-    journeys: Mapping[str, JourneyDefinition]
+    journeys: JourneySet
     composer: Composer
+    policy: SendPolicy
 
     @property
     def interest(self) -> set[str]:
-        return actions_of_interest(self.journeys.values())
+        return self.journeys.interest()
 
 
 def retrying(work: Callable[[], T]) -> T:
@@ -92,11 +88,20 @@ class Processor:
     ):
         self._storage = storage
         self._clock = clock
-        self._pipeline = pipeline
-        self._interest = pipeline.interest
         self.batch_size = batch_size
         self.partitions = partitions
         self._known = Known()
+        self.reload(pipeline)
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self._pipeline
+
+    def reload(self, pipeline: Pipeline) -> None:
+        """Run on new definitions from the next batch on (an applied workspace)."""
+        self._pipeline = pipeline
+        self._interest = pipeline.interest
+        self._loader = JourneyLoader(pipeline.journeys, pipeline.policy, pipeline.segments)
 
     def process_batch(self, partition: Partition = EVERYTHING, limit: int | None = None) -> int:
         """Process up to `limit` new events of the partition; return how many (0: none new)."""
@@ -122,7 +127,7 @@ class Processor:
                 emitted = apply(tx, folded.effects)
                 if work:
                     origin = f"seq{batch[0].seq}-{batch[-1].seq}"
-                    emitted += self._evaluate(tx, work, now, origin)
+                    emitted += self._evaluate(tx, work, now, origin, _historic_people(folded))
                 emitted += self._journeys(tx, folded, now)
                 tx.cursors.set(partition.cursor, batch[-1].seq)
                 tx.log.append(emitted)  # last: see processor/apply.py
@@ -156,43 +161,30 @@ class Processor:
         merging = {p: frozenset(k) for p, k in memberships.items()}
         return fold(FoldState(known, profiles, merging, described), batch, now)
 
-    def _evaluate(self, tx: Transaction, work: Work, now: datetime, origin: str) -> list[Event]:
+    def _evaluate(
+        self,
+        tx: Transaction,
+        work: Work,
+        now: datetime,
+        origin: str,
+        historic: frozenset[str] = frozenset(),
+    ) -> list[Event]:
+        """`historic`: people whose every event in the batch was imported history; their
+        segment entries and exits are marked so, and start no journey."""
         segments = self._pipeline.segments
         view = load_view(tx, segments, work, now)
-        return apply(tx, evaluate(segments, work, view, now, origin))
+        effects = evaluate(segments, work, view, now, origin)
+        if historic:
+            effects = [_marked(e, historic) if isinstance(e, EmitEvents) else e for e in effects]
+        return apply(tx, effects)
 
     def _journeys(self, tx: Transaction, folded: Folded, now: datetime) -> list[Event]:
         inputs = [(pid, e) for pid, e in folded.inputs if e.action in self._interest]
-        if not inputs:
+        if not inputs and not folded.merged:
             return []
-        people = {pid for pid, _ in inputs}
-        active: dict[str, list[Instance]] = defaultdict(list)
-        for inst in tx.journeys.active(people):
-            active[inst.profile_id].append(inst)
-        never = [j.key for j in self._pipeline.journeys.values() if j.reentry == "never"]
-        entered = tx.journeys.entered(never, people) if never else set()
-        advanced = on_events(self._pipeline.journeys, JourneyState(active, entered), inputs, now)
-        return self._finish(tx, advanced, folded.profiles, now)
-
-    def _finish(
-        self,
-        tx: Transaction,
-        advanced: Advanced,
-        profiles: Mapping[str, ProfileState],
-        now: datetime,
-    ) -> list[Event]:
-        effects: list[Effect] = [SaveInstances(advanced.instances)]
-        wanted = addresses(advanced.timeline, profiles)
-        suppressed = tx.suppressions.suppressed(wanted) if wanted else set()
-        sending = recipients(advanced.timeline)
-        custom = self._pipeline.segments.profiles.computed
-        if custom and sending:  # what a template shows of them, as of now
-            profiles = with_custom(profiles, custom_values(custom, tx.profiles, sending, now))
-        consent = by_person(tx.consent.history(sending)) if sending else {}
-        effects += self._pipeline.composer.compose(
-            advanced.timeline, profiles, suppressed, now, consent
-        )
-        return apply(tx, effects)
+        advanced = self._loader.on_events(tx, inputs, folded.merged, folded.profiles, now)
+        composer = self._pipeline.composer
+        return apply(tx, self._loader.finish(tx, advanced, folded.profiles, composer, now))
 
     def horizon(self, tx: Transaction) -> datetime:
         """Now, or when the first unprocessed event arrived if that was earlier: a timer
@@ -216,9 +208,18 @@ class Processor:
         with self._storage.snapshot() as tx:
             horizon = self.horizon(tx)
             next_due = [
-                t for t in (tx.segments.next_due(partition), tx.journeys.next_due(partition)) if t
+                t
+                for t in (
+                    tx.segments.next_due(partition),
+                    tx.journeys.next_due(partition),
+                    tx.broadcasts.next_due(partition),
+                )
+                if t
             ]
-            if not next_due or min(next_due) > horizon:
+            if partition.index == 0 and tx.broadcasts.due(horizon, EARLIEST_OFFSET):
+                next_due.append(horizon)
+            scheduled = self._loader.schedules_due(tx, partition, horizon)
+            if not scheduled and (not next_due or min(next_due) > horizon):
                 return 0
         with self._storage.transaction() as tx:
             now = self.horizon(tx)
@@ -232,16 +233,29 @@ class Processor:
                 work = Work.of([s.key for s in self._pipeline.segments], frozenset(people))
                 origin = f"timers@{now.isoformat()}#{tx.log.last_seq()}"
                 emitted += self._evaluate(tx, work, now, origin)
+            composer = self._pipeline.composer
+            fired = self._loader.fire_schedules(tx, partition, now) if scheduled else None
+            if fired is not None:
+                emitted += apply(tx, self._loader.finish(tx, fired, {}, composer, now))
+            if partition.index == 0:  # one processor targets broadcasts for everyone
+                emitted += apply(tx, self._loader.target_broadcasts(tx, now))
+            recipients = tx.broadcasts.claim_due(now, limit, partition)
+            if recipients:
+                owners = {r.profile_id for r in recipients}
+                profiles = tx.profiles.load(owners)
+                effects = self._loader.send_broadcasts(tx, recipients, profiles, composer, now)
+                emitted += apply(tx, effects)
             waking = tx.journeys.claim_due(now, limit, partition)
             if waking:
                 owners = {i.profile_id for i in waking}
                 self._known.forget(owners)
                 tx.profiles.touch(owners)
                 profiles = tx.profiles.load(owners)
-                woken = on_wake(self._pipeline.journeys, waking, now)
-                emitted += self._finish(tx, woken, profiles, now)
+                advanced = self._loader.on_wake(tx, waking, profiles, now)
+                emitted += apply(tx, self._loader.finish(tx, advanced, profiles, composer, now))
             tx.log.append(emitted)  # last: see processor/apply.py
-            return len(people) + len(waking)
+            fired_count = len(fired.instances) if fired else 0
+            return len(people) + len(waking) + len(recipients) + fired_count
 
     def run_until_idle(self, partitions: Collection[Partition] = (EVERYTHING,)) -> int:
         """Process the partitions' logs to their end and run due timers; return events
@@ -253,3 +267,19 @@ class Processor:
             total += done
             if done == 0 and woke == 0:
                 return total
+
+
+def _historic_people(folded: Folded) -> frozenset[str]:
+    """People whose every event in the batch is imported history."""
+    live = {pid for pid, event in folded.inputs if not is_historic(event)}
+    return frozenset(pid for pid, _ in folded.inputs if pid not in live)
+
+
+def _marked(effect: EmitEvents, historic: frozenset[str]) -> EmitEvents:
+    def mark(event: Event) -> Event:
+        pid = event.user_id or f"anon:{event.anonymous_id}"
+        if pid not in historic:
+            return event
+        return replace(event, context={**event.context, **HISTORIC_CONTEXT})
+
+    return EmitEvents([mark(e) for e in effect.events])

@@ -4,60 +4,105 @@ The email is rendered for the person as the fold left them (no reload), with the
 event and the extra context hooks give (recommendations ...). What cannot be sent is said:
 no address, a suppressed address and a marketing email of a topic the person is not opted in
 to are skips; a broken template or an address that is not one is an outbox row marked failed
-with its reason, so it is visible and holds nobody up.
-Each request's `journey_step` event records the outcome, in its place in the timeline.
+with its reason, so it is visible and holds nobody up. Each request's `journey_step` event
+records the outcome, in its place in the timeline, and the outcome is counted at its step.
+
+Suppression depends on the category: a marketing email goes to no suppressed address; a
+transactional one (an order confirmation) still goes to an address that unsubscribed from
+marketing, but never to one that bounced for good.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pertinent.content.context import profile_context
+from pertinent.content.context import ContextBuilder
 from pertinent.content.render import Renderer
-from pertinent.delivery.address import address_problem
+from pertinent.delivery.address import AddressError, normalize_address
+from pertinent.delivery.message import HeaderError, checked
 from pertinent.delivery.outbox import OutboxItem
+from pertinent.delivery.suppression import HARD_BOUNCE
 from pertinent.errors import TemplateError
 from pertinent.events.model import Event
 from pertinent.events.system import system_event
+from pertinent.journeys.broadcasts import Recipient
 from pertinent.privacy.consent import ConsentChange, ConsentPolicy
 from pertinent.privacy.settings import ConsentSettings
-from pertinent.processor.effects import Effect, EmitEvents, EnqueueEmails
-from pertinent.processor.journeys import SendRequest, Timeline
-from pertinent.profiles.settings import ProfileSettings
+from pertinent.processor.broadcasts import BroadcastSend
+from pertinent.processor.effects import (
+    CountSteps,
+    Effect,
+    EmitEvents,
+    EnqueueEmails,
+    RecordOutcomes,
+)
+from pertinent.processor.journeys import Counts, SendRequest
 from pertinent.profiles.state import ProfileState
 
-# Extra template context per email (recommendations, experiments ...), computed lazily.
-ContextHook = Callable[[ProfileState, Mapping[str, Any]], Mapping[str, Any]]
+
+def blocked(category: str, reason: str | None) -> bool:
+    """Whether a suppression (its reason; None: none) stops an email of this category."""
+    if reason is None:
+        return False
+    # Transactional email stops only where the mailbox does not exist.
+    return category != "transactional" or reason == HARD_BOUNCE
 
 
-def recipients(requests: Timeline) -> set[str]:
-    """The people the timeline sends to (to look up their consent)."""
-    return {entry.instance.profile_id for entry in requests if isinstance(entry, SendRequest)}
+Request = SendRequest | BroadcastSend
 
 
-def addresses(requests: Timeline, profiles: Mapping[str, ProfileState]) -> set[str]:
-    """The email traits of the people the timeline sends to (to look up suppressions)."""
+def _person(request: Request) -> str:
+    return request.instance.profile_id if isinstance(request, SendRequest) else request.profile_id
+
+
+def recipients(requests: Sequence[Event | Request]) -> set[str]:
+    """The people the requests send to (to look up their consent)."""
+    return {_person(entry) for entry in requests if not isinstance(entry, Event)}
+
+
+def addresses(
+    requests: Sequence[Event | Request], profiles: Mapping[str, ProfileState]
+) -> set[str]:
+    """The email traits of the people the requests send to (to look up suppressions)."""
     found: set[str] = set()
     for entry in requests:
-        if isinstance(entry, SendRequest):
-            state = profiles.get(entry.instance.profile_id)
-            value = state.traits.get("email") if state else None
-            if isinstance(value, str):
-                found.add(value)
+        if isinstance(entry, Event):
+            continue
+        state = profiles.get(_person(entry))
+        value = state.traits.get("email") if state else None
+        try:
+            found.add(normalize_address(value))
+        except AddressError:
+            continue  # composed as a failed email with its reason; nothing to look up
     return found
+
+
+def _about(request: Request) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+    """What the template sees of the request (`event`, `journey`/`broadcast`), the meta the
+    outbox row keeps, and its journey."""
+    if isinstance(request, BroadcastSend):
+        broadcast = {"broadcast": {"id": request.recipient.broadcast_id}}
+        return broadcast, request.meta, None
+    inst = request.instance
+    seen = {
+        "event": inst.trigger,
+        "journey": {"key": inst.journey_key, "step": request.step, "version": inst.version},
+    }
+    meta = {"step": request.step, "version": inst.version, "category": request.category}
+    return seen, meta, inst.journey_key
 
 
 @dataclass
 class Composer:
     renderer: Renderer
     secret: str
-    hooks: list[ContextHook] = field(default_factory=list)
+    contexts: ContextBuilder = field(default_factory=ContextBuilder)
     consent: ConsentPolicy = field(default_factory=lambda: ConsentPolicy(ConsentSettings()))
-    profiles: ProfileSettings = field(default_factory=ProfileSettings)
 
     def message_id(self, idempotency_key: str) -> str:
         """The email's id, derived from its idempotency key under the workspace secret: the
@@ -68,32 +113,46 @@ class Composer:
 
     def compose(
         self,
-        timeline: Timeline,
+        timeline: Sequence[Event | Request],
         profiles: Mapping[str, ProfileState],
-        suppressed: Collection[str],
+        suppressed: Mapping[str, str],
         now: datetime,
         consent: Mapping[str, Sequence[ConsentChange]] | None = None,
+        segments: Mapping[str, Collection[str]] | None = None,
     ) -> list[Effect]:
-        """`consent`: the history of the people the timeline sends to, by person."""
+        """`suppressed`: the reason each suppressed address of the timeline's people is;
+        `consent`: their consent histories, by person; `segments`: the keys of the segments
+        each is in now (`profile.segments`). A journey's send is recorded as a
+        `journey_step` event and counted at its step; a broadcast's outcome goes on its
+        recipient row."""
         items: list[OutboxItem] = []
         events: list[Event] = []
+        counts: Counts = Counter()
+        outcomes: list[tuple[Recipient, str]] = []
         for entry in timeline:
             if isinstance(entry, Event):
                 events.append(entry)
                 continue
-            pid = entry.instance.profile_id
-            item, outcome = self._one(
-                entry, profiles.get(pid), suppressed, (consent or {}).get(pid, ()), now
-            )
+            pid = _person(entry)
+            history = (consent or {}).get(pid, ())
+            member_of = (segments or {}).get(pid, ())
+            item, outcome = self._one(entry, profiles.get(pid), suppressed, history, member_of, now)
             if item is not None:
                 items.append(item)
+            sent = item is not None and item.error is None
+            metric = "sent" if sent else "failed" if item is not None else "not sent"
+            if isinstance(entry, BroadcastSend):
+                outcomes.append((entry.recipient, metric if metric != "not sent" else outcome))
+                continue
             inst = entry.instance
+            counts[(inst.journey_key, inst.version, entry.step, metric)] += 1
             events.append(
                 system_event(
                     "journey_step",
                     inst.profile_id,
                     {
                         "journey": inst.journey_key,
+                        "version": inst.version,
                         "step": entry.step,
                         "transition": "send",
                         "template": entry.template,
@@ -101,17 +160,21 @@ class Composer:
                         "outcome": outcome,
                     },
                     now,
-                    cause=f"{inst.key}\x1f{entry.step}\x1fsend",
+                    cause=f"{entry.idempotency_key}\x1fsend",
                 )
             )
-        return [EnqueueEmails(items), EmitEvents(events)]
+        effects: list[Effect] = [EnqueueEmails(items), EmitEvents(events), CountSteps(counts)]
+        if outcomes:
+            effects.append(RecordOutcomes(outcomes))
+        return effects
 
     def _one(
         self,
-        request: SendRequest,
+        request: Request,
         state: ProfileState | None,
-        suppressed: Collection[str],
+        suppressed: Mapping[str, str],
         consent: Sequence[ConsentChange],
+        segments: Collection[str],
         now: datetime,
     ) -> tuple[OutboxItem | None, str]:
         if state is None:
@@ -119,69 +182,59 @@ class Composer:
         address = state.traits.get("email")
         if address is None or address == "":
             return None, "no email address"
-        inst = request.instance
+        pid = _person(request)
         message_id = self.message_id(request.idempotency_key)
+        seen, meta, journey_key = _about(request)
 
-        def failed(reason: str) -> tuple[OutboxItem, str]:
-            return self._item(request, message_id, str(address), now, error=reason), reason
+        def item(**fields: Any) -> OutboxItem:
+            content = {"subject": "", "html": "", "text": "", "unsubscribe_url": "", **fields}
+            return OutboxItem(
+                idempotency_key=request.idempotency_key,
+                message_id=message_id,
+                profile_id=pid,
+                template=request.template,
+                to_address=str(address),
+                created_at=now,
+                journey_key=journey_key,
+                **content,
+            )
 
-        if (problem := address_problem(address)) is not None:
-            return failed(f"bad address: {problem}")
-        assert isinstance(address, str)
-        if address in suppressed:
+        try:
+            # The one form the address is sent, stored and matched against suppressions in.
+            address = normalize_address(address)
+        except AddressError as exc:
+            return item(error=f"bad address: {exc}"), f"bad address: {exc}"
+        if blocked(request.category, suppressed.get(address)):
             return None, "suppressed"
         try:
             settings = self.renderer.library.get(request.template).settings
         except TemplateError as exc:
-            return failed(f"template error: {exc}")
+            return item(error=f"template error: {exc}"), f"template error: {exc}"
         if settings.category == "marketing" and (
             refusal := self.consent.refusal(settings.topic, consent)
         ):
             return None, refusal
-        context: dict[str, Any] = {
-            "profile": profile_context(state, now, self.profiles),
-            "event": inst.trigger,
-            "journey": {"key": inst.journey_key, "step": request.step},
-        }
-        for hook in self.hooks:
-            context.update(hook(state, context))
-        try:
-            rendered = self.renderer.render(
-                request.template, context, message_id=message_id, profile_id=inst.profile_id
-            )
-        except TemplateError as exc:
-            return failed(f"template error: {exc}")
-        meta: dict[str, Any] = {"step": request.step}
         if settings.category == "marketing" and settings.topic is not None:
             meta["topic"] = settings.topic  # the sender checks it again; one click leaves it
+        context = self.contexts.build(state, now, segments=segments, about=seen)
+        try:
+            rendered = self.renderer.render(
+                request.template, context, message_id=message_id, now=now
+            )
+        except TemplateError as exc:
+            return item(error=f"template error: {exc}"), f"template error: {exc}"
+        try:
+            checked("Subject", rendered.subject)
+        except HeaderError as exc:
+            return item(error=f"bad header: {exc}"), f"bad header: {exc}"
         recommended = context.get("recommendations")
         if recommended is not None and hasattr(recommended, "served_ids"):
             meta["recommended"] = list(recommended.served_ids)
-        item = self._item(
-            request,
-            message_id,
-            address,
-            now,
+        sent = item(
             subject=rendered.subject,
             html=rendered.html,
             text=rendered.text,
-            unsubscribe_url=self.renderer.unsubscribe_url(message_id, inst.profile_id),
+            unsubscribe_url=rendered.unsubscribe_url,
             meta=meta,
         )
-        return item, "enqueued"
-
-    @staticmethod
-    def _item(
-        request: SendRequest, message_id: str, address: str, now: datetime, **fields: Any
-    ) -> OutboxItem:
-        content = {"subject": "", "html": "", "text": "", "unsubscribe_url": "", **fields}
-        return OutboxItem(
-            idempotency_key=request.idempotency_key,
-            message_id=message_id,
-            profile_id=request.instance.profile_id,
-            template=request.template,
-            to_address=address,
-            created_at=now,
-            journey_key=request.instance.journey_key,
-            **content,
-        )
+        return sent, "enqueued"

@@ -11,7 +11,9 @@ from datetime import datetime
 
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.events.model import Event
+from pertinent.journeys.broadcasts import Recipient
 from pertinent.journeys.model import Instance
+from pertinent.journeys.webhooks import WebhookCall
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.catalogue import Product
 from pertinent.storage.ports import AttributedEvent
@@ -72,6 +74,38 @@ class SaveInstances:
 
 
 @dataclass(frozen=True)
+class CountSteps:
+    """Add to the numbers per journey, version and step: (journey, version, step, metric)."""
+
+    counts: Mapping[tuple[str, int, str, str], int]
+
+
+@dataclass(frozen=True)
+class EnqueueWebhooks:
+    calls: Sequence[WebhookCall]
+
+
+@dataclass(frozen=True)
+class TargetBroadcast:
+    """The broadcast's recipients, chosen when its time came."""
+
+    broadcast_id: int
+    recipients: Sequence[Recipient]
+
+
+@dataclass(frozen=True)
+class DelayRecipients:
+    recipients: Sequence[Recipient]  # each with the time to look at it again
+
+
+@dataclass(frozen=True)
+class RecordOutcomes:
+    """What happened to each broadcast recipient (sent, capped, suppressed ...)."""
+
+    outcomes: Sequence[tuple[Recipient, str]]
+
+
+@dataclass(frozen=True)
 class EnqueueEmails:
     items: Sequence[OutboxItem]
 
@@ -103,6 +137,14 @@ class MarkFailed:
 
 
 @dataclass(frozen=True)
+class Defer:
+    """A claimed email back to the queue, due at `until`, no attempt counted."""
+
+    outbox_id: int
+    until: datetime
+
+
+@dataclass(frozen=True)
 class Suppress:
     address: str
     profile_id: str | None
@@ -120,10 +162,16 @@ Effect = (
     | ExitSegment
     | SetSegmentTimers
     | SaveInstances
+    | CountSteps
+    | EnqueueWebhooks
+    | TargetBroadcast
+    | DelayRecipients
+    | RecordOutcomes
     | EnqueueEmails
     | EmitEvents
     | MarkSent
     | MarkRetry
     | MarkFailed
     | Suppress
+    | Defer
 )

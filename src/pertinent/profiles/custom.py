@@ -9,7 +9,6 @@ of nothing (the average, minimum, maximum or last value of no events) reads as n
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -17,7 +16,7 @@ from typing import Any
 
 from pertinent.profiles.settings import ComputedProperty
 from pertinent.profiles.state import ProfileState
-from pertinent.segments.evaluate import MISSING, PersonEvent, aggregate_value
+from pertinent.segments.evaluate import MISSING, aggregate_value
 from pertinent.storage.ports import ProfileStore
 
 
@@ -31,11 +30,7 @@ def custom_values(
     is there, with every property)."""
     if not properties or not people:
         return {pid: {} for pid in people}
-    windows = [p.within for p in properties]
-    since = None if None in windows else now - max(w for w in windows if w is not None)
-    events: dict[str, list[PersonEvent]] = defaultdict(list)
-    for pid, action, at, props in profiles.actions_of(people, {p.event for p in properties}, since):
-        events[pid].append(PersonEvent(action, at, props))
+    events = profiles.events_of(people, {p.event for p in properties})
     out: dict[str, dict[str, Any]] = {}
     for pid in people:
         values = {p.key: aggregate_value(p, events.get(pid, []), now) for p in properties}

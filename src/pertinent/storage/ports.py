@@ -22,10 +22,14 @@ from pertinent.profiles.state import ProfileState, anonymous_profile_id
 
 if TYPE_CHECKING:
     from pertinent.delivery.outbox import OutboxItem, PendingEmail
+    from pertinent.journeys.broadcasts import Broadcast, BroadcastNumbers, Recipient
+    from pertinent.journeys.caps import SentRecord
     from pertinent.journeys.model import Instance
+    from pertinent.journeys.webhooks import Attempt, Delivery, PendingCall, WebhookCall
     from pertinent.privacy.consent import ConsentChange
     from pertinent.profiles.rfm import Customer
     from pertinent.recommend.catalogue import Product
+    from pertinent.segments.evaluate import PersonEvent
     from pertinent.segments.language import Condition
     from pertinent.segments.timing import Clock
 
@@ -161,6 +165,13 @@ class ProfileStore(Protocol):
         """(profile, action, time, properties) of every processed event with one of `names`."""
         ...
 
+    def events_of(
+        self, profile_ids: Collection[str], actions: Collection[str]
+    ) -> dict[str, list[PersonEvent]]:
+        """The processed events of these people with one of `actions`, oldest first, by
+        person (what journeys' conditions look at)."""
+        ...
+
     def ids_after(self, after: str | None, limit: int) -> list[str]:
         """Up to `limit` profile ids after `after` (from the first: None), in order: everyone,
         a page at a time, however many there are."""
@@ -170,14 +181,6 @@ class ProfileStore(Protocol):
         """Up to `limit` people with at least one order, by profile id after `after` (from
         the first: None), with the RFM score they were last given: everyone who bought, a
         page at a time (`profiles.rfm`)."""
-        ...
-
-    def actions_of(
-        self, profile_ids: Collection[str], names: Collection[str], since: datetime | None
-    ) -> list[tuple[str, str, datetime, dict[str, Any]]]:
-        """(profile, action, time, properties) of these people's processed events with one
-        of `names` (from `since` on, if given), in log order: what custom computed
-        properties are read from."""
         ...
 
     def erase(self, profile_id: str) -> int:
@@ -261,14 +264,48 @@ class JourneyStore(Protocol):
         """Waiting instances of these people, oldest first."""
         ...
 
-    def entered(
+    def last_entered(
         self, journey_keys: Collection[str], profile_ids: Collection[str]
-    ) -> set[tuple[str, str]]:
-        """(journey, person) pairs of these that ever had an instance."""
+    ) -> dict[tuple[str, str], datetime]:
+        """When each (journey, person) pair of these last started an instance (pairs that
+        never did are left out)."""
+        ...
+
+    def ended_since(self, profile_ids: Collection[str], since: datetime) -> list[Instance]:
+        """Instances of these people that started at or after `since` and have ended."""
         ...
 
     def save(self, instances: Sequence[Instance]) -> None:
         """Insert or replace each instance by its key."""
+        ...
+
+    def versions(self) -> list[tuple[str, int, str, dict[str, Any]]]:
+        """(journey, version, digest, definition) of every stored version."""
+        ...
+
+    def add_version(
+        self, journey_key: str, version: int, digest: str, definition: dict[str, Any], at: datetime
+    ) -> None:
+        """Store a new version; raises `ConcurrentUpdate` if another writer stored it first."""
+        ...
+
+    def wake(
+        self, journey_key: str, steps: Collection[str] | None, before_version: int, at: datetime
+    ) -> int:
+        """Make the journey's waiting instances of versions before `before_version` (at one
+        of `steps`; None: at any) due at `at`; return how many."""
+        ...
+
+    def count(self, counts: Mapping[tuple[str, int, str, str], int]) -> None:
+        """Add to the numbers per (journey, version, step, metric)."""
+        ...
+
+    def schedules(self) -> dict[str, datetime]:
+        """When each scheduled journey next fires."""
+        ...
+
+    def set_schedule(self, journey_key: str, next_at: datetime | None) -> None:
+        """Set when the journey next fires (None: it has no schedule any more)."""
         ...
 
     def next_due(self, partition: Partition) -> datetime | None:
@@ -310,17 +347,100 @@ class Outbox(Protocol):
         recipient was erased)."""
         ...
 
+    def defer(self, outbox_id: int, until: datetime) -> None:
+        """Put a claimed row back, due at `until`, without counting an attempt (a rate limit
+        held it back; nothing was tried)."""
+        ...
+
+    def latest_to(self, address: str) -> OutboxItem | None:
+        """The newest email to this address (as stored, normalized), to tie a bounce or a
+        complaint that names no email to a person."""
+
+    def history(self, profile_ids: Collection[str], since: datetime) -> list[SentRecord]:
+        """The emails to these people created after `since` that did not fail, oldest first
+        (what caps count and what says a step was already sent)."""
+        ...
+
 
 class Suppressions(Protocol):
-    def add(self, address: str, profile_id: str | None, reason: str, at: datetime) -> None: ...
+    """Addresses not to mail, each for one or more reasons: `unsubscribed`, `complained`
+    (no more marketing mail) and `bounced` (a hard bounce: the mailbox does not exist, so no
+    mail at all, transactional included). Addresses match in their normalized form
+    (`delivery.address`), lowercase whatever the caller passes. A per-topic opt-out is a
+    narrower question, asked of consent, not of this list."""
+
+    def add(self, address: str, profile_id: str | None, reason: str, at: datetime) -> None:
+        """Record the reason; an address may hold several, each once (the first time kept)."""
+        ...
 
     def suppressed(self, addresses: Collection[str]) -> set[str]:
-        """Those of `addresses` (as given) that must not be mailed."""
+        """Those of `addresses` (as given) that must not get marketing mail, for any reason."""
+        ...
+
+    def reasons(self, addresses: Collection[str]) -> dict[str, str]:
+        """Why each suppressed one of `addresses` (as given) is suppressed; one held for
+        several reasons answers `bounced` if it hard-bounced (what stops even transactional
+        mail), else its oldest reason. Those not suppressed are left out."""
         ...
 
     def lift(self, address: str, reason: str) -> bool:
         """Mail the address again if it was suppressed for `reason` (a person who had
         unsubscribed opts back in); any other reason stays. True if it was lifted."""
+        ...
+
+
+class BroadcastStore(Protocol):
+    def add(self, broadcast: Broadcast) -> int:
+        """Store a scheduled broadcast (its `id` is ignored); return its id."""
+        ...
+
+    def get(self, broadcast_ids: Collection[int]) -> dict[int, Broadcast]: ...
+
+    def due(self, now: datetime, early: timedelta) -> list[Broadcast]:
+        """Scheduled broadcasts whose time has come: `send_at` at or before `now`, or (with
+        local time) before `now + early`."""
+        ...
+
+    def target(self, broadcast_id: int, recipients: Sequence[Recipient]) -> None:
+        """Add the recipients (a person at most once per broadcast) and mark it sending."""
+        ...
+
+    def next_due(self, partition: Partition) -> datetime | None:
+        """When the partition's earliest pending recipient is due."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int, partition: Partition) -> list[Recipient]:
+        """Pending recipients of the partition that are due; no other processor gets the
+        same until the transaction ends."""
+        ...
+
+    def delay(self, recipients: Sequence[Recipient]) -> None:
+        """Make each (still pending) recipient due at its new `due_at`."""
+        ...
+
+    def record(self, outcomes: Sequence[tuple[Recipient, str]]) -> None:
+        """Each recipient is done, with its outcome."""
+        ...
+
+
+class WebhookOutbox(Protocol):
+    def enqueue(self, calls: Sequence[WebhookCall]) -> int:
+        """Add each call unless its idempotency key is already there; return how many."""
+        ...
+
+    def next_due(self) -> datetime | None: ...
+
+    def claim(self, now: datetime, lease: timedelta, limit: int, owner: str) -> list[PendingCall]:
+        """Take due calls for `owner`; nobody else gets them until `lease` has passed."""
+        ...
+
+    def record(self, attempt: Attempt, status: str, next_at: datetime | None) -> None:
+        """Log an attempt and set the call's status (pending again at `next_at`, delivered,
+        or failed)."""
+        ...
+
+    def deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
+        """The newest calls (of one journey, or all) with every attempt, newest first."""
         ...
 
 
@@ -471,6 +591,10 @@ class Transaction(Protocol):
     @property
     def suppressions(self) -> Suppressions: ...
     @property
+    def webhooks(self) -> WebhookOutbox: ...
+    @property
+    def broadcasts(self) -> BroadcastStore: ...
+    @property
     def products(self) -> ProductStore: ...
     @property
     def consent(self) -> ConsentStore: ...
@@ -512,6 +636,15 @@ class SentEmail:
 class Member:
     profile_id: str
     entered_at: datetime
+
+
+@dataclass(frozen=True)
+class StepNumber:
+    journey_key: str
+    version: int
+    step: str
+    metric: str
+    n: int
 
 
 @dataclass(frozen=True)
@@ -564,6 +697,28 @@ class ReadModel(Protocol):
         ...
 
     def email(self, message_id: str) -> SentEmail | None: ...
+
+    def count_lacking(self, paths: Sequence[tuple[str, ...]]) -> tuple[int, list[int]]:
+        """How many profiles there are, and for each path how many of them lack a value
+        there (no key, null or empty text): what a template's variable would render empty
+        for. A path starts at "traits" or "computed": ("traits", "address", "city")."""
+        ...
+
+    def journey_numbers(self) -> list[StepNumber]:
+        """Every number per journey, version and step, with `waiting` counted now."""
+        ...
+
+    def webhook_deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
+        """The newest webhook calls (of one journey, or all) with every attempt."""
+        ...
+
+    def broadcasts(self, limit: int) -> list[Broadcast]:
+        """The newest broadcasts, newest first."""
+        ...
+
+    def broadcast_numbers(self, broadcast_id: int) -> BroadcastNumbers | None:
+        """Recipients by outcome, still pending, and how many opened and clicked it."""
+        ...
 
     def person(self, profile_id: str) -> PersonRecord | None:
         """Everything held on the person, in one snapshot (None if there is no such profile)."""

@@ -29,8 +29,14 @@ def _record(
     now: datetime,
     **properties: Any,
 ) -> None:
+    # What the email belonged to, so opens and clicks count for its journey step or broadcast.
+    meta = email.item.meta
+    origin: dict[str, Any] = {k: meta[k] for k in ("broadcast", "step", "version") if k in meta}
+    if email.item.journey_key is not None:
+        origin["journey"] = email.item.journey_key
     facts: dict[str, Any] = {
         "message_id": email.item.message_id,
+        **origin,
         **properties,
         "user_agent": seen.user_agent,
         "machine": reason is not None,

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from pertinent.app import System
-from pertinent.content.links import preferences_url
+from pertinent.content.links import system_url
 from pertinent.privacy.consent import EVERY_TOPIC, ConsentPolicy
 from pertinent.privacy.preferences import (
     Preferences,
@@ -77,7 +77,7 @@ def build_router(system: System) -> APIRouter:
 
     def message_of(purpose: Purpose, token: str) -> str | None:
         try:
-            return system.signer.verify(purpose, token).get("m")
+            return system.tokens.open(purpose, token).message_id
         except InvalidToken:
             return None
 
@@ -173,7 +173,11 @@ def build_router(system: System) -> APIRouter:
             address=shown.address,
             topic_name=topic_name(shown.topic),
             done=done,
-            preferences=preferences_url(system.signer, "../..", message_id),
+            preferences=system_url(
+                "../..",
+                "preferences",
+                system.tokens.seal("preferences", message_id, system.clock.now().date()),
+            ),
         )
 
     @router.get("/t/u/{token}", response_class=HTMLResponse, summary="Unsubscribe page")

@@ -1,14 +1,22 @@
-"""Journey instances in memory."""
+"""Journey instances, versions, numbers and schedules in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from pertinent.journeys.model import Instance
-from pertinent.storage.memory.state import InstanceRow, State, stored_instance
-from pertinent.storage.ports import Partition, partition_key
+from pertinent.storage.memory.state import (
+    InstanceRow,
+    JourneyVersion,
+    State,
+    json_value,
+    stored_instance,
+    utc,
+)
+from pertinent.storage.ports import ConcurrentUpdate, Partition, StepNumber, partition_key
 
 
 class MemoryJourneyStore:
@@ -26,15 +34,31 @@ class MemoryJourneyStore:
         )
         return [stored_instance(row.instance) for row in rows]
 
-    def entered(
+    def last_entered(
         self, journey_keys: Collection[str], profile_ids: Collection[str]
-    ) -> set[tuple[str, str]]:
+    ) -> dict[tuple[str, str], datetime]:
         wanted = set(profile_ids)
-        return {
-            (row.instance.journey_key, row.instance.profile_id)
-            for row in self._state.instances.values()
-            if row.instance.journey_key in journey_keys and row.instance.profile_id in wanted
-        }
+        found: dict[tuple[str, str], datetime] = {}
+        for row in self._state.instances.values():
+            inst = row.instance
+            if inst.journey_key in journey_keys and inst.profile_id in wanted:
+                pair = (inst.journey_key, inst.profile_id)
+                found[pair] = max(found.get(pair, inst.started_at), inst.started_at)
+        return found
+
+    def ended_since(self, profile_ids: Collection[str], since: datetime) -> list[Instance]:
+        wanted = set(profile_ids)
+        rows = sorted(
+            (
+                row
+                for row in self._state.instances.values()
+                if row.instance.profile_id in wanted
+                and row.instance.status != "waiting"
+                and row.instance.started_at >= since
+            ),
+            key=lambda row: row.id,
+        )
+        return [stored_instance(row.instance) for row in rows]
 
     def save(self, instances: Sequence[Instance]) -> None:
         """A saved key keeps its journey, start and trigger, which the SQL upsert does not
@@ -47,13 +71,10 @@ class MemoryJourneyStore:
             else:
                 row_id = old.id
                 instance = replace(
-                    old.instance,
-                    step=new.step,
-                    status=new.status,
-                    wake_at=new.wake_at,
-                    wait_event=new.wait_event,
-                    ended_at=new.ended_at,
-                    profile_id=new.profile_id,
+                    new,
+                    journey_key=old.instance.journey_key,
+                    started_at=old.instance.started_at,
+                    trigger=old.instance.trigger,
                 )
             rows[new.key] = InstanceRow(
                 row_id, stored_instance(instance), partition_key(new.profile_id)
@@ -77,10 +98,62 @@ class MemoryJourneyStore:
         due = [row for at, row in self._due(partition) if at <= now]
         return [stored_instance(row.instance) for row in due[:limit]]
 
+    def versions(self) -> list[tuple[str, int, str, dict[str, Any]]]:
+        return [
+            (key, number, v.digest, json_value(v.definition))
+            for (key, number), v in sorted(self._state.journey_versions.items())
+        ]
+
+    def add_version(
+        self, journey_key: str, version: int, digest: str, definition: dict[str, Any], at: datetime
+    ) -> None:
+        versions = self._state.journey_versions
+        if (journey_key, version) in versions:
+            raise ConcurrentUpdate(f"journey {journey_key} version {version} exists")
+        versions[(journey_key, version)] = JourneyVersion(digest, json_value(definition), utc(at))
+
+    def wake(
+        self, journey_key: str, steps: Collection[str] | None, before_version: int, at: datetime
+    ) -> int:
+        woken = 0
+        for row in self._waiting():
+            inst = row.instance
+            if inst.journey_key != journey_key or inst.version >= before_version:
+                continue
+            if steps is None or inst.step in steps:
+                row.instance = replace(inst, wake_at=utc(at))
+                woken += 1
+        return woken
+
+    def count(self, counts: Mapping[tuple[str, int, str, str], int]) -> None:
+        table = self._state.journey_counts
+        for key, n in counts.items():
+            table[key] = table.get(key, 0) + n
+
+    def schedules(self) -> dict[str, datetime]:
+        return dict(self._state.journey_schedules)
+
+    def set_schedule(self, journey_key: str, next_at: datetime | None) -> None:
+        if next_at is None:
+            self._state.journey_schedules.pop(journey_key, None)
+        else:
+            self._state.journey_schedules[journey_key] = utc(next_at)
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Instances per journey and status, for the status page."""
         found: dict[str, dict[str, int]] = {}
         for row in self._state.instances.values():
             by_status = found.setdefault(row.instance.journey_key, {})
             by_status[row.instance.status] = by_status.get(row.instance.status, 0) + 1
+        return found
+
+    def numbers(self) -> list[StepNumber]:
+        """The counted numbers and, per step, how many wait there now."""
+        waiting: dict[tuple[str, int, str], int] = {}
+        for row in self._waiting():
+            inst = row.instance
+            key = (inst.journey_key, inst.version, inst.step)
+            waiting[key] = waiting.get(key, 0) + 1
+        found = [StepNumber(*key, n) for key, n in sorted(self._state.journey_counts.items())]
+        found += [StepNumber(*key, "waiting", n) for key, n in sorted(waiting.items())]
         return found

@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from pertinent.delivery.outbox import OutboxItem, PendingEmail
+from pertinent.delivery.suppression import strongest
+from pertinent.journeys.caps import SentRecord
 from pertinent.storage.memory.state import OutboxRow, State, Suppression, stored_item, utc
 
 
@@ -114,6 +116,31 @@ class MemoryOutbox:
         row = row_of(self._state, message_id)
         return (item_of(row), row.status) if row is not None else None
 
+    def defer(self, outbox_id: int, until: datetime) -> None:
+        row = self._state.outbox.get(outbox_id)
+        if row is not None:
+            row.status = "pending"
+            row.next_attempt_at = utc(until)
+            row.lease_owner = None
+
+    def latest_to(self, address: str) -> OutboxItem | None:
+        """The newest by creation time, then by id, as the SQL adapter orders them."""
+        rows = [r for r in self._state.outbox.values() if r.item.to_address == address]
+        newest = max(rows, key=lambda r: (r.item.created_at, r.id), default=None)
+        return item_of(newest) if newest is not None else None
+
+    def history(self, profile_ids: Collection[str], since: datetime) -> list[SentRecord]:
+        wanted = set(profile_ids)
+        return [
+            SentRecord.of(
+                row.item.profile_id, utc(row.item.created_at), row.item.journey_key, row.item.meta
+            )
+            for row in self._state.outbox.values()
+            if row.item.profile_id in wanted
+            and row.item.created_at > since
+            and row.status != "failed"
+        ]
+
 
 def _normalized(address: str) -> str:
     return address.strip().lower()
@@ -124,17 +151,18 @@ class MemorySuppressions:
         self._state = state
 
     def add(self, address: str, profile_id: str | None, reason: str, at: datetime) -> None:
-        """The first reason an address was suppressed for is the one kept."""
         self._state.suppressions.setdefault(
-            _normalized(address), Suppression(profile_id, reason, utc(at))
+            (_normalized(address), reason), Suppression(profile_id, reason, utc(at))
         )
 
     def suppressed(self, addresses: Collection[str]) -> set[str]:
-        return {a for a in addresses if _normalized(a) in self._state.suppressions}
+        return set(self.reasons(addresses))
+
+    def reasons(self, addresses: Collection[str]) -> dict[str, str]:
+        held: dict[str, list[tuple[datetime, str]]] = {}
+        for (address, reason), row in self._state.suppressions.items():
+            held.setdefault(address, []).append((row.created_at, reason))
+        return {a: strongest(held[_normalized(a)]) for a in addresses if _normalized(a) in held}
 
     def lift(self, address: str, reason: str) -> bool:
-        found = self._state.suppressions.get(_normalized(address))
-        if found is None or found.reason != reason:
-            return False
-        del self._state.suppressions[_normalized(address)]
-        return True
+        return self._state.suppressions.pop((_normalized(address), reason), None) is not None

@@ -9,6 +9,7 @@ from typing import Any
 
 from pertinent.profiles.rfm import RFM_SCORE, Customer
 from pertinent.profiles.state import ProfileState
+from pertinent.segments.evaluate import PersonEvent
 from pertinent.storage.memory.state import Attribution, State, json_value, stored_profile, utc
 from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate, partition_key
 
@@ -122,6 +123,15 @@ class MemoryProfileStore:
         for email in state.outbox.values():
             if email.item.profile_id == loser:
                 email.item = replace(email.item, profile_id=winner)
+        for call in state.webhook_calls.values():
+            if call.call.profile_id == loser:
+                call.call = replace(call.call, profile_id=winner)
+        for (broadcast_id, pid), recipient in list(state.recipients.items()):
+            if pid == loser:
+                del state.recipients[(broadcast_id, pid)]
+                # One row per person and broadcast: the winner's stays if they have one.
+                recipient.pkey = partition_key(winner)
+                state.recipients.setdefault((broadcast_id, winner), recipient)
         for suppression in state.suppressions.values():
             if suppression.profile_id == loser:
                 suppression.profile_id = winner
@@ -140,6 +150,22 @@ class MemoryProfileStore:
             for _seq, row in sorted(self._state.profile_events.items())
             if row.action is not None and row.action in wanted
         ]
+
+    def events_of(
+        self, profile_ids: Collection[str], actions: Collection[str]
+    ) -> dict[str, list[PersonEvent]]:
+        wanted, names = set(profile_ids), set(actions)
+        found: dict[str, list[PersonEvent]] = {}
+        rows = sorted(
+            (row.timestamp, seq, row)
+            for seq, row in self._state.profile_events.items()
+            if row.profile_id in wanted and row.action in names
+        )
+        for at, _seq, row in rows:
+            found.setdefault(row.profile_id, []).append(
+                PersonEvent(row.action, at, json_value(row.properties))
+            )
+        return found
 
     def ids_after(self, after: str | None, limit: int) -> list[str]:
         ids = sorted(pid for pid in self._state.profiles if after is None or pid > after)
@@ -167,18 +193,6 @@ class MemoryProfileStore:
                     break
         return found
 
-    def actions_of(
-        self, profile_ids: Collection[str], names: Collection[str], since: datetime | None
-    ) -> list[tuple[str, str, datetime, dict[str, Any]]]:
-        people, wanted = set(profile_ids), set(names)
-        return [
-            (row.profile_id, row.action, row.timestamp, json_value(row.properties))
-            for _seq, row in sorted(self._state.profile_events.items())
-            if row.profile_id in people
-            and row.action in wanted
-            and (since is None or row.timestamp >= since)
-        ]
-
     def erase(self, profile_id: str) -> int:
         """Everything about the person goes, including log events never attributed to them
         (bot-flagged, or not processed yet), found by their ids. Their suppression stays, no
@@ -203,6 +217,10 @@ class MemoryProfileStore:
         state.outbox = {
             i: row for i, row in state.outbox.items() if row.item.profile_id != profile_id
         }
+        state.webhook_calls = {
+            i: row for i, row in state.webhook_calls.items() if row.call.profile_id != profile_id
+        }
+        state.recipients = {k: r for k, r in state.recipients.items() if k[1] != profile_id}
         state.consent = [c for c in state.consent if c.profile_id != profile_id]
         for item_id in [i for i, p in state.product_describers.items() if p == profile_id]:
             del state.product_describers[item_id]

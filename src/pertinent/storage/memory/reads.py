@@ -6,14 +6,20 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from pertinent.events.model import LoggedEvent
+from pertinent.journeys.broadcasts import Broadcast, BroadcastNumbers
+from pertinent.journeys.webhooks import Delivery
+from pertinent.profiles.state import ProfileState
+from pertinent.storage.memory.broadcasts import MemoryBroadcasts
 from pertinent.storage.memory.consent import MemoryConsentStore
 from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.outbox import item_of, row_of
 from pertinent.storage.memory.profiles import MemoryProfileStore, events_of
 from pertinent.storage.memory.state import OutboxRow, State, stored_event, stored_instance
 from pertinent.storage.memory.violations import MemoryViolations
+from pertinent.storage.memory.webhooks import MemoryWebhooks
 from pertinent.storage.ports import (
     Member,
     Partition,
@@ -21,6 +27,7 @@ from pertinent.storage.ports import (
     ProfileView,
     SentEmail,
     Status,
+    StepNumber,
     TimelineEntry,
     ViolationCount,
     event_partition_key,
@@ -144,6 +151,24 @@ class MemoryReadModel:
         row = row_of(self._committed(), message_id)
         return _sent(row) if row is not None else None
 
+    def count_lacking(self, paths: Sequence[tuple[str, ...]]) -> tuple[int, list[int]]:
+        profiles = self._committed().profiles.values()
+        counts = [sum(1 for p in profiles if _lacks(p, path)) for path in paths]
+        return len(profiles), counts
+
+    def journey_numbers(self) -> list[StepNumber]:
+        return MemoryJourneyStore(self._committed()).numbers()
+
+    def webhook_deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
+        return MemoryWebhooks(self._committed()).deliveries(journey_key, limit)
+
+    def broadcasts(self, limit: int) -> list[Broadcast]:
+        found = self._committed().broadcasts
+        return [found[i] for i in sorted(found, reverse=True)[:limit]]
+
+    def broadcast_numbers(self, broadcast_id: int) -> BroadcastNumbers | None:
+        return MemoryBroadcasts(self._committed()).numbers(broadcast_id)
+
     def person(self, profile_id: str) -> PersonRecord | None:
         state = self._committed()
         view = self._profile(state, profile_id)
@@ -170,13 +195,22 @@ class MemoryReadModel:
             ],
             consent=MemoryConsentStore(state).history([profile_id]),
             suppressed=sorted(
-                a for a, s in state.suppressions.items() if s.profile_id == profile_id
+                {a for (a, _why), s in state.suppressions.items() if s.profile_id == profile_id}
             ),
             described=sorted(i for i, p in state.product_describers.items() if p == profile_id),
         )
 
     def violations(self) -> list[ViolationCount]:
         return MemoryViolations(self._committed()).counts()
+
+
+def _lacks(profile: ProfileState, path: tuple[str, ...]) -> bool:
+    value: Any = {"traits": profile.traits, "computed": profile.computed}
+    for key in path:
+        if not isinstance(value, dict):
+            return True
+        value = value.get(key)
+    return value is None or value == ""
 
 
 def _sizes(state: State) -> dict[str, int]:

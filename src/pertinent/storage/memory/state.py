@@ -16,7 +16,9 @@ import orjson
 
 from pertinent.delivery.outbox import OutboxItem
 from pertinent.events.model import Event
+from pertinent.journeys.broadcasts import Broadcast
 from pertinent.journeys.model import Instance
+from pertinent.journeys.webhooks import Attempt, WebhookCall
 from pertinent.privacy.consent import ConsentChange
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.catalogue import Product
@@ -69,7 +71,13 @@ def stored_instance(instance: Instance) -> Instance:
         trigger=json_value(instance.trigger),
         wake_at=utc_or_none(instance.wake_at),
         ended_at=utc_or_none(instance.ended_at),
+        step_at=utc_or_none(instance.step_at),
+        goal_at=utc_or_none(instance.goal_at),
     )
+
+
+def stored_call(call: WebhookCall) -> WebhookCall:
+    return replace(call, created_at=utc(call.created_at), headers=json_value(dict(call.headers)))
 
 
 def stored_item(item: OutboxItem) -> OutboxItem:
@@ -128,6 +136,32 @@ class OutboxRow:
 
 
 @dataclass
+class JourneyVersion:
+    digest: str
+    definition: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass
+class WebhookRow:
+    id: int
+    call: WebhookCall
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    lease_owner: str | None = None
+    log: list[Attempt] = field(default_factory=list)
+
+
+@dataclass
+class RecipientRow:
+    due_at: datetime
+    pkey: int
+    status: str = "pending"
+    outcome: str | None = None
+
+
+@dataclass
 class Suppression:
     profile_id: str | None
     reason: str
@@ -174,8 +208,14 @@ class State:
     segment_versions: dict[str, list[DefinitionVersion]] = field(default_factory=dict)
     timers: dict[tuple[str, str], datetime] = field(default_factory=dict)
     instances: dict[str, InstanceRow] = field(default_factory=dict)
+    journey_versions: dict[tuple[str, int], JourneyVersion] = field(default_factory=dict)
+    journey_counts: dict[tuple[str, int, str, str], int] = field(default_factory=dict)
+    journey_schedules: dict[str, datetime] = field(default_factory=dict)
+    webhook_calls: dict[int, WebhookRow] = field(default_factory=dict)
+    broadcasts: dict[int, Broadcast] = field(default_factory=dict)
+    recipients: dict[tuple[int, str], RecipientRow] = field(default_factory=dict)
     outbox: dict[int, OutboxRow] = field(default_factory=dict)
-    suppressions: dict[str, Suppression] = field(default_factory=dict)
+    suppressions: dict[tuple[str, str], Suppression] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     product_describers: dict[str, str] = field(default_factory=dict)  # products.described_by
     consent: list[ConsentChange] = field(default_factory=list)  # in the order recorded

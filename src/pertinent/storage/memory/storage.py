@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from pertinent.events.model import Event
 from pertinent.storage.memory.artefacts import MemoryArtefacts, MemoryCoordination
+from pertinent.storage.memory.broadcasts import MemoryBroadcasts
 from pertinent.storage.memory.consent import MemoryConsentStore
 from pertinent.storage.memory.journeys import MemoryJourneyStore
 from pertinent.storage.memory.log import MemoryCursors, MemoryEventLog
@@ -19,6 +20,7 @@ from pertinent.storage.memory.reads import MemoryReadModel
 from pertinent.storage.memory.segments import MemorySegmentStore
 from pertinent.storage.memory.state import State
 from pertinent.storage.memory.violations import MemoryViolations
+from pertinent.storage.memory.webhooks import MemoryWebhooks
 from pertinent.storage.ports import AppendResult, Violation
 
 
@@ -31,6 +33,8 @@ class MemoryTransaction:
         self.journeys = MemoryJourneyStore(state)
         self.outbox = MemoryOutbox(state)
         self.suppressions = MemorySuppressions(state)
+        self.webhooks = MemoryWebhooks(state)
+        self.broadcasts = MemoryBroadcasts(state)
         self.products = MemoryProductStore(state)
         self.consent = MemoryConsentStore(state)
         self.artefacts = MemoryArtefacts(state)

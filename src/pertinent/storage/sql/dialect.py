@@ -252,3 +252,10 @@ def partition_of(conn: Connection, column: str, count: int, index: int) -> str:
 def skip_locked(conn: Connection) -> str:
     """The suffix that makes a claim query skip rows another transaction holds."""
     return " FOR UPDATE SKIP LOCKED" if is_postgresql(conn) else ""
+
+
+def json_text(conn: Connection, column: str, key: str) -> str:
+    """SQL for the top-level `key` of a JSON column as text (`key` is a trusted name)."""
+    if is_postgresql(conn):
+        return f"({column} ->> '{key}')"
+    return f"CAST(json_extract({column}, '$.{key}') AS TEXT)"

@@ -82,10 +82,34 @@ def _segment_versions(conn: Connection) -> None:
 def _ingestion_flags(conn: Connection) -> None:
     """Version 4: events carry the flags ingestion gave them; tracking-plan violations are
     counted. (On SQLite, step 2 may have just rebuilt the events table, flags included.)"""
-    if "flags" not in {c["name"] for c in inspect(conn).get_columns("events")}:
-        kind = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
-        conn.execute(text(f"ALTER TABLE events ADD COLUMN flags {kind} NOT NULL DEFAULT '[]'"))
+    kind = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+    _add_missing_column(conn, "events", "flags", f"{kind} NOT NULL DEFAULT '[]'")
     tables.tracking_plan_violations.create(conn, checkfirst=True)
+
+
+def _delivery_feedback(conn: Connection) -> None:
+    """Version 7: an address can be suppressed for several reasons at once (an unsubscribed
+    address that later hard-bounces must be known as bounced), and bounces that name
+    only an address find the email through an index on the outbox's recipient.
+
+    The table keeps whatever columns it has now (another step may have added some): only its
+    key changes, in place on PostgreSQL, by SQLite's copy-and-rename on SQLite."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE suppressions DROP CONSTRAINT suppressions_pkey"))
+        conn.execute(text("ALTER TABLE suppressions ADD PRIMARY KEY (address, reason)"))
+    else:
+        master = "SELECT sql FROM sqlite_master WHERE tbl_name = 'suppressions' AND type = "
+        create = conn.execute(text(master + "'table'")).scalar_one()
+        indexes = conn.execute(text(master + "'index' AND sql IS NOT NULL")).scalars().all()
+        keyed = create.replace("PRIMARY KEY (address)", "PRIMARY KEY (address, reason)")
+        assert keyed != create, f"unexpected suppressions table: {create}"
+        conn.execute(text(keyed.replace("suppressions", "suppressions_v7", 1)))
+        conn.execute(text("INSERT INTO suppressions_v7 SELECT * FROM suppressions"))
+        conn.execute(text("DROP TABLE suppressions"))
+        conn.execute(text("ALTER TABLE suppressions_v7 RENAME TO suppressions"))
+        for index in indexes:
+            conn.execute(text(index))
+    conn.execute(text("CREATE INDEX ix_outbox_to_address ON outbox (to_address, created_at)"))
 
 
 def _add_missing_column(conn: Connection, table: str, column: str, ddl: str) -> None:
@@ -115,11 +139,54 @@ def _events_by_action(conn: Connection) -> None:
     )
 
 
+def _journey_graphs(conn: Connection) -> None:
+    """Version 5: journeys as versioned graphs (step ids, versions, when an instance arrived
+    at its step, exit reasons, goals), numbers per step, schedules, webhook calls,
+    broadcasts.
+
+    A step that was a list index becomes the id a plain list of steps gets (`step1` for
+    index 0 ...); on SQLite the column keeps its INTEGER type, whose affinity keeps text
+    that is not a number as text.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text(
+                "ALTER TABLE journey_instances ALTER COLUMN step TYPE VARCHAR(64)"
+                " USING 'step' || CAST(step + 1 AS VARCHAR(20))"
+            )
+        )
+    else:
+        conn.execute(text("UPDATE journey_instances SET step = 'step' || (step + 1)"))
+    for column in (
+        "version INTEGER NOT NULL DEFAULT 1",
+        f"step_at {_time_type(conn)}",
+        "exit_reason VARCHAR(200)",
+        f"goal_at {_time_type(conn)}",
+    ):
+        conn.execute(text(f"ALTER TABLE journey_instances ADD COLUMN {column}"))
+    for table in (
+        tables.journey_versions,
+        tables.journey_counts,
+        tables.journey_schedules,
+        tables.webhook_calls,
+        tables.webhook_attempts,
+        tables.broadcasts,
+        tables.broadcast_recipients,
+    ):
+        table.create(conn, checkfirst=True)
+
+
+def _time_type(conn: Connection) -> str:
+    return "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+
+
 # (version, step) after the baseline, in order.
 STEPS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, _processes_and_partitions),
     (3, _segment_versions),
     (4, _ingestion_flags),
+    (5, _journey_graphs),
+    (7, _delivery_feedback),
     (8, _consent_and_provenance),
     (13, _events_by_action),
 ]

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Connection, delete, select, update
 
 from pertinent.profiles.rfm import RFM_SCORE, Customer
 from pertinent.profiles.state import ProfileState
+from pertinent.segments.evaluate import PersonEvent
 from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate, partition_key
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.dialect import (
@@ -36,6 +37,8 @@ _FOLLOW_MERGE = (
     tables.journey_instances,
     tables.outbox,
     tables.suppressions,
+    tables.webhook_calls,
+    tables.broadcast_recipients,
     tables.consent,
 )
 
@@ -191,6 +194,12 @@ class SqlProfileStore:
             ).rowcount
             if gone != 1:
                 raise ConcurrentUpdate(f"profile {loser!r} changed before it could merge")
+        # One row per person and broadcast: the loser's goes where the winner has one.
+        r = tables.broadcast_recipients
+        winner_has = select(r.c.broadcast_id).where(r.c.profile_id == winner)
+        self._conn.execute(
+            delete(r).where(r.c.profile_id == loser, r.c.broadcast_id.in_(winner_has))
+        )
         for table in (_I, _PE, *_FOLLOW_MERGE):
             values: dict[str, Any] = {"profile_id": winner}
             if "pkey" in table.c:
@@ -209,6 +218,26 @@ class SqlProfileStore:
             .order_by(_PE.c.seq)
         )
         return [(r.profile_id, r.action, r.timestamp, r.properties) for r in rows]
+
+    def events_of(
+        self, profile_ids: Collection[str], actions: Collection[str]
+    ) -> dict[str, list[PersonEvent]]:
+        if not profile_ids or not actions:
+            return {}
+        conn = self._conn
+        people, pids = in_ids(conn, "profile_id", profile_ids)
+        names, wanted = in_ids(conn, "action", list(actions))
+        text = "::text" if is_postgresql(conn) else ""
+        rows = fetch(
+            conn,
+            f"SELECT profile_id, action, timestamp, properties{text} FROM profile_events"
+            f" WHERE {people} AND {names} ORDER BY timestamp, seq",
+            (pids, wanted),
+        )
+        found: dict[str, list[PersonEvent]] = {}
+        for pid, action, at, props in rows:
+            found.setdefault(pid, []).append(PersonEvent(action, from_time(at), from_json(props)))
+        return found
 
     def ids_after(self, after: str | None, limit: int) -> list[str]:
         query = select(_P.c.profile_id).order_by(_P.c.profile_id).limit(limit)
@@ -237,22 +266,6 @@ class SqlProfileStore:
             for pid, at, n, total, given in self._conn.execute(query)
         ]
 
-    def actions_of(
-        self, profile_ids: Collection[str], names: Collection[str], since: datetime | None
-    ) -> list[tuple[str, str, datetime, dict[str, Any]]]:
-        if not profile_ids or not names:
-            return []
-        query = (
-            select(_PE.c.profile_id, _PE.c.action, _PE.c.timestamp, _PE.c.properties)
-            .where(_PE.c.profile_id.in_(list(profile_ids)), _PE.c.action.in_(list(names)))
-            .order_by(_PE.c.seq)
-        )
-        if since is not None:
-            query = query.where(_PE.c.timestamp >= since)
-        return [
-            (r.profile_id, r.action, r.timestamp, r.properties) for r in self._conn.execute(query)
-        ]
-
     def erase(self, profile_id: str) -> int:
         """Everything about the person goes, including log events never attributed to them
         (bot-flagged, or not processed yet), found by their ids. Their suppression stays, no
@@ -273,6 +286,8 @@ class SqlProfileStore:
             tables.timers,
             tables.journey_instances,
             tables.outbox,
+            tables.webhook_calls,
+            tables.broadcast_recipients,
             tables.consent,
             _P,
         ):

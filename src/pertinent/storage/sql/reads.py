@@ -7,30 +7,37 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, case, func, not_, or_, select
 
 from pertinent.events.model import LoggedEvent
+from pertinent.journeys.broadcasts import Broadcast, BroadcastNumbers
+from pertinent.journeys.webhooks import Delivery
 from pertinent.storage.ports import (
     Member,
     PersonRecord,
     ProfileView,
     SentEmail,
     Status,
+    StepNumber,
     TimelineEntry,
     ViolationCount,
 )
 from pertinent.storage.sql import tables
+from pertinent.storage.sql.broadcasts import SqlBroadcasts, broadcast_numbers
 from pertinent.storage.sql.consent import SqlConsentStore
 from pertinent.storage.sql.database import Database
-from pertinent.storage.sql.dialect import fetch, in_ids, mark, partition_of
+from pertinent.storage.sql.dialect import fetch, in_ids, is_postgresql, mark, partition_of
 from pertinent.storage.sql.journeys import SqlJourneyStore
+from pertinent.storage.sql.json_values import JsonValue
 from pertinent.storage.sql.log import read_columns, row_event
 from pertinent.storage.sql.outbox import item_of
 from pertinent.storage.sql.profiles import SqlProfileStore, events_of
 from pertinent.storage.sql.violations import SqlViolations
+from pertinent.storage.sql.webhooks import SqlWebhooks
 
 _M = tables.segment_membership
 _O = tables.outbox
+_P = tables.profiles
 _PARTITION = re.compile(r"^processor/(\d+)of(\d+)$")
 T = TypeVar("T")
 
@@ -179,10 +186,42 @@ class SqlReadModel:
 
         return self._read(query)
 
+    def journey_numbers(self) -> list[StepNumber]:
+        return self._read(lambda conn: SqlJourneyStore(conn).numbers())
+
+    def webhook_deliveries(self, journey_key: str | None, limit: int) -> list[Delivery]:
+        return self._read(lambda conn: SqlWebhooks(conn).deliveries(journey_key, limit))
+
+    def broadcasts(self, limit: int) -> list[Broadcast]:
+        def query(conn: Connection) -> list[Broadcast]:
+            b = tables.broadcasts
+            ids = conn.execute(select(b.c.id).order_by(b.c.id.desc()).limit(limit)).scalars()
+            found = SqlBroadcasts(conn).get(list(ids))
+            return [found[i] for i in sorted(found, reverse=True)]
+
+        return self._read(query)
+
+    def broadcast_numbers(self, broadcast_id: int) -> BroadcastNumbers | None:
+        return self._read(lambda conn: broadcast_numbers(conn, broadcast_id))
+
     def email(self, message_id: str) -> SentEmail | None:
         def query(conn: Connection) -> SentEmail | None:
             row = conn.execute(select(_O).where(_O.c.message_id == message_id)).first()
             return SentEmail(item_of(row), row.status, row.sent_at, row.last_error) if row else None
+
+        return self._read(query)
+
+    def count_lacking(self, paths: Sequence[tuple[str, ...]]) -> tuple[int, list[int]]:
+        def query(conn: Connection) -> tuple[int, list[int]]:
+            pg = is_postgresql(conn)
+            columns = {"traits": _P.c.traits, "computed": _P.c.computed}
+            lacking = []
+            for root, *rest in paths:
+                value = JsonValue(columns[root], ".".join(rest), pg)
+                empty = or_(not_(value.present()), func.coalesce(value.string(), "x") == "")
+                lacking.append(func.coalesce(func.sum(case((empty, 1), else_=0)), 0))
+            row = conn.execute(select(func.count(), *lacking).select_from(_P)).one()
+            return int(row[0]), [int(n) for n in row[1:]]
 
         return self._read(query)
 
@@ -219,7 +258,9 @@ class SqlReadModel:
                 emails=[SentEmail(item_of(r), r.status, r.sent_at, r.last_error) for r in emails],
                 consent=SqlConsentStore(conn).history([profile_id]),
                 suppressed=sorted(
-                    conn.execute(select(s.c.address).where(s.c.profile_id == profile_id)).scalars()
+                    conn.execute(
+                        select(s.c.address).where(s.c.profile_id == profile_id).distinct()
+                    ).scalars()
                 ),
                 described=sorted(
                     conn.execute(

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from pertinent.events.model import Event
 from pertinent.storage.ports import AppendResult, Violation
 from pertinent.storage.sql.artefacts import SqlArtefacts, SqlCoordination
+from pertinent.storage.sql.broadcasts import SqlBroadcasts
 from pertinent.storage.sql.consent import SqlConsentStore
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.journeys import SqlJourneyStore
@@ -20,6 +21,7 @@ from pertinent.storage.sql.profiles import SqlProfileStore
 from pertinent.storage.sql.reads import SqlReadModel
 from pertinent.storage.sql.segments import SqlSegmentStore
 from pertinent.storage.sql.violations import SqlViolations
+from pertinent.storage.sql.webhooks import SqlWebhooks
 
 
 class SqlTransaction:
@@ -31,6 +33,8 @@ class SqlTransaction:
         self.journeys = SqlJourneyStore(conn)
         self.outbox = SqlOutbox(conn)
         self.suppressions = SqlSuppressions(conn)
+        self.webhooks = SqlWebhooks(conn)
+        self.broadcasts = SqlBroadcasts(conn)
         self.products = SqlProductStore(conn)
         self.consent = SqlConsentStore(conn)
         self.artefacts = SqlArtefacts(conn)

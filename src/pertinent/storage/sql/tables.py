@@ -149,15 +149,119 @@ journey_instances = Table(
     Column("journey_key", String(128), nullable=False),
     Column("profile_id", String(520), nullable=False, index=True),
     Column("pkey", BigInteger, nullable=False, server_default="0"),
-    Column("step", Integer, nullable=False),
+    # A step id (`journeys.model.StepId`, always starting with a letter). Databases from
+    # before step ids keep this column's INTEGER type on SQLite, whose affinity stores text
+    # that is not a number as text.
+    Column("step", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("wake_at", UtcDateTime),
     Column("wait_event", String(512)),
     Column("trigger", Json, nullable=False),
     Column("started_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("step_at", UtcDateTime),
+    Column("exit_reason", String(200)),
+    Column("goal_at", UtcDateTime),
     Index("ix_journey_due", "status", "wake_at"),
     Index("ix_journey_active", "journey_key", "profile_id", "status"),
+)
+
+# Every version of every journey's definition: instances run on the one they started on.
+journey_versions = Table(
+    "journey_versions",
+    metadata,
+    Column("journey_key", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("definition", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("journey_key", "version"),
+)
+
+# Numbers per journey, version and step (entered, sent, capped, delayed, goal, exits ...),
+# added to in the transaction of the transitions they count; the journey_step events in the
+# log say the same, this is their running total.
+journey_counts = Table(
+    "journey_counts",
+    metadata,
+    Column("journey_key", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("step", String(64), nullable=False),
+    Column("metric", String(200), nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("journey_key", "version", "step", "metric"),
+)
+
+# When each scheduled journey next fires.
+journey_schedules = Table(
+    "journey_schedules",
+    metadata,
+    Column("journey_key", String(128), primary_key=True),
+    Column("next_at", UtcDateTime, nullable=False),
+)
+
+# Broadcasts: a template to a segment's members at a time; each member a recipient row
+# that keeps its outcome (one email per person per broadcast).
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", SeqInt, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("template", String(128), nullable=False),
+    Column("segment", String(128), nullable=False),
+    Column("send_at", UtcDateTime, nullable=False),
+    Column("local_time", Boolean, nullable=False),
+    Column("per_hour", Integer),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("targeted", Integer, nullable=False, server_default="0"),
+    Index("ix_broadcasts_status", "status", "send_at"),
+)
+
+broadcast_recipients = Table(
+    "broadcast_recipients",
+    metadata,
+    Column("broadcast_id", BigInteger, nullable=False),
+    Column("profile_id", String(520), nullable=False, index=True),
+    Column("pkey", BigInteger, nullable=False, server_default="0"),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | done
+    Column("outcome", String(200)),
+    PrimaryKeyConstraint("broadcast_id", "profile_id"),
+    Index("ix_recipients_due", "status", "due_at"),
+)
+
+# Webhook calls of journey steps, and every attempt at each.
+webhook_calls = Table(
+    "webhook_calls",
+    metadata,
+    Column("id", SeqInt, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("journey_key", String(128), nullable=False),
+    Column("step", String(64), nullable=False),
+    Column("profile_id", String(520), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("headers", Json, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(200)),
+    Index("ix_webhook_due", "status", "next_attempt_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", SeqInt, primary_key=True, autoincrement=True),
+    Column("call_id", BigInteger, nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("duration_ms", Integer, nullable=False),
 )
 
 outbox = Table(
@@ -183,16 +287,19 @@ outbox = Table(
     Column("last_error", Text),
     Column("lease_owner", String(200)),
     Index("ix_outbox_due", "status", "next_attempt_at"),
+    # A bounce or complaint that names only the address finds its person through here.
+    Index("ix_outbox_to_address", "to_address", "created_at"),
 )
 
-# Addresses never to send to again (unsubscribed, hard-bounced).
+# Addresses never to send to again, for each reason (unsubscribed, complained, bounced).
 suppressions = Table(
     "suppressions",
     metadata,
-    Column("address", String(512), primary_key=True),
+    Column("address", String(512), nullable=False),
     Column("profile_id", String(520), index=True),
     Column("reason", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("address", "reason"),
 )
 
 products = Table(
