@@ -30,6 +30,7 @@ bench: $(STAMP) services
 	$(BIN)/python bench/latency.py --quick
 	$(BIN)/python bench/recommend.py --quick
 	$(BIN)/python bench/experiments.py --quick
+	$(BIN)/python bench/segments.py --quick
 	$(BIN)/python bench/journeys.py --quick
 	$(BIN)/python bench/render.py --quick
 	$(BIN)/python bench/smtp.py --quick

@@ -36,6 +36,7 @@ from pertinent.journeys.webhooks import WebhookSender
 from pertinent.privacy.consent import ConsentPolicy
 from pertinent.processor.batch import Pipeline, Processor, retrying
 from pertinent.processor.compose import Composer
+from pertinent.processor.rfm import RfmRun, rfm_due, score_rfm
 from pertinent.processor.send import Outgoing, Sender, Transport
 from pertinent.profiles.state import ProfileState
 from pertinent.recommend.artefacts import ModelSync
@@ -110,6 +111,15 @@ class System:
         minimum = self.workspace.settings.segments.min_size
         return undersized(self.storage.reads.segment_sizes(), in_use, minimum)
 
+    def rfm_due(self) -> bool:
+        every = timedelta(hours=self.workspace.settings.profiles.rfm.every_hours)
+        return rfm_due(self.storage, self.clock.now(), every)
+
+    def score_rfm(self) -> RfmRun:
+        """Score every customer's recency, frequency and monetary value now, and move the
+        people whose segments read the scores (`processor.rfm`)."""
+        return score_rfm(self.storage, self.segments, self.clock.now())
+
     def train_recommendations(self, progress: Progress | None = None) -> TrainResult:
         """Train on the whole log now and publish the model to every process."""
         return self.models.train(progress)
@@ -125,6 +135,9 @@ class System:
             done = self.processor.run_until_idle()
             if self.models.retrain_due():
                 self.models.train()
+            if self.rfm_due():
+                self.score_rfm()
+                done += self.processor.run_until_idle()
             sent = asyncio.run(self.sender.send_due())
             called = asyncio.run(self.webhooks.deliver_due())
             total += done
@@ -276,7 +289,7 @@ def build_system(
             )
         }
 
-    contexts = ContextBuilder([recommendations_hook])
+    contexts = ContextBuilder([recommendations_hook], settings.profiles)
     consent = ConsentPolicy(settings.consent)
     journeys = retrying(lambda: register_journeys(storage, workspace, clock))
     pipeline = Pipeline(

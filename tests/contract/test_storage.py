@@ -12,6 +12,7 @@ from factories import identify, track
 
 from pertinent.events.model import Flag
 from pertinent.journeys.model import Instance
+from pertinent.profiles.rfm import Customer
 from pertinent.profiles.state import ProfileState
 from pertinent.segments.language import PerformedCondition, SegmentDefinition
 from pertinent.segments.timing import Clock
@@ -250,20 +251,44 @@ def test_segment_conditions_are_evaluated_for_the_people_asked_about(storage: St
             [(e.seq, pid, "V", at, {}) for e, (pid, at) in zip(logged, views, strict=True)]
         )
     with storage.snapshot() as tx:
-        assert tx.segments.matching(segments, ["viewers", "nyc_viewers"], START, None) == {
+        assert tx.segments.matching(segments, {"viewers": None, "nyc_viewers": None}, START) == {
             "viewers": {"a", "b"},
             "nyc_viewers": {"a"},
         }
-        assert tx.segments.matching(segments, ["viewers"], START, ["b"]) == {"viewers": {"b"}}
+        assert tx.segments.matching(segments, {"viewers": ["b"]}, START) == {"viewers": {"b"}}
         later = START + timedelta(minutes=15)
-        assert tx.segments.matching(segments, ["viewers"], later, None) == {"viewers": {"b"}}
-        assert sorted(tx.segments.anchors([Clock(viewed, "earliest")], START, None)) == [
+        assert tx.segments.matching(segments, {"viewers": None}, later) == {"viewers": {"b"}}
+        assert sorted(tx.segments.anchors([(Clock(viewed, "earliest"), None)], START)) == [
             (0, "a", START - timedelta(minutes=50)),
             (0, "b", START),
         ]
-        assert tx.segments.anchors([Clock(viewed, "earliest")], START, ["a"]) == [
+        assert tx.segments.anchors([(Clock(viewed, "earliest"), ["a"])], START) == [
             (0, "a", START - timedelta(minutes=50))
         ]
+
+
+def test_customers_are_read_a_page_at_a_time_with_the_score_they_were_given(
+    storage: Storage,
+) -> None:
+    bought = {"orders": 2, "revenue": 30.5, "last_order_at": START.isoformat(), "rfm_score": "545"}
+    once = {"orders": 1, "revenue": 10, "last_order_at": (START - timedelta(days=1)).isoformat()}
+    with storage.transaction() as tx:
+        tx.profiles.save(
+            [
+                ProfileState("a", computed=bought),
+                ProfileState("b", computed={"orders": 0, "revenue": 0.0, "last_order_at": None}),
+                ProfileState("c", computed=once),
+                ProfileState("d"),
+            ]
+        )
+    with storage.snapshot() as tx:
+        everyone = tx.profiles.customers(None, 10)
+        assert [c.profile_id for c in tx.profiles.customers(None, 1)] == ["a"]
+        assert [c.profile_id for c in tx.profiles.customers("a", 10)] == ["c"]
+    assert everyone == [
+        Customer("a", START, 2, 30.5, "545"),
+        Customer("c", START - timedelta(days=1), 1, 10.0, None),
+    ]
 
 
 def test_membership_history_and_timers(storage: Storage) -> None:

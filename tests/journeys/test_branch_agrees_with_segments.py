@@ -152,7 +152,7 @@ def test_a_branch_takes_the_path_segment_membership_says(
             for p in PEOPLE
         ]
         with storage.snapshot() as tx:
-            holds = tx.segments.matching(segments.conditions, ["s"], now, None)["s"]
+            holds = tx.segments.matching(segments.conditions, {"s": None}, now)["s"]
             profiles = tx.profiles.load(PEOPLE)
             advanced = loader.on_wake(tx, due, profiles, now)
         took_yes = {i.profile_id for i in advanced.instances if i.step == "yes"}

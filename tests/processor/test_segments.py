@@ -58,13 +58,17 @@ def test_a_batch_is_evaluated_only_for_the_segments_its_events_can_change() -> N
     assert (fans.keys, fans.among) == (["fans", "reachable_fans"], {"b"})
     assert work_for(SEGMENTS, [("c", order)], renewed=set()).keys == ["vip"]
     assert work_for(SEGMENTS, [("d", email)], renewed=set()).keys == ["reachable", "reachable_fans"]
+    mixed = work_for(SEGMENTS, [("b", electronics), ("c", order)], renewed=set())
+    assert mixed.people == {"vip": {"c"}, "fans": {"b"}, "reachable_fans": {"b"}}, (
+        "each segment for the people whose events can change it, not for the whole batch"
+    )
     everything = work_for(SEGMENTS, [("a", garden)], renewed={"e"})
     assert sorted(everything.keys) == sorted(s.key for s in SEGMENTS)
     assert everything.among == {"e"}, "a's garden view changes nothing for a"
 
 
 def test_an_evaluation_enters_exits_and_times_the_next_edge() -> None:
-    work = Work(["fans", "reachable_fans"], frozenset({"a", "b", "c"}))
+    work = Work.of(["fans", "reachable_fans"], frozenset({"a", "b", "c"}))
     oldest_counted = START - timedelta(days=2)
     view = SegmentView(
         matching={"fans": {"a", "b", "outside-the-work"}, "reachable_fans": {"a"}},

@@ -496,8 +496,10 @@ def _agree(sql_storage: SqlStorage, segments: SegmentSet, data: st.DataObject) -
     clocks = _clocks(segments)
     with sql_storage.transaction() as tx:
         _store(tx, by_id)
-        found = tx.segments.matching(conditions, keys, NOW, set(by_id))
-        edges = tx.segments.anchors(clocks, NOW, set(by_id))
+        found = tx.segments.matching(conditions, dict.fromkeys(keys, frozenset(by_id)), NOW)
+        edges = tx.segments.anchors([(c, set(by_id)) for c in clocks], NOW)
+        # Over everyone (other examples' people too): the set-based shapes.
+        everyone = tx.segments.matching(conditions, dict.fromkeys(keys), NOW)
     expected = {
         key: {pid for pid, p in by_id.items() if holds(conditions[key], p, NOW, conditions)}
         for key in keys
@@ -511,6 +513,12 @@ def _agree(sql_storage: SqlStorage, segments: SegmentSet, data: st.DataObject) -
         if found[key] != expected[key]
     }
     assert not wrong, wrong
+    wrong = {
+        key: {"sql": everyone[key] & set(by_id), "python": expected[key]}
+        for key in keys
+        if everyone[key] & set(by_id) != expected[key]
+    }
+    assert not wrong, ("over everyone", wrong)
     expected_times = sorted(
         (index, pid, at)
         for index, clock in enumerate(clocks)
@@ -578,8 +586,8 @@ def test_sql_agrees_on_a_known_answer(sql_storage: SqlStorage) -> None:
     }
     with sql_storage.transaction() as tx:
         _store(tx, crowd)
-        found = tx.segments.matching(segments.conditions, ["adults_who_viewed"], NOW, set(crowd))
-        edges = tx.segments.anchors(_clocks(segments), NOW, set(crowd))
+        found = tx.segments.matching(segments.conditions, {"adults_who_viewed": set(crowd)}, NOW)
+        edges = tx.segments.anchors([(c, set(crowd)) for c in _clocks(segments)], NOW)
     assert found == {"adults_who_viewed": {"k-adult"}}
     assert sorted(edges) == [(0, "k-adult", NOW - timedelta(days=1)), (0, "k-text-age", NOW)]
     conditions = segments.conditions

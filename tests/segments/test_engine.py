@@ -279,6 +279,6 @@ def test_incremental_and_timed_evaluation_always_agree_with_batch(
         now = shop.clock.now()
         keys = [seg.key for seg in shop.segments]
         with storage.snapshot() as tx:
-            batch = tx.segments.matching(shop.segments.conditions, keys, now, None)
+            batch = tx.segments.matching(shop.segments.conditions, dict.fromkeys(keys), now)
         for key in keys:
             assert shop.members(key) == batch[key], key

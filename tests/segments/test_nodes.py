@@ -50,7 +50,7 @@ def _people(storage: Storage, traits: dict[str, dict[str, Any]], events: list[Ev
 def _members(storage: Storage, condition: dict[str, Any], now: Any = START) -> set[str]:
     segments = SegmentSet([SegmentDefinition.model_validate({"key": "s", "condition": condition})])
     with storage.snapshot() as tx:
-        return tx.segments.matching(segments.conditions, ["s"], now, None)["s"]
+        return tx.segments.matching(segments.conditions, {"s": None}, now)["s"]
 
 
 def test_a_sequence_with_a_step_that_must_not_follow(storage: Storage) -> None:

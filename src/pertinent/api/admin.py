@@ -13,6 +13,7 @@ from pertinent.app import System
 from pertinent.errors import NotFoundError
 from pertinent.privacy.erase import erase_person
 from pertinent.profiles.computed import with_recency
+from pertinent.profiles.custom import custom_values
 from pertinent.profiles.state import is_anonymous
 
 
@@ -81,13 +82,16 @@ def build_router(system: System) -> APIRouter:
         if view is None:
             raise NotFoundError(f"no profile for {user_id!r}", where="user_id")
         state, ids = view.state, view.identities
+        settings, now = system.workspace.settings.profiles, system.clock.now()
+        with system.storage.snapshot() as tx:
+            custom = custom_values(settings.computed, tx.profiles, [pid], now)[pid]
         return Profile(
             user_id=None if is_anonymous(pid) else pid,
             profile_id=pid,
             anonymous_ids=sorted({v for k, v in ids if k == "anon"}),
             user_ids=sorted({v for k, v in ids if k == "user"}),
             traits=state.traits,
-            computed=with_recency(state.computed, system.clock.now()),
+            computed=with_recency({**state.computed, **custom}, now, settings.engagement),
             first_seen=state.first_seen.isoformat() if state.first_seen else None,
             last_seen=state.last_seen.isoformat() if state.last_seen else None,
             segments=view.segments,

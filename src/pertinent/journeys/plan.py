@@ -180,7 +180,7 @@ def _segments(
     counted: dict[str, set[str]] = {}
     if evaluate:
         with storage.snapshot() as tx:
-            counted = tx.segments.matching(after_set.conditions, evaluate, now, None)
+            counted = tx.segments.matching(after_set.conditions, dict.fromkeys(evaluate), now)
     return [
         SegmentPlan(
             key,

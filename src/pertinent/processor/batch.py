@@ -38,7 +38,7 @@ from pertinent.processor.fold import Folded, FoldState, fold
 from pertinent.processor.journeys import HISTORIC_CONTEXT, is_historic
 from pertinent.processor.journeys_io import JourneyLoader
 from pertinent.processor.known import Known
-from pertinent.processor.segments import SegmentView, Work, clocks_of, evaluate, work_for
+from pertinent.processor.segments import Work, evaluate, load_view, work_for
 from pertinent.profiles.identity import candidate_profiles, identity_keys
 from pertinent.profiles.state import is_anonymous
 from pertinent.segments.definitions import SegmentSet
@@ -172,14 +172,7 @@ class Processor:
         """`historic`: people whose every event in the batch was imported history; their
         segment entries and exits are marked so, and start no journey."""
         segments = self._pipeline.segments
-        clocks = clocks_of(segments, work.keys)
-        view = SegmentView(
-            matching=tx.segments.matching(segments.conditions, work.keys, now, work.among),
-            current=tx.segments.current(work.among),
-            anchors=tx.segments.anchors([clock for _, clock in clocks], now, work.among)
-            if clocks
-            else [],
-        )
+        view = load_view(tx, segments, work, now)
         effects = evaluate(segments, work, view, now, origin)
         if historic:
             effects = [_marked(e, historic) if isinstance(e, EmitEvents) else e for e in effects]
@@ -237,7 +230,7 @@ class Processor:
             if people:
                 tx.profiles.touch(people)
                 # Every segment, not just the one whose edge passed: others may refer to it.
-                work = Work([s.key for s in self._pipeline.segments], frozenset(people))
+                work = Work.of([s.key for s in self._pipeline.segments], frozenset(people))
                 origin = f"timers@{now.isoformat()}#{tx.log.last_seq()}"
                 emitted += self._evaluate(tx, work, now, origin)
             composer = self._pipeline.composer

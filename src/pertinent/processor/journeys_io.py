@@ -40,6 +40,7 @@ from pertinent.processor.journeys import (
     on_wake,
     triggers,
 )
+from pertinent.profiles.custom import custom_values, with_custom
 from pertinent.profiles.state import ProfileState
 from pertinent.segments.definitions import SegmentSet
 from pertinent.segments.language import Condition
@@ -73,6 +74,7 @@ class JourneyLoader:
         self.journeys = journeys
         self.policy = policy
         self._segments = segments.conditions
+        self._custom = segments.profiles.computed
         self._actions: set[str] = set()
         self._caps_window = policy.window()
         for version in journeys.all():
@@ -177,9 +179,8 @@ class JourneyLoader:
             tx.journeys.set_schedule(key, next_fire(trigger.cron, trigger.timezone, now))
             members = tx.segments.matching(
                 {trigger.segment: self._segments[trigger.segment], **self._segments},
-                [trigger.segment],
+                {trigger.segment: None},
                 now,
-                None,
             ).get(trigger.segment, set())
             people = sorted(p for p in members if partition.owns(partition_key(p)))
             if not people:
@@ -208,7 +209,7 @@ class JourneyLoader:
         for broadcast in tx.broadcasts.due(now, EARLIEST_OFFSET):
             members: set[str] = set()
             if broadcast.segment in self._segments:
-                members = tx.segments.matching(self._segments, [broadcast.segment], now, None).get(
+                members = tx.segments.matching(self._segments, {broadcast.segment: None}, now).get(
                     broadcast.segment, set()
                 )
             profiles = tx.profiles.load(members) if broadcast.local_time else {}
@@ -248,8 +249,8 @@ class JourneyLoader:
         ]
         return effects + self._compose(tx, advanced.timeline, profiles, composer, now)
 
-    @staticmethod
     def _compose(
+        self,
         tx: Transaction,
         requests: Sequence[Event | Request],
         profiles: Mapping[str, ProfileState],
@@ -260,6 +261,8 @@ class JourneyLoader:
         wanted = addresses(requests, profiles)
         reasons = tx.suppressions.reasons(wanted) if wanted else {}
         sending = recipients(requests)
+        if self._custom and sending:  # what a template shows of them, as of now
+            profiles = with_custom(profiles, custom_values(self._custom, tx.profiles, sending, now))
         consent = by_person(tx.consent.history(sending)) if sending else {}
         segments: dict[str, set[str]] = defaultdict(set)  # for `profile.segments`
         for key, members in (tx.segments.current(sending) if sending else {}).items():

@@ -2,10 +2,10 @@
 
 The processor works on the partitions it holds a lease on: micro-batches while there is a
 backlog, then due timers, polling briefly when idle. The processor holding partition 0 also
-trains the recommendation model when it is due, in a thread of its own, so a long fit never
-holds back processing; every processor loads the newest model published. A failing round is
-logged and retried after a pause that grows while it keeps failing (a batch that failed
-rolled back; nothing is lost or done twice).
+trains the recommendation model and scores RFM when they are due, each in a thread of its
+own, so a long run never holds back processing; every processor loads the newest model
+published. A failing round is logged and retried after a pause that grows while it keeps
+failing (a batch that failed rolled back; nothing is lost or done twice).
 
 The sender delivers due outbox rows, first taking back the rows it had claimed before a
 restart, and heartbeats under its slot's name; it also makes the due webhook calls of
@@ -16,10 +16,11 @@ the same event loop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from pertinent.app import System
@@ -35,29 +36,39 @@ MODEL_POLL_SECONDS = 2.0
 MAX_PAUSE_SECONDS = 5.0
 
 
-class _Trainer:
-    """At most one training at a time, in a thread."""
+class _Job:
+    """Scheduled work (training, RFM scoring): at most one run at a time, each in a thread
+    of its own, so a long run never holds back processing."""
 
-    def __init__(self, system: System):
-        self._system = system
+    def __init__(self, name: str, due: Callable[[], bool], run: Callable[[], None]):
+        self._name, self._due, self._run = name, due, run
         self._thread: threading.Thread | None = None
 
     def maybe_start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
             return
-        if not self._system.models.retrain_due():
+        if not self._due():
             return
-        self._thread = threading.Thread(target=self._train, name="train", daemon=True)
+        self._thread = threading.Thread(target=self._guarded, name=self._name, daemon=True)
         self._thread.start()
 
-    def _train(self) -> None:
+    def _guarded(self) -> None:
         try:
-            result = self._system.models.train()
-            log.info("trained %s on %d people x %d items", result.model, result.users, result.items)
+            self._run()
         except ConcurrentUpdate:
-            log.info("another process published a model first; loading that one instead")
+            log.info("%s: another process did it first", self._name)
         except Exception:
-            log.exception("training failed; the current model keeps serving")
+            log.exception("%s failed; trying again when it is next due", self._name)
+
+
+def _train(system: System) -> None:
+    result = system.models.train()
+    log.info("trained %s on %d people x %d items", result.model, result.users, result.items)
+
+
+def _score(system: System) -> None:
+    run = system.score_rfm()
+    log.info("scored RFM of %d customers, %d with new scores", run.customers, run.changed)
 
 
 def processor_owner(slot: int) -> str:
@@ -71,7 +82,11 @@ def run_processor(system: System, stop: threading.Event, *, slot: int = 0) -> No
     leases = PartitionLeases(
         system.storage, system.clock, processor_owner(slot), settings.partitions, lease
     )
-    trainer = _Trainer(system)
+    # One of each for the deployment: whoever holds partition 0 runs them.
+    jobs = [
+        _Job("train", system.models.retrain_due, functools.partial(_train, system)),
+        _Job("rfm", system.rfm_due, functools.partial(_score, system)),
+    ]
     partitions: list[Partition] = []
     renew_at = models_at = 0.0
     failures = 0
@@ -91,9 +106,9 @@ def run_processor(system: System, stop: threading.Event, *, slot: int = 0) -> No
                 system.models.poll()
                 if system.follow_definitions():
                     log.info("definitions applied elsewhere are live here now")
-                # One trainer for the deployment: whoever holds partition 0.
                 if any(p.index == 0 for p in partitions):
-                    trainer.maybe_start()
+                    for job in jobs:
+                        job.maybe_start()
                 models_at = now + MODEL_POLL_SECONDS
             done = [system.processor.process_batch(p) for p in partitions]
             woke = sum(system.processor.run_timers(p) for p in partitions)

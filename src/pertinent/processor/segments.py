@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import assert_never
+from typing import Any, assert_never
 
 from pertinent.events.model import Event
 from pertinent.events.system import system_event
@@ -47,17 +47,32 @@ from pertinent.segments.language import (
     TraitCondition,
 )
 from pertinent.segments.timing import Clock, next_edge
+from pertinent.storage.ports import Transaction
 
 
 @dataclass(frozen=True)
 class Work:
-    """Segments to evaluate, for whom."""
+    """Segments to evaluate (in evaluation order), each for the people it may have changed
+    for."""
 
-    keys: list[str]
-    among: frozenset[str]
+    people: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, keys: Sequence[str], people: frozenset[str]) -> Work:
+        """Every one of `keys` for all of `people`."""
+        return cls(dict.fromkeys(keys, people))
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.people)
+
+    @property
+    def among(self) -> frozenset[str]:
+        """Everyone some segment is evaluated for."""
+        return frozenset().union(*self.people.values())
 
     def __bool__(self) -> bool:
-        return bool(self.keys and self.among)
+        return any(self.people.values())
 
 
 @dataclass(frozen=True)
@@ -147,8 +162,7 @@ def work_for(
     (`segments.dependencies.can_change`, asked only where a glance cannot rule it out)."""
     conditions = segments.conditions
     reads = {key: _reads(cond, conditions) for key, cond in conditions.items()}
-    keys: set[str] = set(conditions) if renewed else set()
-    people: set[str] = set(renewed)
+    people: dict[str, set[str]] = {key: set(renewed) for key in conditions}
     glance: dict[tuple[str | None, bool], list[str]] = {}
     decided: dict[tuple[object, ...], bool] = {}
     for pid, event in inputs:
@@ -163,10 +177,16 @@ def work_for(
             ]
             glance[(event.action, identify)] = candidates
         for key in candidates:
-            if _can_change(key, conditions, reads[key], event, decided):
-                keys.add(key)
-                people.add(pid)
-    return Work([s.key for s in segments if s.key in keys], frozenset(people))
+            if pid not in people[key] and _can_change(key, conditions, reads[key], event, decided):
+                people[key].add(pid)
+    return Work({s.key: frozenset(people[s.key]) for s in segments if people[s.key]})
+
+
+def reading(segments: SegmentSet, computed: Collection[str]) -> list[str]:
+    """The segments whose conditions read one of these computed properties (what a scheduled
+    recompute of them must evaluate again), in evaluation order."""
+    conditions, wanted = segments.conditions, set(computed)
+    return [s.key for s in segments if _reads(conditions[s.key], conditions).computed & wanted]
 
 
 def clocks_of(segments: SegmentSet, keys: Sequence[str]) -> list[tuple[str, Clock]]:
@@ -174,11 +194,29 @@ def clocks_of(segments: SegmentSet, keys: Sequence[str]) -> list[tuple[str, Cloc
     return [(key, clock) for key in keys for clock in segments.clocks(key)]
 
 
+def load_view(tx: Transaction, segments: SegmentSet, work: Work, now: datetime) -> SegmentView:
+    """What the store says about the work's people: the loader of `evaluate`."""
+    clocks = clocks_of(segments, work.keys)
+    return SegmentView(
+        matching=tx.segments.matching(segments.conditions, work.people, now),
+        current=tx.segments.current(work.among),
+        anchors=tx.segments.anchors([(c, work.people[k]) for k, c in clocks], now)
+        if clocks
+        else [],
+    )
+
+
 def evaluate(
-    segments: SegmentSet, work: Work, view: SegmentView, now: datetime, origin: str
+    segments: SegmentSet,
+    work: Work,
+    view: SegmentView,
+    now: datetime,
+    origin: str,
+    marks: Mapping[str, Any] | None = None,
 ) -> list[Effect]:
     """Entries, exits, their events and the next timers for `work`; `origin` names what
-    caused this evaluation (a batch, a timer run), for the events' ids."""
+    caused this evaluation (a batch, a timer run), for the events' ids; `marks` are more
+    properties for the events (a backfill's)."""
     effects: list[Effect] = []
     events: list[Event] = []
     clocks = clocks_of(segments, work.keys)
@@ -188,9 +226,9 @@ def evaluate(
         edge = next_edge(clock, at, now)
         if edge is not None and (pid not in due[key] or edge < due[key][pid]):
             due[key][pid] = edge
-    for key in work.keys:
-        matching = view.matching.get(key, set()) & work.among
-        current = view.current.get(key, set()) & work.among
+    for key, among in work.people.items():
+        matching = view.matching.get(key, set()) & among
+        current = view.current.get(key, set()) & among
         entered, exited = matching - current, current - matching
         if entered:
             effects.append(EnterSegment(key, frozenset(entered), now))
@@ -199,11 +237,15 @@ def evaluate(
         for kind, people in (("entered", entered), ("exited", exited)):
             events.extend(
                 system_event(
-                    f"segment_{kind}", pid, {"segment": key}, now, cause=f"{key}\x1f{origin}"
+                    f"segment_{kind}",
+                    pid,
+                    {"segment": key, **(marks or {})},
+                    now,
+                    cause=f"{key}\x1f{origin}",
                 )
                 for pid in sorted(people)
             )
         if segments.clocks(key):
-            effects.append(SetSegmentTimers(key, due[key], work.among))
+            effects.append(SetSegmentTimers(key, due[key], among))
     effects.append(EmitEvents(events))
     return effects

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pertinent.events.model import Event
 from pertinent.events.system import SYSTEM_EVENTS
+from pertinent.profiles.rfm import RFM_KEYS
+from pertinent.profiles.settings import EngagementSettings
 
 ORDER_COMPLETED = "Order Completed"
 # The person's answers to an email: counted and engagement, but not a visit (an open is not
@@ -53,6 +55,7 @@ def empty_computed() -> dict[str, Any]:
 
 
 _DEFAULTS = empty_computed()
+_TIERS = EngagementSettings()
 
 
 def favourite(category_counts: dict[str, int]) -> str | None:
@@ -209,26 +212,35 @@ def _days_since(stamp: str | None, now: datetime) -> int | None:
 
 
 def engagement_tier(
-    computed: dict[str, Any], now: datetime, high_days: int = 7, moderate_days: int = 30
+    computed: dict[str, Any], now: datetime, engagement: EngagementSettings = _TIERS
 ) -> str | None:
     """high (engaged in the last `high_days`), moderate (`moderate_days`), lapsed, or None
     when never engaged: what `segments.derived` compiles `computed.engagement_tier` to."""
     days = _days_since(computed.get("last_engaged_at"), now)
     if days is None:
         return None
-    return "high" if days < high_days else "moderate" if days < moderate_days else "lapsed"
+    if days < engagement.high_days:
+        return "high"
+    return "moderate" if days < engagement.moderate_days else "lapsed"
 
 
 def with_recency(
-    computed: dict[str, Any], now: datetime, high_days: int = 7, moderate_days: int = 30
+    computed: dict[str, Any], now: datetime, engagement: EngagementSettings = _TIERS
 ) -> dict[str, Any]:
-    """The stored bag plus the clock-dependent properties, for reading."""
+    """The stored bag plus the properties read off it as of `now` (days since, the
+    engagement tier under the workspace's thresholds, RFM's measures and scores), for
+    templates and the API; `segments.derived` gives conditions the same meanings."""
+    since_last_order = _days_since(computed.get("last_order_at"), now)
     return {
         **computed,
         "days_since_last_visit": _days_since(computed.get("last_visit_at"), now),
-        "days_since_last_purchase": _days_since(computed.get("last_order_at"), now),
+        "days_since_last_purchase": since_last_order,
         "days_since_first_seen": _days_since(computed.get("first_seen_at"), now),
         "days_since_last_seen": _days_since(computed.get("last_seen_at"), now),
         "days_since_last_engaged": _days_since(computed.get("last_engaged_at"), now),
-        "engagement_tier": engagement_tier(computed, now, high_days, moderate_days),
+        "engagement_tier": engagement_tier(computed, now, engagement),
+        "rfm_recency": since_last_order,
+        "rfm_frequency": computed.get("orders", 0),
+        "rfm_monetary": computed.get("revenue", 0.0),
+        **{key: computed.get(key) for key in sorted(RFM_KEYS)},
     }

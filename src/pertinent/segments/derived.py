@@ -40,7 +40,10 @@ DAY_COUNTS = {
     "days_since_first_seen": "computed.first_seen_at",
     "days_since_last_seen": "computed.last_seen_at",
     "days_since_last_engaged": "computed.last_engaged_at",
+    "rfm_recency": "computed.last_order_at",
 }
+# Other names of stored properties (RFM's measures, under the names RFM gives them).
+ALIASES = {"rfm_frequency": "computed.orders", "rfm_monetary": "computed.revenue"}
 ENGAGEMENT_TIER = "engagement_tier"
 ENGAGED_AT = "computed.last_engaged_at"
 
@@ -108,6 +111,8 @@ def _trait(cond: TraitCondition, settings: ProfileSettings) -> Condition:
     if not cond.trait.startswith("computed."):
         return cond
     name = cond.trait.removeprefix("computed.")
+    if name in ALIASES:
+        return cond.model_copy(update={"trait": ALIASES[name]})
     if name in DAY_COUNTS:
         return day_count(DAY_COUNTS[name], cond)
     if name == ENGAGEMENT_TIER:

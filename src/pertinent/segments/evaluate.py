@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from pertinent.segments.dates import (
     anniversary_days,
@@ -44,6 +44,9 @@ from pertinent.segments.language import (
     WindowedCondition,
 )
 from pertinent.segments.timing import Clock
+
+if TYPE_CHECKING:
+    from pertinent.profiles.settings import ComputedProperty
 
 MISSING: Any = object()
 
@@ -135,7 +138,9 @@ def trait_value(person: Person, trait: str) -> Any:
 
 
 def _counted(
-    leaf: WindowedCondition | AggregateCondition, events: Sequence[PersonEvent], now: datetime
+    leaf: WindowedCondition | AggregateCondition | ComputedProperty,
+    events: Sequence[PersonEvent],
+    now: datetime,
 ) -> list[PersonEvent]:
     start = now - leaf.within if leaf.within is not None else None
     return [
@@ -180,9 +185,12 @@ def _integer_compare(total: int, count: int, cmp: Comparison) -> bool:
     raise AssertionError(f"validated: {cmp.op} is not an aggregate comparison")
 
 
-def aggregate_value(cond: AggregateCondition, events: Sequence[PersonEvent], now: datetime) -> Any:
+def aggregate_value(
+    cond: AggregateCondition | ComputedProperty, events: Sequence[PersonEvent], now: datetime
+) -> Any:
     """The aggregate as a person's profile shows it (amounts as numbers, not millionths);
-    missing for an average, minimum, maximum or last value of nothing."""
+    missing for an average, minimum, maximum or last value of nothing. A custom computed
+    property is such an aggregate without the comparison."""
     counted = _counted(cond, events, now)
     if cond.function == "count":
         return len(counted)

@@ -31,7 +31,7 @@ def preview(
         raise InputError(f"refers to unknown segment(s) {sorted(unknown)}", where="condition")
     conditions = {**segments.conditions, _KEY: lower(condition, segments.profiles)}
     with storage.snapshot() as tx:
-        found = tx.segments.matching(conditions, [_KEY], now, None)[_KEY]
+        found = tx.segments.matching(conditions, {_KEY: None}, now)[_KEY]
         first = sorted(found)[:sample]
         states = tx.profiles.load(first)
     return Preview(

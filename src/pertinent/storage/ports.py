@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pertinent.journeys.model import Instance
     from pertinent.journeys.webhooks import Attempt, Delivery, PendingCall, WebhookCall
     from pertinent.privacy.consent import ConsentChange
+    from pertinent.profiles.rfm import Customer
     from pertinent.recommend.catalogue import Product
     from pertinent.segments.evaluate import PersonEvent
     from pertinent.segments.language import Condition
@@ -176,6 +177,12 @@ class ProfileStore(Protocol):
         a page at a time, however many there are."""
         ...
 
+    def customers(self, after: str | None, limit: int) -> list[Customer]:
+        """Up to `limit` people with at least one order, by profile id after `after` (from
+        the first: None), with the RFM score they were last given: everyone who bought, a
+        page at a time (`profiles.rfm`)."""
+        ...
+
     def erase(self, profile_id: str) -> int:
         """Remove the person from every store, their log events, consent history and the
         catalogue rows their events described last included; return events erased. An address
@@ -187,18 +194,19 @@ class SegmentStore(Protocol):
     def matching(
         self,
         segments: Mapping[str, Condition],
-        keys: Sequence[str],
+        wanted: Mapping[str, Collection[str] | None],
         now: datetime,
-        among: Collection[str] | None,
     ) -> dict[str, set[str]]:
-        """For each segment of `keys`, the people (of `among`; None: everyone) its condition
-        holds for at `now`. An `in_segment` leaf means that segment's condition in `segments`."""
+        """For each segment in `wanted`, those of its people (None: everyone) its condition
+        holds for at `now`. An `in_segment` leaf means that segment's condition in `segments`.
+        Each segment is evaluated only for its own people: a batch's events change different
+        segments for different people."""
         ...
 
     def anchors(
-        self, clocks: Sequence[Clock], now: datetime, among: Collection[str] | None
+        self, clocks: Sequence[tuple[Clock, Collection[str] | None]], now: datetime
     ) -> list[tuple[int, str, datetime]]:
-        """(clock index, person, anchor) for each clock and person (of `among`; None:
+        """(clock index, person, anchor) for each clock and each of its people (None:
         everyone) that has an anchor at `now` (see `segments.timing`)."""
         ...
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from pertinent.profiles.rfm import RFM_SCORE, Customer
 from pertinent.profiles.state import ProfileState
 from pertinent.segments.evaluate import PersonEvent
 from pertinent.storage.memory.state import Attribution, State, json_value, stored_profile, utc
@@ -169,6 +170,28 @@ class MemoryProfileStore:
     def ids_after(self, after: str | None, limit: int) -> list[str]:
         ids = sorted(pid for pid in self._state.profiles if after is None or pid > after)
         return ids[:limit]
+
+    def customers(self, after: str | None, limit: int) -> list[Customer]:
+        found = []
+        for pid in sorted(self._state.profiles):
+            computed = self._state.profiles[pid].computed
+            last, orders = computed.get("last_order_at"), computed.get("orders")
+            if (after is not None and pid <= after) or not isinstance(last, str):
+                continue
+            if isinstance(orders, int) and orders > 0:
+                score = computed.get(RFM_SCORE)
+                found.append(
+                    Customer(
+                        pid,
+                        datetime.fromisoformat(last),
+                        orders,
+                        float(computed.get("revenue") or 0),
+                        score if isinstance(score, str) else None,
+                    )
+                )
+                if len(found) == limit:
+                    break
+        return found
 
     def erase(self, profile_id: str) -> int:
         """Everything about the person goes, including log events never attributed to them

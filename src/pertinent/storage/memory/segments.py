@@ -7,7 +7,7 @@ property-tested against.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,16 @@ from pertinent.segments.language import Condition
 from pertinent.segments.timing import Clock
 from pertinent.storage.memory.state import Membership, State, json_value, utc
 from pertinent.storage.ports import ConcurrentUpdate, DefinitionVersion, Partition, partition_key
+
+
+def _union(groups: Iterable[Collection[str] | None]) -> set[str] | None:
+    """Everyone some group names (None: one of them is everyone)."""
+    people: set[str] = set()
+    for group in groups:
+        if group is None:
+            return None
+        people.update(group)
+    return people
 
 
 class MemorySegmentStore:
@@ -37,35 +47,34 @@ class MemorySegmentStore:
     def matching(
         self,
         segments: Mapping[str, Condition],
-        keys: Sequence[str],
+        wanted: Mapping[str, Collection[str] | None],
         now: datetime,
-        among: Collection[str] | None,
     ) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {key: set() for key in keys}
-        wanted = set(among) if among is not None else None
-        if not keys or wanted == set():
+        found: dict[str, set[str]] = {key: set() for key in wanted}
+        people = _union(wanted.values())
+        if people == set():
             return found
-        events = self._events(wanted)
+        events = self._events(people)
         for pid, profile in self._state.profiles.items():
-            if wanted is not None and pid not in wanted:
+            if people is not None and pid not in people:
                 continue
             person = Person(profile.traits, profile.computed, events.get(pid, []))
-            for key in keys:
-                if holds(segments[key], person, now, segments):
+            for key, among in wanted.items():
+                if (among is None or pid in among) and holds(segments[key], person, now, segments):
                     found[key].add(pid)
         return found
 
     def anchors(
-        self, clocks: Sequence[Clock], now: datetime, among: Collection[str] | None
+        self, clocks: Sequence[tuple[Clock, Collection[str] | None]], now: datetime
     ) -> list[tuple[int, str, datetime]]:
-        wanted = set(among) if among is not None else None
-        if not clocks or wanted == set():
+        people = _union(among for _, among in clocks)
+        if people == set():
             return []
-        events = self._events(wanted)
+        events = self._events(people)
         found: list[tuple[int, str, datetime]] = []
-        for index, clock in enumerate(clocks):
+        for index, (clock, among) in enumerate(clocks):
             for pid in sorted(set(events) | set(self._state.profiles)):
-                if wanted is not None and pid not in wanted:
+                if among is not None and pid not in among:
                     continue
                 profile = self._state.profiles.get(pid)
                 person = Person(

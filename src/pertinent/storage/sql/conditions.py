@@ -3,8 +3,13 @@
 (`segments.timing`).
 
 Every node is two-valued (a missing value is false, never NULL), so `not` means what it says.
-`in_segment` is the referenced segment's condition, inlined. Event nodes are correlated
-subqueries over `profile_events`; a sequence pairs two of its rows (its own alias each).
+`in_segment` is the referenced segment's condition, inlined. Event nodes read
+`profile_events`; a sequence pairs two of its rows (its own alias each). They take one of two
+shapes with the same meaning: for some people (a micro-batch's, a page's), a correlated
+subquery, a few index probes per person; over everyone (a backfill, a preview), the set of
+people with such events, each event of the window read once (`profile_events` has an index by
+action and time for that), which is what makes a backfill over a million people a matter of
+seconds.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import FromClause
 
 from pertinent.segments.dates import anniversary_days, day_range, stored_path
-from pertinent.segments.evaluate import micro
+from pertinent.segments.evaluate import Person, holds, micro
 from pertinent.segments.language import (
     AggregateCondition,
     AllCondition,
@@ -89,11 +94,15 @@ def _bounds(cmp: Comparison) -> list[Any]:
 
 
 class ConditionCompiler:
-    """Compiles conditions for one backend, with the workspace's segments for `in_segment`."""
+    """Compiles conditions for one backend, with the workspace's segments for `in_segment`;
+    `everyone`: for a query over every profile (the set-based shapes)."""
 
-    def __init__(self, segments: Mapping[str, Condition], *, postgresql: bool):
+    def __init__(
+        self, segments: Mapping[str, Condition], *, postgresql: bool, everyone: bool = False
+    ):
         self._segments = segments
         self._pg = postgresql
+        self._everyone = everyone
 
     # --- events ------------------------------------------------------------------------------
 
@@ -116,6 +125,20 @@ class ConditionCompiler:
             clauses.append(table.c.timestamp >= now - within)
         clauses.extend(self._filters(table, step.where))
         return clauses
+
+    def _performed(
+        self, table: FromClause, clauses: list[Any], at_least: int
+    ) -> ColumnElement[bool]:
+        """The person has at least `at_least` rows of `table` passing `clauses` (built
+        correlated for some people, not for everyone)."""
+        if self._everyone:
+            people = select(table.c.profile_id).where(*clauses)
+            if at_least > 1:
+                people = people.group_by(table.c.profile_id).having(func.count() >= at_least)
+            return _P.c.profile_id.in_(people)
+        if at_least == 1:
+            return exists().where(*clauses)
+        return select(func.count()).select_from(table).where(*clauses).scalar_subquery() >= at_least
 
     def _plus(self, stamp: Any, delta: timedelta) -> Any:
         """A time column moved by a whole number of seconds, exact to the microsecond."""
@@ -159,31 +182,41 @@ class ConditionCompiler:
     # --- aggregates --------------------------------------------------------------------------
 
     def _aggregate(self, cond: AggregateCondition, now: datetime) -> ColumnElement[bool]:
-        rows = self._events(_PE, cond, cond.within, now, correlated=True)
+        if cond.function == "last":
+            return self._last(cond, now)
+        rows = self._events(_PE, cond, cond.within, now, correlated=not self._everyone)
+        table: FromClause = _PE
         if cond.function == "count":
-            counted = select(func.count()).select_from(_PE).where(*rows).scalar_subquery()
-            return _numbers(counted, cond.op, _bounds(cond))
+            test = _numbers(func.count(), cond.op, _bounds(cond))
+        else:
+            table, amount = self._amounts(cond, rows)
+            test, rows = self._aggregate_test(cond, amount), []
+        if not self._everyone:
+            return _two_valued(select(test).select_from(table).where(*rows).scalar_subquery())
+        people = select(table.c.profile_id).where(*rows).group_by(table.c.profile_id)
+        if holds(cond, Person(), now, {}):  # true of a person without such events
+            return not_(_P.c.profile_id.in_(people.having(not_(test))))
+        return _P.c.profile_id.in_(people.having(test))
+
+    def _amounts(self, cond: AggregateCondition, rows: list[Any]) -> tuple[FromClause, Any]:
+        """The rows with their `property` read out of the JSON once each, and the amount
+        (`JsonValue.micro`) of that. On SQLite a LIMIT keeps the subquery from being merged
+        into the aggregate, where the amount's several uses of the value would each read the
+        document again."""
         assert cond.property is not None
         value = JsonValue(_PE.c.properties, cond.property, self._pg)
-        if cond.function == "last":
-            latest = (
-                select(_PE.c.properties)
-                .where(*rows, value.present())
-                .order_by(_PE.c.timestamp.desc(), _PE.c.seq.desc())
-                .limit(1)
-                .scalar_subquery()
-            )
-            return compare(JsonValue(latest, cond.property, self._pg), cond)
-        amount = value.micro()
+        read = select(_PE.c.profile_id, *value.parts()).where(*rows).correlate(_P)
+        if not self._pg:
+            read = read.limit(-1)
+        table = read.subquery()
+        return table, JsonValue.of_parts(table.c.kind, table.c.raw, self._pg).micro()
+
+    def _aggregate_test(self, cond: AggregateCondition, amount: Any) -> ColumnElement[bool]:
+        """The comparison of the amounts of one person's rows (none at all included)."""
         targets = [micro(v) for v in _bounds(cond)]
         if cond.function == "sum":
             total = func.coalesce(func.sum(amount), 0) if self._pg else func.total(amount)
-            return _two_valued(
-                select(_numbers(total, cond.op, targets))
-                .select_from(_PE)
-                .where(*rows)
-                .scalar_subquery()
-            )
+            return _numbers(total, cond.op, targets)
         n = func.count(amount)
         match cond.function:
             case "avg":
@@ -200,8 +233,22 @@ class ConditionCompiler:
             case _:
                 raise AssertionError(cond.function)
         # Of no amounts at all there is no average: a missing value matches `ne` only.
-        judged = case((n == 0, true() if cond.op == "ne" else false()), else_=test)
-        return _two_valued(select(judged).select_from(_PE).where(*rows).scalar_subquery())
+        return _two_valued(case((n == 0, true() if cond.op == "ne" else false()), else_=test))
+
+    def _last(self, cond: AggregateCondition, now: datetime) -> ColumnElement[bool]:
+        """The property of the person's latest such event that has it, compared (a probe per
+        person in either shape)."""
+        assert cond.property is not None
+        rows = self._events(_PE, cond, cond.within, now, correlated=True)
+        value = JsonValue(_PE.c.properties, cond.property, self._pg)
+        latest = (
+            select(_PE.c.properties)
+            .where(*rows, value.present())
+            .order_by(_PE.c.timestamp.desc(), _PE.c.seq.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        return compare(JsonValue(latest, cond.property, self._pg), cond)
 
     # --- dates -------------------------------------------------------------------------------
 
@@ -242,16 +289,17 @@ class ConditionCompiler:
                     path, column = cond.trait.removeprefix("traits."), _P.c.traits
                 return compare(JsonValue(column, path, self._pg), cond)
             case PerformedCondition():
-                where = self._events(_PE, cond, cond.within, now, correlated=True)
-                if cond.at_least == 1:
-                    return exists().where(*where)
-                counted = select(func.count()).select_from(_PE).where(*where).scalar_subquery()
-                return counted >= cond.at_least
+                rows = self._events(_PE, cond, cond.within, now, not self._everyone)
+                return self._performed(_PE, rows, cond.at_least)
             case NotPerformedCondition():
+                # A probe per person, in either shape: the set of those who did is most of
+                # a window's events, and costs more to build than the probes.
                 return not_(exists().where(*self._events(_PE, cond, cond.within, now, True)))
             case SequenceCondition():
-                _, clauses = self._firsts(cond, now, correlated=True, part="complete")
-                return exists().where(*clauses)
+                first, clauses = self._firsts(
+                    cond, now, correlated=not self._everyone, part="complete"
+                )
+                return self._performed(first, clauses, 1)
             case AggregateCondition():
                 return self._aggregate(cond, now)
             case DaysSinceCondition():

@@ -51,6 +51,18 @@ class JsonValue:
             self._type = func.json_type(column, path)
             self._text = func.json_extract(column, path)
 
+    @classmethod
+    def of_parts(cls, kind: Any, raw: Any, postgresql: bool) -> JsonValue:
+        """A value read out already (`parts()`, selected in a subquery)."""
+        value = cls.__new__(cls)
+        value.postgresql = value._pg = postgresql
+        value._type, value._text = kind, raw
+        return value
+
+    def parts(self) -> tuple[Any, Any]:
+        """The value's JSON type and its text (or SQLite's value), labelled `kind`, `raw`."""
+        return self._type.label("kind"), self._text.label("raw")
+
     def present(self) -> ColumnElement[bool]:
         return func.coalesce(self._type, "null") != "null"
 
@@ -85,6 +97,14 @@ class JsonValue:
             return and_(self._type == "boolean", self._text == ("true" if wanted else "false"))
         return self._type == ("true" if wanted else "false")  # type: ignore[no-any-return]
 
+    def text_or_other(self) -> Any:
+        """The value as text if it is a string, else something no text that does not start
+        with a bracket equals: one read of the document, where `string()` takes two (SQLite
+        parses it again for every function). `json_extract` gives a number as a number,
+        true/false as 1/0, and an object or an array as its JSON text, which starts with a
+        bracket."""
+        return self._text if not self._pg else self.string()
+
     def typed(self, sample: Any) -> Any:
         return self.number() if isinstance(sample, int | float) else self.string()
 
@@ -96,6 +116,8 @@ def _two_valued(expr: ColumnElement[bool]) -> ColumnElement[bool]:
 def _equal(json: JsonValue, value: Any) -> ColumnElement[bool]:
     if isinstance(value, bool):
         return _two_valued(json.boolean(value))
+    if isinstance(value, str) and not value.startswith(("[", "{")):
+        return _two_valued(json.text_or_other() == value)
     return _two_valued(json.typed(value) == value)
 
 

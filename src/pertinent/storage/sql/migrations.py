@@ -128,6 +128,17 @@ def _consent_and_provenance(conn: Connection) -> None:
     tables.consent.create(conn, checkfirst=True)
 
 
+def _events_by_action(conn: Connection) -> None:
+    """Version 13: processed events found by action and time, for segments evaluated over
+    everyone (a backfill reads each event of a window once, not each person's)."""
+    conn.execute(
+        text(
+            "CREATE INDEX ix_profile_events_action"
+            " ON profile_events (action, timestamp, profile_id)"
+        )
+    )
+
+
 def _journey_graphs(conn: Connection) -> None:
     """Version 5: journeys as versioned graphs (step ids, versions, when an instance arrived
     at its step, exit reasons, goals), numbers per step, schedules, webhook calls,
@@ -177,6 +188,7 @@ STEPS: list[tuple[int, Callable[[Connection], None]]] = [
     (5, _journey_graphs),
     (7, _delivery_feedback),
     (8, _consent_and_provenance),
+    (13, _events_by_action),
 ]
 
 

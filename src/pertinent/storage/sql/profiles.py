@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, select, update
 
+from pertinent.profiles.rfm import RFM_SCORE, Customer
 from pertinent.profiles.state import ProfileState
 from pertinent.segments.evaluate import PersonEvent
 from pertinent.storage.ports import AttributedEvent, ConcurrentUpdate, partition_key
@@ -25,6 +26,7 @@ from pertinent.storage.sql.dialect import (
     native_time,
     time_mark,
 )
+from pertinent.storage.sql.json_values import JsonValue
 
 _P = tables.profiles
 _I = tables.identities
@@ -242,6 +244,27 @@ class SqlProfileStore:
         if after is not None:
             query = query.where(_P.c.profile_id > after)
         return [str(pid) for pid in self._conn.execute(query).scalars()]
+
+    def customers(self, after: str | None, limit: int) -> list[Customer]:
+        pg = is_postgresql(self._conn)
+        last, orders, revenue, score = (
+            JsonValue(_P.c.computed, key, pg)
+            for key in ("last_order_at", "orders", "revenue", RFM_SCORE)
+        )
+        query = (
+            select(
+                _P.c.profile_id, last.string(), orders.number(), revenue.number(), score.string()
+            )
+            .where(orders.number() > 0, last.is_string())
+            .order_by(_P.c.profile_id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(_P.c.profile_id > after)
+        return [
+            Customer(str(pid), datetime.fromisoformat(at), int(n), float(total or 0), given)
+            for pid, at, n, total, given in self._conn.execute(query)
+        ]
 
     def erase(self, profile_id: str) -> int:
         """Everything about the person goes, including log events never attributed to them

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal,
     select,
     union_all,
     update,
@@ -39,6 +40,8 @@ from pertinent.storage.sql.dialect import (
     skip_locked,
 )
 
+# SELECTs per UNION ALL: well under SQLite's limit of 500.
+_COMPOUND = 100
 _M = tables.segment_membership
 _T = tables.timers
 _P = tables.profiles
@@ -54,45 +57,64 @@ def among_filter(conn: Connection, column: Any, ids: Collection[str]) -> ColumnE
     return column.in_(select(values.c.value))  # type: ignore[no-any-return]
 
 
+def _union(groups: Iterable[Collection[str] | None]) -> set[str] | None:
+    """Everyone some group names (None: one of them is everyone)."""
+    people: set[str] = set()
+    for group in groups:
+        if group is None:
+            return None
+        people.update(group)
+    return people
+
+
 class SqlSegmentStore:
     def __init__(self, conn: Connection):
         self._conn = conn
 
-    def _compiler(self, segments: Mapping[str, Condition]) -> ConditionCompiler:
-        return ConditionCompiler(segments, postgresql=is_postgresql(self._conn))
+    def _compiler(self, segments: Mapping[str, Condition], everyone: bool) -> ConditionCompiler:
+        return ConditionCompiler(segments, postgresql=is_postgresql(self._conn), everyone=everyone)
 
     def matching(
         self,
         segments: Mapping[str, Condition],
-        keys: Sequence[str],
+        wanted: Mapping[str, Collection[str] | None],
         now: datetime,
-        among: Collection[str] | None,
     ) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {key: set() for key in keys}
-        if not keys or (among is not None and not among):
+        """One SELECT of the members per segment, each over its own people, in a UNION ALL:
+        only members come back (a million rows of "no" would cost more than the queries)."""
+        found: dict[str, set[str]] = {key: set() for key in wanted}
+        keys = [key for key, among in wanted.items() if among is None or among]
+        if not keys:
             return found
-        compiler = self._compiler(segments)
-        query = select(
-            _P.c.profile_id,
-            *(compiler.compile(segments[k], now).label(f"s{i}") for i, k in enumerate(keys)),
-        )
-        if among is not None:
-            query = query.where(among_filter(self._conn, _P.c.profile_id, among))
-        for row in self._conn.execute(query):
-            for i, key in enumerate(keys):
-                if row[i + 1]:
-                    found[key].add(row[0])
+        everyone = all(wanted[key] is None for key in keys)
+        compiler = self._compiler(segments, everyone)
+        parts: list[Any] = []
+        for index, key in enumerate(keys):
+            part = select(literal(index), _P.c.profile_id).where(
+                compiler.compile(segments[key], now)
+            )
+            among = wanted[key]
+            if among is not None:
+                part = part.where(among_filter(self._conn, _P.c.profile_id, among))
+            parts.append(part)
+        for start in range(0, len(parts), _COMPOUND):
+            chunk = parts[start : start + _COMPOUND]
+            query: Any = chunk[0] if len(chunk) == 1 else union_all(*chunk)
+            for index, pid in self._conn.execute(query):
+                found[keys[index]].add(pid)
         return found
 
     def anchors(
-        self, clocks: Sequence[Clock], now: datetime, among: Collection[str] | None
+        self, clocks: Sequence[tuple[Clock, Collection[str] | None]], now: datetime
     ) -> list[tuple[int, str, datetime]]:
-        if not clocks or (among is not None and not among):
+        if not clocks:
             return []
-        compiler = self._compiler({})
+        compiler = self._compiler({}, everyone=False)
         found: list[tuple[int, str, datetime]] = []
         events: list[Any] = []
-        for index, clock in enumerate(clocks):
+        for index, (clock, among) in enumerate(clocks):
+            if among is not None and not among:
+                continue
             if clock.part != "date":
                 part = compiler.event_anchor(index, clock, now)
                 column = part.selected_columns[1]

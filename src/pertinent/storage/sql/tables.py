@@ -92,6 +92,8 @@ profile_events = Table(
     Column("timestamp", UtcDateTime, nullable=False),
     Column("properties", Json, nullable=False),
     Index("ix_profile_events_lookup", "profile_id", "action", "timestamp"),
+    # A segment over everyone reads each event of a window once, by action and time.
+    Index("ix_profile_events_action", "action", "timestamp", "profile_id"),
 )
 
 segment_membership = Table(
