@@ -79,7 +79,7 @@ class _Server:
     def __init__(self, system: System, port: int):
         # The demo drives processing and sending itself, in step with the simulated clock.
         config = uvicorn.Config(
-            create_app(system, dashboard=True),
+            create_app(system),
             host="127.0.0.1",
             port=port,
             log_level="critical",

@@ -11,6 +11,7 @@ PostgreSQL). One contract suite per port in `tests/contract/` runs against every
 from __future__ import annotations
 
 import zlib
+from bisect import bisect_right
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -554,6 +555,17 @@ def tally(
     return counts
 
 
+def bucketed(times: Iterable[datetime], edges: Sequence[datetime]) -> list[int]:
+    """How many of `times` fall in each interval [edges[i], edges[i + 1]): what an adapter's
+    `ReadModel.arrivals` answers."""
+    counts = [0] * max(len(edges) - 1, 0)
+    for at in times:
+        index = bisect_right(edges, at) - 1
+        if 0 <= index < len(counts):
+            counts[index] += 1
+    return counts
+
+
 class Violations(Protocol):
     """Tracking-plan violations counted per event name, field and outcome. Rejected events
     never reach the log, so the count is kept here rather than read back from it."""
@@ -718,6 +730,18 @@ class ReadModel(Protocol):
 
     def violations(self) -> list[ViolationCount]:
         """Tracking-plan violation counts, as `Violations.counts`."""
+        ...
+
+    def recent_events(self, limit: int) -> list[LoggedEvent]:
+        """The newest `limit` events in the log, newest first (what the dashboard shows
+        arriving live and checks for bots and flags)."""
+        ...
+
+    def arrivals(self, edges: Sequence[datetime]) -> list[int]:
+        """How many events arrived in each interval [edges[i], edges[i + 1]) of these
+        increasing instants (one count fewer than edges). Arrival times are taken in log
+        order from the newest back, so the cost grows with the events since `edges[0]`, not
+        with the log."""
         ...
 
 

@@ -30,6 +30,7 @@ from pertinent.storage.ports import (
     StepNumber,
     TimelineEntry,
     ViolationCount,
+    bucketed,
     event_partition_key,
 )
 
@@ -202,6 +203,15 @@ class MemoryReadModel:
 
     def violations(self) -> list[ViolationCount]:
         return MemoryViolations(self._committed()).counts()
+
+    def recent_events(self, limit: int) -> list[LoggedEvent]:
+        events = self._committed().events
+        newest = sorted(events, reverse=True)[:limit]
+        return [LoggedEvent(seq, stored_event(events[seq])) for seq in newest]
+
+    def arrivals(self, edges: Sequence[datetime]) -> list[int]:
+        events = self._committed().events.values()
+        return bucketed((stored_event(e).received_at for e in events), edges)
 
 
 def _lacks(profile: ProfileState, path: tuple[str, ...]) -> bool:
