@@ -287,7 +287,8 @@ def run_demo(
         )
         if not exit_when_done:
             console.print(
-                f"Delivered emails: {ws.settings.server.base_url}/emails  · Ctrl-C to stop"
+                f"Dashboard: {ws.settings.server.base_url}/ (admin key {DEMO_ADMIN_KEY}); "
+                f"delivered emails at {ws.settings.server.base_url}/emails  · Ctrl-C to stop"
             )
             _serve_forever(system)
     except KeyboardInterrupt:
