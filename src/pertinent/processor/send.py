@@ -34,7 +34,13 @@ from pertinent.delivery.address import AddressError, normalize_address, stored_r
 from pertinent.delivery.dkim import DkimSigner
 from pertinent.delivery.feedback import email_facts
 from pertinent.delivery.message import Envelope, HeaderError, Originator, message_bytes
-from pertinent.delivery.outbox import MAX_ATTEMPTS, SEND_LEASE, PendingEmail, backoff
+from pertinent.delivery.outbox import (
+    MAX_ATTEMPTS,
+    SEND_LEASE,
+    OutboxItem,
+    PendingEmail,
+    backoff,
+)
 from pertinent.delivery.ratelimit import DomainLimits
 from pertinent.delivery.smtp import DeliveryError
 from pertinent.errors import InputError
@@ -230,23 +236,26 @@ class Sender:
         await commits.drain()
         return SendReport(**commits.counts)
 
-    def _envelope(self, pending: PendingEmail, now: datetime) -> Envelope:
-        """The email as it goes on the wire, unsigned; `AddressError` or `HeaderError` if it
-        cannot go."""
-        item, originator = pending.item, self._outgoing.originator
-        # Checked again here: a row may come from somewhere other than compose (old data).
-        address = stored_recipient(item.to_address)
+    def _envelope(
+        self, address: str, message_id: str, now: datetime, content: RenderedEmail | OutboxItem
+    ) -> Envelope:
+        """The email as it goes on the wire, unsigned; `HeaderError` if a header cannot go."""
+        originator = self._outgoing.originator
         data = message_bytes(
             originator,
             to_address=address,
-            subject=item.subject,
-            text=item.text,
-            html=item.html,
-            message_id=item.message_id,
-            unsubscribe_url=item.unsubscribe_url,
+            subject=content.subject,
+            text=content.text,
+            html=content.html,
+            message_id=message_id,
+            unsubscribe_url=content.unsubscribe_url,
             sent_at=now,
         )
-        return Envelope(originator.return_path(item.message_id), address, data)
+        return Envelope(originator.return_path(message_id), address, data)
+
+    def _signed(self, envelope: Envelope, now: datetime) -> Envelope:
+        dkim = self._outgoing.dkim
+        return envelope if dkim is None else replace(envelope, data=dkim.sign(envelope.data, now))
 
     async def send_now(self, rendered: RenderedEmail, to_address: str, message_id: str) -> None:
         """Deliver one email at once, outside the outbox (a test send): built, signed and
@@ -257,28 +266,18 @@ class Sender:
         except AddressError as exc:
             raise InputError(exc.message, where="to") from None
         now = self._clock.now()
-        originator = self._outgoing.originator
-        data = message_bytes(
-            originator,
-            to_address=address,
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            message_id=message_id,
-            unsubscribe_url=rendered.unsubscribe_url,
-            sent_at=now,
-        )
-        if (dkim := self._outgoing.dkim) is not None:
-            data = dkim.sign(data, now)
-        await self._transport.send(Envelope(originator.return_path(message_id), address, data))
+        envelope = self._envelope(address, message_id, now, rendered)
+        await self._transport.send(self._signed(envelope, now))
 
     async def _deliver(self, pending: PendingEmail, suppressed: dict[str, str]) -> list[Effect]:
         now = self._clock.now()
         category = str(pending.item.meta.get("category", "marketing"))
         if blocked(category, suppressed.get(pending.item.to_address)):
             return [MarkFailed(pending.id, "suppressed before sending")]
+        item = pending.item
         try:
-            envelope = self._envelope(pending, now)
+            # Checked again here: a row may come from somewhere other than compose (old data).
+            envelope = self._envelope(stored_recipient(item.to_address), item.message_id, now, item)
         except AddressError as exc:
             return [MarkFailed(pending.id, f"bad address: {exc}")]
         except HeaderError as exc:
@@ -286,10 +285,8 @@ class Sender:
         retry_at = self._limits.admit(envelope.rcpt_to.rpartition("@")[2], now)
         if retry_at is not None:
             return [Defer(pending.id, retry_at)]
-        if (dkim := self._outgoing.dkim) is not None:
-            envelope = replace(envelope, data=dkim.sign(envelope.data, now))
         try:
-            await self._transport.send(envelope)
+            await self._transport.send(self._signed(envelope, now))
         except DeliveryError as exc:
             return not_sent(pending, exc, self._clock.now(), self._retry_base)
         return sent(pending, self._clock.now())
