@@ -13,7 +13,7 @@ from apitools import ADMIN_KEY
 
 
 @pytest.fixture
-def browser(base_url: str) -> Iterator[httpx.Client]:  # noqa: F811
+def dashboard(base_url: str) -> Iterator[httpx.Client]:  # noqa: F811
     """An HTTP client signed in to the dashboard with the admin key."""
     with httpx.Client(base_url=base_url) as client:
         answer = client.post("/login", data={"key": ADMIN_KEY, "next": "/"})

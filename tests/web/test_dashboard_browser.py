@@ -4,41 +4,14 @@ shop's morning (`shop.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from apitools import ADMIN_KEY
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 from web.shop import Story, morning
 
 from pertinent.app import System
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    opened = browser.new_page()
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
