@@ -11,7 +11,6 @@ PostgreSQL). One contract suite per port in `tests/contract/` runs against every
 from __future__ import annotations
 
 import zlib
-from bisect import bisect_right
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -552,17 +551,6 @@ def tally(
         key = (v.event, v.field, v.rejected)
         count, first, last = counts.get(key, (0, v.at, v.at))
         counts[key] = (count + 1, min(first, v.at), max(last, v.at))
-    return counts
-
-
-def bucketed(times: Iterable[datetime], edges: Sequence[datetime]) -> list[int]:
-    """How many of `times` fall in each interval [edges[i], edges[i + 1]): what an adapter's
-    `ReadModel.arrivals` answers."""
-    counts = [0] * max(len(edges) - 1, 0)
-    for at in times:
-        index = bisect_right(edges, at) - 1
-        if 0 <= index < len(counts):
-            counts[index] += 1
     return counts
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -30,7 +31,6 @@ from pertinent.storage.ports import (
     StepNumber,
     TimelineEntry,
     ViolationCount,
-    bucketed,
     event_partition_key,
 )
 
@@ -210,8 +210,12 @@ class MemoryReadModel:
         return [LoggedEvent(seq, stored_event(events[seq])) for seq in newest]
 
     def arrivals(self, edges: Sequence[datetime]) -> list[int]:
-        events = self._committed().events.values()
-        return bucketed((stored_event(e).received_at for e in events), edges)
+        counts = [0] * max(len(edges) - 1, 0)
+        for event in self._committed().events.values():
+            index = bisect_right(edges, event.received_at) - 1
+            if 0 <= index < len(counts):
+                counts[index] += 1
+        return counts
 
 
 def _lacks(profile: ProfileState, path: tuple[str, ...]) -> bool:

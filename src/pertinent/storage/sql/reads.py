@@ -21,7 +21,6 @@ from pertinent.storage.ports import (
     StepNumber,
     TimelineEntry,
     ViolationCount,
-    bucketed,
 )
 from pertinent.storage.sql import tables
 from pertinent.storage.sql.broadcasts import SqlBroadcasts, broadcast_numbers
@@ -292,18 +291,24 @@ class SqlReadModel:
         def query(conn: Connection) -> list[int]:
             e = tables.events
             # The newest event that arrived before the first edge, found from the newest
-            # back along the primary key: everything after it is what is counted.
+            # back along the primary key: everything after it is what is counted, in SQL.
             before = conn.execute(
                 select(e.c.seq).where(e.c.received_at < edges[0]).order_by(e.c.seq.desc()).limit(1)
             ).scalar()
-            times = conn.execute(
-                select(e.c.received_at).where(
+            per_interval = [
+                func.coalesce(func.sum(case((e.c.received_at < end, 1), else_=0)), 0)
+                for end in edges[1:]
+            ]
+            row = conn.execute(
+                select(*per_interval).where(
                     e.c.seq > (before or 0),
                     e.c.received_at >= edges[0],
                     e.c.received_at < edges[-1],
                 )
-            ).scalars()
-            return bucketed(times, edges)
+            ).one()
+            # Each sum counts the arrivals before its interval's end; differences split them.
+            ends = [int(n) for n in row]
+            return [b - a for a, b in zip([0, *ends], ends, strict=False)]
 
         return self._read(query)
 
