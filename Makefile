@@ -34,6 +34,7 @@ bench: $(STAMP) services
 	$(BIN)/python bench/journeys.py --quick
 	$(BIN)/python bench/render.py --quick
 	$(BIN)/python bench/smtp.py --quick
+	$(BIN)/python bench/dashboard.py --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

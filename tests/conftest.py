@@ -24,6 +24,7 @@ from pertinent.storage.ports import Storage
 from pertinent.storage.sql.database import Database
 from pertinent.storage.sql.storage import SqlStorage
 
+pytest_plugins = ["chromium"]  # the browser tests' `browser` and `page` fixtures
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

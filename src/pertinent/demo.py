@@ -79,7 +79,7 @@ class _Server:
     def __init__(self, system: System, port: int):
         # The demo drives processing and sending itself, in step with the simulated clock.
         config = uvicorn.Config(
-            create_app(system, dashboard=True),
+            create_app(system),
             host="127.0.0.1",
             port=port,
             log_level="critical",
@@ -287,7 +287,8 @@ def run_demo(
         )
         if not exit_when_done:
             console.print(
-                f"Delivered emails: {ws.settings.server.base_url}/emails  · Ctrl-C to stop"
+                f"Dashboard: {ws.settings.server.base_url}/ (admin key {DEMO_ADMIN_KEY}); "
+                f"delivered emails at {ws.settings.server.base_url}/emails  · Ctrl-C to stop"
             )
             _serve_forever(system)
     except KeyboardInterrupt:

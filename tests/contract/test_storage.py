@@ -501,3 +501,29 @@ def test_the_read_model_counts_the_profiles_that_lack_a_value(storage: Storage) 
     paths = [("traits", "first_name"), ("traits", "address", "city"), ("computed", "orders")]
     assert storage.reads.count_lacking(paths) == (4, [2, 3, 3])
     assert storage.reads.count_lacking([]) == (4, [])
+
+
+def test_the_read_model_shows_the_newest_events_first(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        tx.log.append([track("E", START, user="u1", message_id=f"m{i}") for i in range(5)])
+    with storage.transaction() as tx:
+        tx.profiles.save([ProfileState("u1")])
+        tx.profiles.link([("user", "u1", "u1")])
+        tx.profiles.erase("u1")  # the log may have holes; the newest are still the newest
+        tx.log.append([track("E", START, user="u2", message_id=f"n{i}") for i in range(3)])
+    newest = storage.reads.recent_events(2)
+    assert [e.event.message_id for e in newest] == ["n2", "n1"]
+    assert newest[0].seq > newest[1].seq
+    assert [e.event.message_id for e in storage.reads.recent_events(10)] == ["n2", "n1", "n0"]
+
+
+def test_the_read_model_counts_arrivals_per_interval(storage: Storage) -> None:
+    minute = timedelta(minutes=1)
+    arrived = [START - 2 * minute, START, START + 10 * minute / 60, START + 2 * minute]
+    arrived += [START + 3 * minute + timedelta(seconds=59), START + 4 * minute]
+    with storage.transaction() as tx:
+        tx.log.append([replace(track("E", START, user="u"), received_at=at) for at in arrived])
+    edges = [START + i * minute for i in range(5)]
+    assert storage.reads.arrivals(edges) == [2, 0, 1, 1], "end edge excluded, before ignored"
+    assert storage.reads.arrivals(edges[:1]) == []
+    assert storage.reads.arrivals([START + 9 * minute, START + 10 * minute]) == [0]

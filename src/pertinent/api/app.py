@@ -49,13 +49,10 @@ async def _follow_models(system: System, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), MODEL_POLL_SECONDS)
 
 
-def create_app(system: System, *, dashboard: bool = False) -> FastAPI:
+def create_app(system: System) -> FastAPI:
     """The API: it validates and appends, and reads through the read model; the processing
-    happens in other processes (`pertinent serve` runs them).
-
-    `dashboard` mounts the unauthenticated pages (overview, mail viewer listing every recipient
-    and their tracking links): only the demo, on 127.0.0.1 with simulated people, turns it on.
-    """
+    happens in other processes (`pertinent serve` runs them). The dashboard is served beside
+    it under `/`, behind a sign-in with an admin key (docs/dashboard.md)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -87,8 +84,7 @@ def create_app(system: System, *, dashboard: bool = False) -> FastAPI:
     app.include_router(broadcasts.build_router(system))
     app.include_router(templates.build_router(system))
     app.include_router(webhooks.build_router(system))
-    if dashboard:
-        app.include_router(web.build_router(system))
+    app.include_router(web.build_router(system))
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

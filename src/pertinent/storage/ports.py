@@ -728,6 +728,18 @@ class ReadModel(Protocol):
         """Tracking-plan violation counts, as `Violations.counts`."""
         ...
 
+    def recent_events(self, limit: int) -> list[LoggedEvent]:
+        """The newest `limit` events in the log, newest first (what the dashboard shows
+        arriving live and checks for bots and flags)."""
+        ...
+
+    def arrivals(self, edges: Sequence[datetime]) -> list[int]:
+        """How many events arrived in each interval [edges[i], edges[i + 1]) of these
+        increasing instants (one count fewer than edges). Arrival times are taken in log
+        order from the newest back, so the cost grows with the events since `edges[0]`, not
+        with the log."""
+        ...
+
 
 class Storage(Protocol):
     def append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -202,6 +203,19 @@ class MemoryReadModel:
 
     def violations(self) -> list[ViolationCount]:
         return MemoryViolations(self._committed()).counts()
+
+    def recent_events(self, limit: int) -> list[LoggedEvent]:
+        events = self._committed().events
+        newest = sorted(events, reverse=True)[:limit]
+        return [LoggedEvent(seq, stored_event(events[seq])) for seq in newest]
+
+    def arrivals(self, edges: Sequence[datetime]) -> list[int]:
+        counts = [0] * max(len(edges) - 1, 0)
+        for event in self._committed().events.values():
+            index = bisect_right(edges, event.received_at) - 1
+            if 0 <= index < len(counts):
+                counts[index] += 1
+        return counts
 
 
 def _lacks(profile: ProfileState, path: tuple[str, ...]) -> bool:

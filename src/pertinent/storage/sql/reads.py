@@ -274,6 +274,44 @@ class SqlReadModel:
     def violations(self) -> list[ViolationCount]:
         return self._read(lambda conn: SqlViolations(conn).counts())
 
+    def recent_events(self, limit: int) -> list[LoggedEvent]:
+        def query(conn: Connection) -> list[LoggedEvent]:
+            m, columns = mark(conn), read_columns(conn)
+            sql = f"SELECT seq, {columns} FROM events ORDER BY seq DESC LIMIT {m}"
+            rows = fetch(conn, sql, (limit,))
+            times: dict[Any, datetime] = {}
+            return [LoggedEvent(int(r[0]), row_event(r[1:], times)) for r in rows]
+
+        return self._read(query)
+
+    def arrivals(self, edges: Sequence[datetime]) -> list[int]:
+        if len(edges) < 2:
+            return []
+
+        def query(conn: Connection) -> list[int]:
+            e = tables.events
+            # The newest event that arrived before the first edge, found from the newest
+            # back along the primary key: everything after it is what is counted, in SQL.
+            before = conn.execute(
+                select(e.c.seq).where(e.c.received_at < edges[0]).order_by(e.c.seq.desc()).limit(1)
+            ).scalar()
+            per_interval = [
+                func.coalesce(func.sum(case((e.c.received_at < end, 1), else_=0)), 0)
+                for end in edges[1:]
+            ]
+            row = conn.execute(
+                select(*per_interval).where(
+                    e.c.seq > (before or 0),
+                    e.c.received_at >= edges[0],
+                    e.c.received_at < edges[-1],
+                )
+            ).one()
+            # Each sum counts the arrivals before its interval's end; differences split them.
+            ends = [int(n) for n in row]
+            return [b - a for a, b in zip([0, *ends], ends, strict=False)]
+
+        return self._read(query)
+
 
 def _inside(at: datetime) -> list[Any]:
     """A membership that had begun at `at` and not yet ended."""
