@@ -27,7 +27,11 @@ def sign_in(page: Page, base_url: str, path: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_sign_in_then_open_a_segments_size_chart(page: Page, base_url: str, story: Story) -> None:
+def test_sign_in_then_open_a_segments_size_chart(
+    page: Page, base_url: str, system: System, story: Story
+) -> None:
+    high_value = system.segments.by_key("high_value")
+    assert high_value is not None
     page.goto(base_url + "/segments")
     page.get_by_label("Admin key").fill("not-the-key")
     page.get_by_role("button", name="Sign in").click()
@@ -35,9 +39,9 @@ def test_sign_in_then_open_a_segments_size_chart(page: Page, base_url: str, stor
     page.get_by_label("Admin key").fill(ADMIN_KEY)
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Segments"
-    page.get_by_role("link", name="Spent over 200 in the last 90 days, or over 500 ever").click()
+    page.get_by_role("link", name=high_value.name).click()
     page.get_by_role("link", name="last 1d").click()
-    chart = page.get_by_role("img", name="Members of segment Spent over 200")
+    chart = page.get_by_role("img", name=f"Members of segment {high_value.name}")
     assert chart.is_visible()
     box = chart.bounding_box()
     assert box is not None and box["width"] > 400, "the chart fills its column"
